@@ -1,0 +1,78 @@
+#pragma once
+// One struct with every knob (flags > environment > config file > defaults),
+// filled here and handed to the stages; no stage reads argv or getenv.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "invent_dispatch/admission.hpp"
+#include "invent_dispatch/mock.hpp"
+#include "invent_dispatch/rows.hpp"
+#include "invent_dispatch/scheduler.hpp"
+
+namespace invent_dispatch {
+
+// Where the API is: parsed from the base URL with Boost.URL.
+struct api_endpoint {
+    bool tls = true;
+    std::string host;        // without brackets for IPv6
+    std::string port;        // "443" by default for https
+    std::string base_path;   // "" or "/v1" (no trailing slash)
+    bool loopback = false;   // 127.0.0.0/8, ::1, localhost
+};
+
+struct dispatch_config {
+    input_config input;
+    row_defaults defaults;
+    std::string results_path;                      // default: INPUT.results.jsonl
+    std::optional<std::string> summary_path;
+    std::string base_url = "https://api.useinvent.com";
+    api_endpoint endpoint;                          // from base_url
+    std::string token;                              // INVENT_API_TOKEN or --token-file, never a flag
+    std::optional<std::string> ca_file;
+    bool insecure = false;                          // loopback only
+    unsigned concurrency = 32;
+    std::optional<rate_limit> rate;                 // default 480/min (burst 1) unless loopback
+    retry_config retry;
+    std::chrono::milliseconds timeout{30'000};
+    std::optional<std::chrono::milliseconds> deadline;
+    std::chrono::milliseconds drain_timeout{10'000};
+    admission_config admission;
+    bool strict = false;
+    bool quiet = false;
+    std::string log_level = "info";
+    std::optional<std::string> log_file;
+    std::uint64_t seed = 0;                         // 0: random (backoff jitter)
+};
+
+enum class command_kind { run, validate, mock, demo, help, version };
+
+struct command_line {
+    command_kind kind = command_kind::help;
+    dispatch_config dispatch;   // run, validate
+    mock_config mock;           // mock
+    std::string help_text;      // help
+};
+
+// Bad flags, config or environment: exit 2, nothing sent.
+class usage_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+using environment = std::map<std::string, std::string>;
+
+// Parses argv, the environment (INVENT_API_TOKEN, INVENT_BASE_URL,
+// INVENT_ORG_ID, INVENT_SHARD, ...) and the TOML file (--config PATH, else
+// ./invent-dispatch.toml when present), in that order of precedence, and
+// checks the result (http:// and --insecure refused off loopback, shard
+// bounds, ...). Throws usage_error with a message naming the flag, variable,
+// or file and line.
+command_line parse_command_line(int argc, const char* const argv[], const environment& env);
+
+api_endpoint parse_endpoint(const std::string& base_url);   // throws usage_error
+
+} // namespace invent_dispatch

@@ -1,0 +1,33 @@
+#pragma once
+// What kind of failure an attempt met; the server's own words travel separately.
+#include <boost/system/error_code.hpp>
+#include <type_traits>
+
+namespace invent_dispatch {
+
+enum class dispatch_errc {
+    connect_failed = 1,     // resolve/connect failed: nothing was sent
+    tls_handshake_failed,   // TLS failed before the request was sent
+    tls_verify_failed,      // peer certificate or host name rejected
+    stale_connection,       // a reused keep-alive connection died before any response byte
+    connect_timeout,        // connect or handshake timed out: nothing was sent
+    response_timeout,       // request sent, no answer in time: ambiguous
+    connection_lost,        // request sent, connection reset before the answer: ambiguous
+    bad_http_response,      // the server's bytes were not HTTP
+    not_a_chat,             // a 2xx whose body is not a Chat with an id
+    http_status,            // a non-2xx answer; see the status and message
+    auth_rejected,          // 401/403 too many times in a row: the batch stops
+    deadline_exceeded,      // --deadline reached
+    cancelled,              // stopped by a signal
+};
+
+const boost::system::error_category& dispatch_category() noexcept;
+
+inline boost::system::error_code make_error_code(dispatch_errc e) noexcept {
+    return {static_cast<int>(e), dispatch_category()};
+}
+
+} // namespace invent_dispatch
+
+template <>
+struct boost::system::is_error_code_enum<invent_dispatch::dispatch_errc> : std::true_type {};

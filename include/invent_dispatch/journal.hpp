@@ -1,0 +1,73 @@
+#pragma once
+// The results journal (SPEC §3, §4): write-ahead `sending` records, final
+// records in completion order, group writes, flush/fsync cadence, torn-line
+// repair, and reading it back for resume.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "invent_dispatch/chat_request.hpp"
+#include "invent_dispatch/key_set.hpp"
+
+namespace invent_dispatch {
+
+class journal_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct journal_options {
+    std::string path;
+    std::string input_identity;   // kept in the journal's first line; another input's journal is refused
+    std::chrono::milliseconds flush_interval{100};
+    std::chrono::milliseconds sync_interval{1000};
+};
+
+struct dangling_send {
+    std::uint64_t line;
+    std::string key;
+};
+
+// What an earlier run left. Keys are held compactly (key_set).
+struct resume_state {
+    key_set created;                      // last final record says created
+    key_set unknown;                      // unknown, or `sending` with no final record
+    std::vector<dangling_send> dangling;  // `sending` without a final record: to be recorded unknown
+    std::uint64_t records = 0;            // lines read
+    bool repaired_torn_line = false;      // a torn last line was cut off
+};
+
+// Reads (and repairs: truncates a torn last line) the journal at options.path.
+// A missing file is an empty state. Throws journal_error for another input's
+// journal or an unreadable file; the message names the file and line.
+resume_state load_journal(const journal_options& options);
+
+class journal_writer {
+public:
+    // Opens for append (creating it with its identity line when new).
+    // Throws journal_error when it cannot.
+    journal_writer(boost::asio::any_io_executor executor, journal_options options);
+    ~journal_writer();
+    journal_writer(const journal_writer&) = delete;
+    journal_writer& operator=(const journal_writer&) = delete;
+
+    void append(const row_result& result);                      // buffered
+    void append_sending(std::uint64_t line, std::string_view key); // buffered
+    // Resumes once everything appended before the call is in the file (one
+    // write(2) for all callers waiting at that moment).
+    boost::asio::awaitable<void> commit();
+    void start();   // the periodic flush and fsync
+    void close();   // flush, fsync, stop the timers; idempotent
+    std::uint64_t records_written() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace invent_dispatch

@@ -1,0 +1,69 @@
+#pragma once
+// The bundled mock Invent API (SPEC §7): a Beast HTTPS (or plain HTTP) server
+// on loopback implementing the create-chat endpoint, with fault knobs and a
+// ledger of created chats at GET /_mock/stats. Tested only through the wire.
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace invent_dispatch {
+
+struct mock_config {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;                      // 0: a free port
+    bool plain = false;                          // HTTP instead of HTTPS
+    std::string token = "demo-token";            // the bearer token it accepts
+    std::optional<std::string> cert_out;         // write the generated CA (PEM) here
+    std::chrono::milliseconds latency{0};        // --latency MS[,JITTER]
+    std::chrono::milliseconds latency_jitter{0};
+    std::vector<std::pair<int, double>> error_rates;   // --error-rate 500=0.05,503=0.02
+    std::optional<double> rate_limit;            // --rate-limit R[/s]: 429 above R per token
+    std::string retry_after = "1";               // seconds or an HTTP date
+    double drop_before_response = 0;             // read, create, close without answering
+    double drop_on_accept = 0;                   // close before reading
+    unsigned max_requests_per_connection = 0;    // 0: unlimited; else the Nth gets Connection: close
+    std::chrono::milliseconds idle_timeout{0};   // 0: never close idle connections
+    double malformed_rate = 0;                   // 200 with a broken body (no chat created)
+    bool honour_idempotency = false;             // a repeated Idempotency-Key returns the first chat
+    std::uint64_t seed = 1;
+};
+
+// Certificates made at run time for loopback TLS: a throwaway CA and a server
+// certificate it signed.
+struct generated_certificates {
+    std::string ca_cert_pem;
+    std::string server_cert_pem;
+    std::string server_key_pem;
+};
+generated_certificates generate_certificates(const std::vector<std::string>& dns_names,
+                                             const std::vector<std::string>& ip_addresses);
+
+// Runs the mock on a thread of its own (demo, tests, benchmarks).
+class mock_server {
+public:
+    explicit mock_server(mock_config config);   // binds and starts serving
+    ~mock_server();                             // stops and joins
+    mock_server(const mock_server&) = delete;
+    mock_server& operator=(const mock_server&) = delete;
+
+    std::string url() const;                    // "https://127.0.0.1:PORT"
+    std::uint16_t port() const;
+    const std::string& ca_pem() const;          // empty when plain
+    // GET /_mock/stats, the same JSON (see the mock's README section).
+    std::string stats_json() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+// `invent-dispatch mock`: serves in the foreground, prints its URL, until
+// SIGINT/SIGTERM. Returns the exit code.
+int run_mock_command(const mock_config& config);
+
+} // namespace invent_dispatch
