@@ -1,0 +1,85 @@
+#pragma once
+// The connection pool's unit: one keep-alive HTTP/1.1 connection (Beast
+// ssl_stream or tcp_stream), owned by one worker coroutine. It knows how to
+// send a chat_request and how an attempt failed; it knows nothing of CSV,
+// journals or retries.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/system/error_code.hpp>
+#include <simdjson.h>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "invent_dispatch/chat_request.hpp"
+#include "invent_dispatch/config.hpp"
+
+namespace invent_dispatch {
+
+struct client_options {
+    api_endpoint endpoint;
+    std::string token;
+    std::optional<std::string> ca_file;   // a CA to trust besides the system store
+    std::string extra_ca_pem;             // the same, in memory (the demo's generated CA)
+    bool insecure = false;                // loopback only (checked by config)
+    std::chrono::milliseconds timeout{30'000};
+};
+
+// System trust store plus the extra CAs, TLS >= 1.2, peer verification on.
+// Throws std::runtime_error naming the CA file when it cannot be read.
+boost::asio::ssl::context make_tls_context(const client_options& options);
+
+// What a connection's users share: the options, the TLS context, the session
+// kept for resumption, and the constant part of every request head.
+class http_client {
+public:
+    explicit http_client(client_options options);
+    ~http_client();
+    const client_options& options() const noexcept;
+
+    struct shared;   // defined where connections use it
+    const std::shared_ptr<shared>& state() const noexcept { return shared_; }
+
+private:
+    std::shared_ptr<shared> shared_;
+};
+
+// One attempt's result. The views are valid until the next send on the same
+// connection.
+struct http_answer {
+    boost::system::error_code ec;   // dispatch_errc; clear when an HTTP answer came
+    int status = 0;
+    // Readable SIMDJSON_PADDING bytes past its end, so it is parsed in place.
+    simdjson::padded_string_view body;
+    std::string_view retry_after;   // the raw header value, when present
+    std::string_view detail;        // with ec: what failed, in words (no secrets)
+    bool reused_connection = false;
+    std::chrono::steady_clock::duration elapsed{};   // write to last byte read
+};
+
+class connection {
+public:
+    connection(boost::asio::any_io_executor executor, const http_client& client);
+    ~connection();
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    // Connects when needed (after checking that a kept-alive connection is
+    // still open), writes the request, reads the answer.
+    boost::asio::awaitable<http_answer> send(const chat_request& request);
+    // Cancels what is under way: the current send completes with an error.
+    void close() noexcept;
+    // Kept-alive connections found closed (or past the server's Keep-Alive
+    // timeout) before a request was written on them.
+    std::uint64_t stale_reconnects() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace invent_dispatch

@@ -1,0 +1,428 @@
+#include "invent_dispatch/dispatcher.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <list>
+#include <spdlog/spdlog.h>
+
+#include "invent_dispatch/admission.hpp"
+#include "invent_dispatch/errors.hpp"
+#include "invent_dispatch/http_client.hpp"
+#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/report.hpp"
+#include "invent_dispatch/response_parser.hpp"
+#include "invent_dispatch/rows.hpp"
+#include "invent_dispatch/scheduler.hpp"
+
+namespace invent_dispatch {
+namespace {
+
+namespace net = boost::asio;
+constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+
+enum class stop_reason { none, interrupt, terminate, auth, deadline, fatal };
+
+std::string input_identity(const input_config& input) {
+    if (input.path == "-") return "<stdin>";
+    std::error_code ec;
+    const auto canonical = std::filesystem::weakly_canonical(input.path, ec);
+    return ec ? input.path : canonical.string();
+}
+
+bool is_success(int status) { return status >= 200 && status < 300; }
+
+// One worker: one connection, one row at a time, all buffers reused.
+struct worker {
+    worker(net::io_context& io, const http_client& client) : conn(io.get_executor(), client), timer(io) {}
+    connection conn;
+    net::steady_timer timer;
+    built_row row;
+    chat_info chat;
+    std::string error;
+    std::uint64_t stale_seen = 0;
+    bool in_flight = false;
+    bool cut_off = false;   // its connection was closed by the drain timeout
+};
+
+class dispatcher {
+public:
+    dispatcher(const dispatch_config& config, const dispatch_context& context)
+        : config_(config),
+          context_(context),
+          client_(make_client_options(config, context)),
+          scheduler_(config.rate, config.retry, config.seed ? config.seed : std::random_device{}()),
+          journal_options_{config.results_path, input_identity(config.input)},
+          resumed_(load_journal(journal_options_)),
+          admission_(config.admission, resumed_),
+          rows_(open_rows(config.input, config.defaults)),
+          journal_(io_.get_executor(), journal_options_),
+          signals_(io_, SIGINT, SIGTERM),
+          deadline_timer_(io_),
+          drain_timer_(io_),
+          progress_timer_(io_) {}
+
+    int run() {
+        record_dangling_sends();
+        journal_.start();
+        if (!config_.quiet)
+            progress_.emplace(report_, count_rows(config_.input), context_.terminal, *context_.out);
+        spdlog::info("dispatching {} to {} with concurrency {}, rate {}", rows_->display_name(),
+                     config_.base_url, config_.concurrency,
+                     config_.rate ? fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst)
+                                  : std::string("unlimited"));
+        watch_signals();
+        if (config_.deadline) {
+            deadline_timer_.expires_after(*config_.deadline);
+            deadline_timer_.async_wait([this](boost::system::error_code ec) {
+                if (!ec) request_stop(stop_reason::deadline);
+            });
+        }
+        if (progress_) net::co_spawn(io_, show_progress(), net::detached);
+        for (unsigned i = 0; i < config_.concurrency; ++i) {
+            auto& w = workers_.emplace_back(io_, client_);
+            ++active_workers_;
+            net::co_spawn(io_, work(w), [this](std::exception_ptr failure) { worker_exited(failure); });
+        }
+        io_.run();
+        return finish();
+    }
+
+private:
+    static client_options make_client_options(const dispatch_config& config, const dispatch_context& context) {
+        client_options options;
+        options.endpoint = config.endpoint;
+        options.token = config.token;
+        options.ca_file = config.ca_file;
+        options.extra_ca_pem = context.extra_ca_pem;
+        options.insecure = config.insecure;
+        options.timeout = config.timeout;
+        return options;
+    }
+
+    // `sending` records an earlier run left without a final record: that
+    // request may have created a chat, so the row is unknown from now on.
+    void record_dangling_sends() {
+        if (resumed_.repaired_torn_line)
+            spdlog::warn("{}: repaired a torn last line left by an interrupted run", config_.results_path);
+        for (const auto& dangling : resumed_.dangling) {
+            row_result result;
+            result.line = dangling.line;
+            result.key = dangling.key;
+            result.result = outcome::unknown;
+            result.error = "request was in flight when an earlier run stopped";
+            journal_.append(result);
+        }
+        if (!resumed_.dangling.empty())
+            spdlog::warn("{} rows were in flight when an earlier run stopped: recorded as unknown{}",
+                         resumed_.dangling.size(),
+                         config_.admission.retry_unknown ? " and sent again (--retry-unknown)" : "");
+    }
+
+    void watch_signals() {
+        signals_.async_wait([this](boost::system::error_code ec, int signal) {
+            if (ec) return;
+            const auto reason = signal == SIGINT ? stop_reason::interrupt : stop_reason::terminate;
+            if (stop_ == stop_reason::interrupt || stop_ == stop_reason::terminate) {
+                // Second signal: leave now, the journal flushed as whole lines.
+                journal_.close();
+                std::_Exit(signal == SIGINT ? exit_sigint : exit_sigterm);
+            }
+            spdlog::warn("stopping: no new requests; waiting up to {} ms for {} in flight (signal again to quit at once)",
+                         config_.drain_timeout.count(), report_.counters().in_flight);
+            request_stop(reason);
+            watch_signals();
+        });
+    }
+
+    void request_stop(stop_reason why) {
+        if (stop_ != stop_reason::none) {
+            // A signal during another stop still decides the exit status.
+            if (why == stop_reason::interrupt || why == stop_reason::terminate) stop_ = why;
+            return;
+        }
+        stop_ = why;
+        for (auto& w : workers_) w.timer.cancel();
+        drain_timer_.expires_after(config_.drain_timeout);
+        drain_timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec) return;
+            for (auto& w : workers_) {
+                if (!w.in_flight) continue;
+                w.cut_off = true;
+                w.conn.close();
+            }
+        });
+    }
+
+    net::awaitable<void> show_progress() {
+        while (active_workers_ > 0) {
+            progress_->tick(std::chrono::steady_clock::now());
+            progress_timer_.expires_after(std::chrono::milliseconds(100));
+            co_await progress_timer_.async_wait(use_nothrow);
+        }
+    }
+
+    // Sleeps until `when`; false when the batch is stopping.
+    net::awaitable<bool> wait_until(worker& w, time_point when) {
+        if (when > clock_type::now() && stop_ == stop_reason::none) {
+            w.timer.expires_at(when);
+            co_await w.timer.async_wait(use_nothrow);
+        }
+        co_return stop_ == stop_reason::none;
+    }
+
+    // The next row to send; rows that are not sent get their record here.
+    bool next_to_send(built_row& row) {
+        while (stop_ == stop_reason::none && rows_->next(row)) {
+            if (!row.valid) {
+                if (admission_.owns_invalid_line(row.request.line)) record_unsent(row, outcome::invalid, row.reason);
+                continue;
+            }
+            switch (admission_.admit(row.request.key)) {
+            case admission_decision::send: return true;
+            case admission_decision::other_shard: break;
+            case admission_decision::already_created: report_.row_resumed(outcome::created); break;
+            case admission_decision::already_unknown:
+                report_.row_resumed(outcome::unknown);
+                ++resumed_unknown_;
+                break;
+            case admission_decision::duplicate: record_unsent(row, outcome::skipped, "duplicate"); break;
+            }
+        }
+        return false;
+    }
+
+    void record_unsent(const built_row& row, outcome result, std::string_view reason) {
+        row_result r;
+        r.line = row.request.line;
+        r.key = row.request.key;
+        r.org_id = row.request.org_id;
+        r.contact_id = row.request.contact_id;
+        r.channel_id = row.request.channel_id;
+        r.result = result;
+        r.error = reason;
+        journal_.append(r);
+        report_.row_finished(r);
+    }
+
+    net::awaitable<void> work(worker& w) {
+        while (stop_ == stop_reason::none) {
+            bool have_row = false;
+            try {
+                have_row = next_to_send(w.row);
+            } catch (const input_error& e) {
+                spdlog::error("{}", e.what());
+                fatal_input_ = true;
+                request_stop(stop_reason::fatal);
+            }
+            if (!have_row) break;
+            co_await send_row(w);
+        }
+    }
+
+    net::awaitable<void> send_row(worker& w) {
+        const chat_request& request = w.row.request;
+        unsigned attempts = 0;
+        bool intent_written = false;
+        http_answer answer;
+        attempt_report attempt;
+        for (;;) {
+            bool may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
+            while (may_send) {
+                const auto pause = scheduler_.pause_end(clock_type::now());
+                if (!pause) break;
+                may_send = co_await wait_until(w, *pause);
+            }
+            if (!may_send) {
+                if (attempts > 0) record_abandoned(w, answer, attempt, attempts);
+                co_return;
+            }
+            if (!intent_written) {
+                // Write-ahead: if we die from here on, the next run knows this
+                // row may have reached the server.
+                journal_.append_sending(request.line, request.key);
+                co_await journal_.commit();
+                intent_written = true;
+            }
+            ++attempts;
+            w.in_flight = true;
+            auto& counters = report_.counters();
+            ++counters.requests;
+            ++counters.in_flight;
+            answer = co_await w.conn.send(request);
+            --counters.in_flight;
+            w.in_flight = false;
+            const auto stale = w.conn.stale_reconnects();
+            counters.stale_reconnects += stale - w.stale_seen;
+            w.stale_seen = stale;
+
+            attempt = classify(w, answer);
+            if (w.cut_off) {
+                finish_row(w, answer, outcome::unknown, attempts, "stopped while the request was in flight");
+                co_return;
+            }
+            const auto decision = scheduler_.on_attempt(attempt, attempts, clock_type::now());
+            if (answer.ec == dispatch_errc::stale_connection) --attempts;   // nothing reached the server
+            switch (decision.what) {
+            case retry_decision::action::finish:
+                finish_row(w, answer, decision.final_outcome, attempts);
+                co_return;
+            case retry_decision::action::abort_batch:
+                finish_row(w, answer, outcome::failed, attempts);
+                spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
+                              config_.retry.auth_failures_to_abort, describe_failure(answer));
+                request_stop(stop_reason::auth);
+                co_return;
+            case retry_decision::action::retry:
+                spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, attempts,
+                              describe_failure(answer));
+                if (!co_await wait_until(w, decision.not_before)) {
+                    record_abandoned(w, answer, attempt, attempts);
+                    co_return;
+                }
+                break;
+            }
+        }
+    }
+
+    // The attempt as the scheduler sees it: a 2xx that is not a Chat is a failure.
+    attempt_report classify(worker& w, const http_answer& answer) {
+        attempt_report attempt{answer.ec, answer.status, std::nullopt};
+        if (answer.ec) return attempt;
+        if (!answer.retry_after.empty())
+            attempt.retry_after = parse_retry_after(answer.retry_after, std::chrono::system_clock::now());
+        if (is_success(answer.status) && parser_.parse_chat(answer.body, w.chat))
+            attempt.ec = dispatch_errc::not_a_chat;
+        return attempt;
+    }
+
+    // Stopped between attempts: an earlier attempt may have been ambiguous
+    // (unknown); otherwise nothing was created and the next run sends it again.
+    void record_abandoned(worker& w, const http_answer& answer, const attempt_report& attempt, unsigned attempts) {
+        const bool ambiguous = attempt.ec == dispatch_errc::response_timeout ||
+                               attempt.ec == dispatch_errc::connection_lost ||
+                               attempt.ec == dispatch_errc::bad_http_response;
+        finish_row(w, answer, ambiguous ? outcome::unknown : outcome::failed, attempts,
+                   "stopped before the next attempt");
+    }
+
+    std::string describe_failure(const http_answer& answer) {
+        if (answer.ec && answer.ec != dispatch_errc::not_a_chat) return std::string(answer.detail);
+        if (is_success(answer.status)) return fmt::format("HTTP {}: {}", answer.status, answer.ec.message());
+        auto message = parser_.error_message(answer.body);
+        return message.empty() ? fmt::format("HTTP {}", answer.status)
+                               : fmt::format("HTTP {}: {}", answer.status, message);
+    }
+
+    void finish_row(worker& w, const http_answer& answer, outcome result, unsigned attempts,
+                    std::string_view note = {}) {
+        const chat_request& request = w.row.request;
+        row_result r;
+        r.line = request.line;
+        r.key = request.key;
+        r.org_id = request.org_id;
+        r.contact_id = request.contact_id;
+        r.channel_id = request.channel_id;
+        r.result = result;
+        r.attempts = attempts;
+        if (!answer.ec || answer.ec == dispatch_errc::not_a_chat) {
+            r.http_status = answer.status;
+            r.latency_ms = std::chrono::duration<double, std::milli>(answer.elapsed).count();
+        }
+        if (result == outcome::created) {
+            r.chat_id = w.chat.id;
+            r.chat_status = w.chat.status;
+            r.link = w.chat.link;
+            r.chat_state = w.chat.state;
+            r.created_at = w.chat.created_at;
+        } else {
+            w.error = note.empty() ? describe_failure(answer)
+                                   : fmt::format("{}; last attempt: {}", note, describe_failure(answer));
+            r.error = w.error;
+        }
+        journal_.append(r);
+        report_.row_finished(r);
+    }
+
+    void worker_exited(std::exception_ptr failure) {
+        if (failure) {
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+                spdlog::error("a worker stopped: {}", e.what());
+            }
+            request_stop(stop_reason::fatal);
+        }
+        if (--active_workers_ > 0) return;
+        signals_.cancel();
+        deadline_timer_.cancel();
+        drain_timer_.cancel();
+        progress_timer_.cancel();
+        journal_.close();
+    }
+
+    int finish() {
+        report_.finish();
+        if (progress_) progress_->finish();
+        report_.write_summary_table(*context_.out);
+        if (config_.summary_path) {
+            std::ofstream summary(*config_.summary_path);
+            report_.write_summary_json(summary);
+            if (!summary) spdlog::error("{}: cannot write the summary", *config_.summary_path);
+        }
+        switch (stop_) {
+        case stop_reason::interrupt: return exit_sigint;
+        case stop_reason::terminate: return exit_sigterm;
+        case stop_reason::auth:
+        case stop_reason::deadline:
+            if (stop_ == stop_reason::deadline) spdlog::error("the --deadline passed: stopped the batch");
+            return exit_aborted;
+        case stop_reason::fatal: return fatal_input_ ? exit_usage : exit_aborted;
+        case stop_reason::none: break;
+        }
+        const auto& by = report_.counters().by_outcome;
+        const bool all_done = by[static_cast<int>(outcome::failed)] == 0 &&
+                              by[static_cast<int>(outcome::invalid)] == 0 &&
+                              by[static_cast<int>(outcome::unknown)] == 0 && resumed_unknown_ == 0;
+        return all_done ? exit_ok : exit_rows_not_created;
+    }
+
+    const dispatch_config& config_;
+    const dispatch_context& context_;
+    net::io_context io_{1};
+    http_client client_;
+    scheduler scheduler_;
+    journal_options journal_options_;
+    resume_state resumed_;
+    admission admission_;
+    std::unique_ptr<row_source> rows_;
+    journal_writer journal_;
+    run_report report_;
+    std::optional<progress_printer> progress_;
+    response_parser parser_;      // one per thread: parsing never suspends
+    std::list<worker> workers_;   // stable addresses
+    net::signal_set signals_;
+    net::steady_timer deadline_timer_;
+    net::steady_timer drain_timer_;
+    net::steady_timer progress_timer_;
+    unsigned active_workers_ = 0;
+    stop_reason stop_ = stop_reason::none;
+    std::uint64_t resumed_unknown_ = 0;   // rows an earlier run left unknown
+    bool fatal_input_ = false;
+};
+
+} // namespace
+
+int run_dispatch(const dispatch_config& config, const dispatch_context& context) {
+    dispatcher d(config, context);
+    return d.run();
+}
+
+} // namespace invent_dispatch
