@@ -1,0 +1,122 @@
+// End to end over real loopback TLS: the binary against the bundled mock.
+#include <boost/test/unit_test.hpp>
+
+#include "integration/support.hpp"
+#include "invent_dispatch/mock.hpp"
+
+using namespace test_support;
+using invent_dispatch::mock_config;
+using invent_dispatch::mock_server;
+
+namespace {
+
+struct mock_fixture {
+    explicit mock_fixture(mock_config config = {}) : mock(std::move(config)) {
+        write_text(dir / "ca.pem", mock.ca_pem());
+    }
+    std::vector<std::string> run_args(const fs::path& input, std::vector<std::string> extra = {}) const {
+        std::vector<std::string> args{"run", input.string(), "--base-url", mock.url(),
+                                      "--ca-file", (dir / "ca.pem").string(), "--quiet"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    }
+    env_map env(const std::string& token = "demo-token") const { return {{"INVENT_API_TOKEN", token}}; }
+
+    temp_dir dir;
+    mock_server mock;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(dispatch)
+
+BOOST_AUTO_TEST_CASE(thousand_rows_create_exactly_one_chat_each) {
+    mock_fixture f;
+    const auto input = f.dir / "contacts.csv";
+    write_contacts_csv(input, 1000);
+    const auto result = run_binary(f.run_args(input, {"--concurrency", "64"}), f.env(), f.dir.path);
+    BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
+
+    const auto ledger = ledger_of(f.mock.stats_json());
+    BOOST_TEST(ledger.size() == 1000u);
+    for (const auto& [key, entry] : ledger) BOOST_TEST(entry.count == 1, key);
+
+    const auto records = read_journal(f.dir / "contacts.csv.results.jsonl");
+    std::size_t created = 0;
+    for (const auto& r : records) {
+        if (str(r, "outcome") != "created") continue;
+        ++created;
+        const auto found = ledger.find(str(r, "key"));
+        BOOST_TEST_REQUIRE((found != ledger.end()), str(r, "key"));
+        BOOST_TEST(found->second.ids.front() == str(r, "chat_id"));
+        BOOST_TEST(r.at("http_status").as_int64() == 200);
+        BOOST_TEST(str(r, "chat_status") == "RUNNING");
+    }
+    BOOST_TEST(created == 1000u);
+    BOOST_TEST(final_by_key(records).size() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(ids_that_look_like_paths_arrive_as_one_segment) {
+    mock_fixture f;
+    const auto input = f.dir / "odd.csv";
+    write_text(input, "contact_id,channel_id,org_id\n../x,a/b,org 1\n?#%,\xC3\xA9t\xC3\xA9,o\n");
+    const auto result = run_binary(f.run_args(input), f.env(), f.dir.path);
+    BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
+    const auto ledger = ledger_of(f.mock.stats_json());
+    BOOST_TEST(ledger.count("org%201/..%2Fx/a%2Fb") == 1u);
+    BOOST_TEST(ledger.count("o/%3F%23%25/%C3%A9t%C3%A9") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_token_fails_rows_with_401) {
+    mock_fixture f;
+    const auto input = f.dir / "contacts.csv";
+    write_contacts_csv(input, 20);
+    // With the auth abort out of the way, every row is tried and fails.
+    const auto result = run_binary(f.run_args(input, {"--auth-failures", "1000"}), f.env("wrong-token"), f.dir.path);
+    BOOST_TEST(result.exit_code == 1, result.err);
+    const auto finals = final_by_key(read_journal(f.dir / "contacts.csv.results.jsonl"));
+    BOOST_TEST(finals.size() == 20u);
+    for (const auto& [key, r] : finals) {
+        BOOST_TEST(str(r, "outcome") == "failed");
+        BOOST_TEST(r.at("http_status").as_int64() == 401);
+    }
+    BOOST_TEST(ledger_of(f.mock.stats_json()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(wrong_token_stops_the_batch_after_three_refusals) {
+    mock_fixture f;
+    const auto input = f.dir / "contacts.csv";
+    write_contacts_csv(input, 500);
+    const auto result = run_binary(f.run_args(input, {"--concurrency", "1"}), f.env("wrong-token"), f.dir.path);
+    BOOST_TEST(result.exit_code == 3, result.err);
+    BOOST_TEST(result.err.find("stopping the batch") != std::string::npos, result.err);
+    BOOST_TEST(stat(f.mock.stats_json()) == 3);
+}
+
+BOOST_AUTO_TEST_CASE(plain_http_to_a_remote_host_is_refused_before_sending) {
+    temp_dir dir;
+    const auto input = dir / "contacts.csv";
+    write_contacts_csv(input, 5);
+    const auto result = run_binary({"run", input.string(), "--base-url", "http://api.example.com"},
+                                   {{"INVENT_API_TOKEN", "t"}}, dir.path);
+    BOOST_TEST(result.exit_code == 2);
+    BOOST_TEST(result.err.find("api.example.com") != std::string::npos, result.err);
+    BOOST_TEST(!fs::exists(dir / "contacts.csv.results.jsonl"));
+}
+
+BOOST_AUTO_TEST_CASE(demo_creates_every_sample_row) {
+    temp_dir dir;
+    const auto result = run_binary({"demo"}, {}, INVENT_SOURCE_DIR);
+    BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
+    const auto at = result.err.find("summary JSON:");
+    BOOST_TEST_REQUIRE(at != std::string::npos, result.err);
+    auto path = result.err.substr(at + 13);
+    path = path.substr(path.find_first_not_of(' '));
+    path = path.substr(0, path.find('\n'));
+    const auto summary = boost::json::parse(read_text(path)).as_object();
+    const auto rows = count_lines(INVENT_SOURCE_DIR "/examples/contacts.csv") - 1;
+    BOOST_TEST(summary.at("outcomes").at("created").to_number<std::size_t>() == rows);
+    BOOST_TEST(summary.at("rows").to_number<std::size_t>() == rows);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,208 @@
+#pragma once
+// Shared by the integration tests: temporary folders, the real binary run as
+// a child process (so exit codes, signals and stderr are the user's), and
+// readers for the journal and the mock's ledger.
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <spawn.h>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ;
+
+namespace test_support {
+
+namespace fs = std::filesystem;
+
+inline std::string read_text(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+inline void write_text(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    BOOST_REQUIRE_MESSAGE(out, "cannot write " << path);
+}
+
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::string pattern = (fs::temp_directory_path() / "invent-test-XXXXXX").string();
+        BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+        path = pattern;
+    }
+    ~temp_dir() {
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+    fs::path operator/(const std::string& name) const { return path / name; }
+};
+
+// A CSV of `rows` contacts: c_<i> on channel ch_<i % 7>, line i + 1.
+inline void write_contacts_csv(const fs::path& path, int rows, const std::string& prefix = "c_") {
+    std::ofstream out(path);
+    out << "contact_id,channel_id,first_name\n";
+    for (int i = 0; i < rows; ++i) out << prefix << i << ",ch_" << (i % 7) << ",Name" << i << "\n";
+}
+
+struct process_result {
+    int exit_code = -1;   // 128 + signal when killed by one
+    std::string out;
+    std::string err;
+};
+
+using env_map = std::map<std::string, std::string>;
+
+// A child process running the invent-dispatch binary; stdout and stderr go
+// to files in `dir`.
+class child_process {
+public:
+    child_process(const std::vector<std::string>& args, const env_map& env, const fs::path& dir)
+        : out_path_(dir / ("stdout-" + std::to_string(counter()++))),
+          err_path_(dir / ("stderr-" + std::to_string(counter()))) {
+        std::vector<std::string> argv_storage{INVENT_BINARY};
+        argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (auto& a : argv_storage) argv.push_back(a.data());
+        argv.push_back(nullptr);
+
+        std::vector<std::string> env_storage;
+        for (char** e = environ; *e != nullptr; ++e) {
+            const std::string entry(*e);
+            if (entry.rfind("INVENT_", 0) == 0) continue;   // the test decides every INVENT_ variable
+            env_storage.push_back(entry);
+        }
+        for (const auto& [name, value] : env) env_storage.push_back(name + "=" + value);
+        std::vector<char*> envp;
+        for (auto& e : env_storage) envp.push_back(e.data());
+        envp.push_back(nullptr);
+
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
+        posix_spawn_file_actions_destroy(&actions);
+        BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " << argv[0]);
+    }
+    ~child_process() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    pid_t pid() const { return pid_; }
+    void signal(int sig) { ::kill(pid_, sig); }
+
+    process_result wait() {
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        process_result result;
+        result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        result.out = read_text(out_path_);
+        result.err = read_text(err_path_);
+        return result;
+    }
+
+private:
+    static int& counter() {
+        static int n = 0;
+        return n;
+    }
+    fs::path out_path_;
+    fs::path err_path_;
+    pid_t pid_ = -1;
+};
+
+inline process_result run_binary(const std::vector<std::string>& args, const env_map& env, const fs::path& dir) {
+    child_process child(args, env, dir);
+    return child.wait();
+}
+
+// Polls `done` every 5 ms until it holds or `limit` passes (a bound on a wait,
+// never an assertion about speed).
+template <class Predicate>
+bool wait_for(Predicate done, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+// The journal's records (the identity line first), parsed.
+inline std::vector<boost::json::object> read_journal(const fs::path& path) {
+    std::vector<boost::json::object> records;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        boost::system::error_code ec;
+        auto value = boost::json::parse(line, ec);
+        BOOST_REQUIRE_MESSAGE(!ec && value.is_object(), path << ": not a JSON object line: " << line);
+        records.push_back(value.as_object());
+    }
+    return records;
+}
+
+inline std::string str(const boost::json::object& o, const char* key) {
+    const auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+inline std::size_t count_lines(const fs::path& path) {
+    std::ifstream in(path);
+    return static_cast<std::size_t>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
+}
+
+// The final record of each key (sending records skipped), last one wins.
+inline std::map<std::string, boost::json::object> final_by_key(const std::vector<boost::json::object>& records) {
+    std::map<std::string, boost::json::object> finals;
+    for (const auto& r : records) {
+        const auto outcome = str(r, "outcome");
+        if (outcome.empty() || outcome == "sending") continue;
+        finals[str(r, "key")] = r;
+    }
+    return finals;
+}
+
+// The mock's ledger: key -> {count, ambiguous, ids}.
+struct ledger_entry {
+    std::int64_t count = 0;
+    std::int64_t ambiguous = 0;
+    std::vector<std::string> ids;
+};
+
+inline std::map<std::string, ledger_entry> ledger_of(const std::string& stats_json) {
+    std::map<std::string, ledger_entry> ledger;
+    const auto stats = boost::json::parse(stats_json).as_object();
+    for (const auto& [key, value] : stats.at("chats").as_object()) {
+        const auto& entry = value.as_object();
+        ledger_entry e;
+        e.count = entry.at("count").to_number<std::int64_t>();
+        e.ambiguous = entry.at("ambiguous").to_number<std::int64_t>();
+        for (const auto& id : entry.at("ids").as_array()) e.ids.emplace_back(id.as_string());
+        ledger.emplace(std::string(key), std::move(e));
+    }
+    return ledger;
+}
+
+inline std::int64_t stat(const std::string& stats_json, const char* name) {
+    return boost::json::parse(stats_json).as_object().at(name).to_number<std::int64_t>();
+}
+
+} // namespace test_support
