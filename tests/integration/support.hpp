@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <fcntl.h>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -105,6 +107,7 @@ public:
         }
     }
     pid_t pid() const { return pid_; }
+    std::string stderr_so_far() const { return read_text(err_path_); }
     void signal(int sig) { ::kill(pid_, sig); }
 
     process_result wait() {
@@ -203,6 +206,13 @@ inline std::map<std::string, ledger_entry> ledger_of(const std::string& stats_js
 
 inline std::int64_t stat(const std::string& stats_json, const char* name) {
     return boost::json::parse(stats_json).as_object().at(name).to_number<std::int64_t>();
+}
+
+// Runs a shell command line in `dir`; its exit status.
+inline int run_with_shell(const std::string& command, const fs::path& dir) {
+    const std::string line = "cd '" + dir.string() + "' && " + command + " >/dev/null 2>&1";
+    const int status = std::system(line.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 } // namespace test_support
