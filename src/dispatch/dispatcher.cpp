@@ -230,16 +230,16 @@ private:
     net::awaitable<void> send_row(worker& w) {
         const chat_request& request = w.row.request;
         unsigned attempts = 0;
+        unsigned stale_retries = 0;
         bool intent_written = false;
         http_answer answer;
         attempt_report attempt;
         for (;;) {
+            // A grant taken before a Retry-After pause began is stale once the
+            // pause ends: take a new one, so the waiters leave at the rate.
             bool may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
-            while (may_send) {
-                const auto pause = scheduler_.pause_end(clock_type::now());
-                if (!pause) break;
-                may_send = co_await wait_until(w, *pause);
-            }
+            while (may_send && scheduler_.pause_end(clock_type::now()))
+                may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
             if (!may_send) {
                 if (attempts > 0) record_abandoned(w, answer, attempt, attempts);
                 co_return;
@@ -268,8 +268,11 @@ private:
                 finish_row(w, answer, outcome::unknown, attempts, "stopped while the request was in flight");
                 co_return;
             }
-            const auto decision = scheduler_.on_attempt(attempt, attempts, clock_type::now());
-            if (answer.ec == dispatch_errc::stale_connection) --attempts;   // nothing reached the server
+            const auto decision = scheduler_.on_attempt(attempt, attempts, clock_type::now(), stale_retries);
+            if (decision.what == retry_decision::action::retry && !decision.consumes_attempt) {
+                --attempts;   // nothing reached the server
+                ++stale_retries;
+            }
             switch (decision.what) {
             case retry_decision::action::finish:
                 finish_row(w, answer, decision.final_outcome, attempts);
@@ -369,6 +372,7 @@ private:
     }
 
     int finish() {
+        report_.counters().retries = scheduler_.retries();
         report_.finish();
         if (progress_) progress_->finish();
         report_.write_summary_table(*context_.out);
