@@ -79,6 +79,16 @@ BOOST_AUTO_TEST_CASE(bucket_without_burst_spaces_from_the_first_grant) {
     BOOST_TEST(after_t0(bucket.reserve(t0 + 2s)) == ns(2250ms));
 }
 
+BOOST_AUTO_TEST_CASE(a_fractional_interval_rounds_grants_up_never_early) {
+    // 1/3 s is 333333333.33 ns: a grant rounded down would let the fourth one
+    // in 999999999 ns, one more than 1 + 3 * 0.999999999 allows.
+    token_bucket bucket({3, 1});
+    std::vector<std::int64_t> got;
+    for (int i = 0; i < 4; ++i) got.push_back(after_t0(bucket.reserve(t0)));
+    const std::vector<std::int64_t> expected{0, 333'333'334, 666'666'667, 1'000'000'000};
+    BOOST_TEST(got == expected, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(idle_refill_is_capped_at_the_burst) {
     token_bucket bucket({10, 3});
     for (int i = 0; i < 20; ++i) bucket.reserve(t0);   // deep into debt
