@@ -79,6 +79,8 @@ struct retry_decision {
     bool consumes_attempt = true;
 };
 
+// One per dispatcher, shared by every worker and row; not thread-safe, so
+// used from one thread or strand.
 class scheduler {
 public:
     scheduler(std::optional<rate_limit> rate, retry_config retry, std::uint64_t seed);
@@ -96,14 +98,15 @@ public:
     //     while (pause_end(now())) { when = reserve_send(now()); sleep until when; }
     std::optional<time_point> pause_end(time_point now) const noexcept;
 
-    // attempt_number counts from 1 and grows only with decisions whose
-    // consumes_attempt is true; stale_retries is how many retries of this row
-    // did not consume an attempt so far (at most max_attempts are granted;
-    // after that a stale connection counts as an ordinary connect failure).
+    // attempt_number counts from 1 and grows only with retries whose
+    // consumes_attempt is true; stale_retries counts this row's retries whose
+    // consumes_attempt was false (no default: a caller that did not count them
+    // could resend forever). At most max_attempts of those are granted; after
+    // that a stale connection counts as an ordinary connect failure.
     // Updates the pause (429/503 Retry-After) and the run of 401/403 answers.
     // Once aborted(), nothing is retried any more.
     retry_decision on_attempt(const attempt_report& report, unsigned attempt_number, time_point now,
-                              unsigned stale_retries = 0);
+                              unsigned stale_retries);
 
     bool aborted() const noexcept;
     std::uint64_t retries() const noexcept;

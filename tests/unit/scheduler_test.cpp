@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(retry_after_pauses_every_later_send) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
     BOOST_TEST(after_t0(sched.reserve_send(t0)) == 0);
 
-    const auto d = sched.on_attempt(http(429, 5s), 1, t0);
+    const auto d = sched.on_attempt(http(429, 5s), 1, t0, 0);
     BOOST_TEST(verdict(d) == "retry");
     BOOST_TEST(after_t0(d.not_before) == ns(5s));
 
@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(retry_after_pauses_every_later_send) {
 BOOST_AUTO_TEST_CASE(pause_end_reports_a_pause_only_while_it_lasts) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
     BOOST_TEST(!sched.pause_end(t0));
-    sched.on_attempt(http(503, 3s), 1, t0);
+    sched.on_attempt(http(503, 3s), 1, t0, 0);
     BOOST_TEST_REQUIRE(sched.pause_end(t0 + 1s).has_value());
     BOOST_TEST(after_t0(*sched.pause_end(t0 + 1s)) == ns(3s));
     BOOST_TEST(!sched.pause_end(t0 + 3s));
@@ -197,12 +197,12 @@ BOOST_AUTO_TEST_CASE(pause_end_reports_a_pause_only_while_it_lasts) {
 
 BOOST_AUTO_TEST_CASE(a_shorter_retry_after_does_not_shorten_a_longer_pause) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-    sched.on_attempt(http(503, 10s), 1, t0);
-    const auto shorter = sched.on_attempt(http(429, 2s), 1, t0 + 1s);
+    sched.on_attempt(http(503, 10s), 1, t0, 0);
+    const auto shorter = sched.on_attempt(http(429, 2s), 1, t0 + 1s, 0);
     BOOST_TEST(after_t0(shorter.not_before) == ns(10s));
     BOOST_TEST(after_t0(*sched.pause_end(t0 + 1s)) == ns(10s));
 
-    const auto longer = sched.on_attempt(http(429, 30s), 1, t0 + 2s);
+    const auto longer = sched.on_attempt(http(429, 30s), 1, t0 + 2s, 0);
     BOOST_TEST(after_t0(longer.not_before) == ns(32s));
     BOOST_TEST(after_t0(sched.reserve_send(t0 + 3s)) == ns(32s));
 }
@@ -210,16 +210,35 @@ BOOST_AUTO_TEST_CASE(a_shorter_retry_after_does_not_shorten_a_longer_pause) {
 BOOST_AUTO_TEST_CASE(requests_after_a_pause_leave_at_the_rate) {
     // Eight callers held up by a pause must not all leave when it ends.
     invent_dispatch::scheduler sched(rate_limit{10, 2}, {}, 1);
-    sched.on_attempt(http(429, 60s), 1, t0);
+    sched.on_attempt(http(429, 60s), 1, t0, 0);
     std::vector<std::int64_t> got;
     for (int i = 0; i < 5; ++i) got.push_back(after_t0(sched.reserve_send(t0 + 1s)));
     const std::vector<std::int64_t> expected{ns(60s), ns(60s), ns(60100ms), ns(60200ms), ns(60300ms)};
     BOOST_TEST(got == expected, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(callers_holding_grants_when_a_pause_begins_reserve_again) {
+    invent_dispatch::scheduler sched(rate_limit{10, 1}, {}, 1);
+    std::vector<time_point> held;
+    for (int i = 0; i < 4; ++i) held.push_back(sched.reserve_send(t0));   // t0 + 0, 100, 200, 300 ms
+    // The first request leaves and meets a 429 that pauses everyone for 10 s.
+    const auto first = sched.on_attempt(http(429, 10s), 1, t0 + 50ms, 0);
+
+    // The other three wake at their grants and follow the documented loop.
+    std::vector<std::int64_t> sent;
+    for (std::size_t i = 1; i < held.size(); ++i) {
+        time_point now = held[i];
+        while (sched.pause_end(now)) now = sched.reserve_send(now);   // and sleep until then
+        sent.push_back(after_t0(now));
+    }
+    sent.push_back(after_t0(sched.reserve_send(first.not_before)));   // the retry
+    const std::vector<std::int64_t> expected{ns(10050ms), ns(10150ms), ns(10250ms), ns(10350ms)};
+    BOOST_TEST(sent == expected, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(retry_after_is_honoured_only_on_429_and_503) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-    const auto d = sched.on_attempt(http(500, 60s), 1, t0);
+    const auto d = sched.on_attempt(http(500, 60s), 1, t0, 0);
     BOOST_TEST(verdict(d) == "retry");
     BOOST_TEST(after_t0(d.not_before) <= ns(250ms));
     BOOST_TEST(!sched.pause_end(t0));
@@ -227,7 +246,7 @@ BOOST_AUTO_TEST_CASE(retry_after_is_honoured_only_on_429_and_503) {
 
 BOOST_AUTO_TEST_CASE(a_429_without_retry_after_backs_off_without_pausing) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-    const auto d = sched.on_attempt(http(429), 1, t0);
+    const auto d = sched.on_attempt(http(429), 1, t0, 0);
     BOOST_TEST(verdict(d) == "retry");
     BOOST_TEST(after_t0(d.not_before) <= ns(250ms));
     BOOST_TEST(!sched.pause_end(t0));
@@ -235,7 +254,7 @@ BOOST_AUTO_TEST_CASE(a_429_without_retry_after_backs_off_without_pausing) {
 
 BOOST_AUTO_TEST_CASE(the_pause_holds_even_when_the_row_has_no_attempt_left) {
     invent_dispatch::scheduler sched(std::nullopt, config_with(2), 1);
-    BOOST_TEST(verdict(sched.on_attempt(http(429, 9s), 2, t0)) == "finish failed");
+    BOOST_TEST(verdict(sched.on_attempt(http(429, 9s), 2, t0, 0)) == "finish failed");
     BOOST_TEST(after_t0(*sched.pause_end(t0)) == ns(9s));
 }
 
@@ -244,7 +263,7 @@ BOOST_AUTO_TEST_CASE(the_pause_holds_even_when_the_row_has_no_attempt_left) {
 BOOST_AUTO_TEST_CASE(a_2xx_answer_creates) {
     for (const int status : {200, 201, 202, 299}) {
         invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-        BOOST_TEST(verdict(sched.on_attempt(http(status), 1, t0)) == "finish created", "status " << status);
+        BOOST_TEST(verdict(sched.on_attempt(http(status), 1, t0, 0)) == "finish created", "status " << status);
     }
 }
 
@@ -252,7 +271,7 @@ BOOST_AUTO_TEST_CASE(a_2xx_that_is_not_a_chat_fails_without_retry) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
     attempt_report report = failure(dispatch_errc::not_a_chat);
     report.http_status = 200;
-    BOOST_TEST(verdict(sched.on_attempt(report, 1, t0)) == "finish failed");
+    BOOST_TEST(verdict(sched.on_attempt(report, 1, t0, 0)) == "finish failed");
     BOOST_TEST(sched.retries() == 0u);
 }
 
@@ -260,7 +279,7 @@ BOOST_AUTO_TEST_CASE(transient_statuses_are_retried_with_backoff) {
     for (const int status : {408, 429, 500, 502, 503, 504}) {
         BOOST_TEST_CONTEXT("status " << status) {
             invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-            const auto d = sched.on_attempt(http(status), 1, t0);
+            const auto d = sched.on_attempt(http(status), 1, t0, 0);
             BOOST_TEST(verdict(d) == "retry");
             BOOST_TEST(d.consumes_attempt);
             BOOST_TEST(after_t0(d.not_before) >= 0);
@@ -274,15 +293,15 @@ BOOST_AUTO_TEST_CASE(a_status_reported_with_the_http_status_code_is_classified_b
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
     attempt_report report = failure(dispatch_errc::http_status);
     report.http_status = 503;
-    BOOST_TEST(verdict(sched.on_attempt(report, 1, t0)) == "retry");
+    BOOST_TEST(verdict(sched.on_attempt(report, 1, t0, 0)) == "retry");
     report.http_status = 404;
-    BOOST_TEST(verdict(sched.on_attempt(report, 1, t0)) == "finish failed");
+    BOOST_TEST(verdict(sched.on_attempt(report, 1, t0, 0)) == "finish failed");
 }
 
 BOOST_AUTO_TEST_CASE(other_answers_fail_without_retry) {
     for (const int status : {100, 304, 400, 404, 405, 409, 410, 413, 422, 501, 505}) {
         invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-        BOOST_TEST(verdict(sched.on_attempt(http(status), 1, t0)) == "finish failed", "status " << status);
+        BOOST_TEST(verdict(sched.on_attempt(http(status), 1, t0, 0)) == "finish failed", "status " << status);
         BOOST_TEST(sched.retries() == 0u);
     }
 }
@@ -291,7 +310,7 @@ BOOST_AUTO_TEST_CASE(failures_before_sending_are_retried_with_backoff) {
     for (const auto e : {dispatch_errc::connect_failed, dispatch_errc::tls_handshake_failed,
                          dispatch_errc::connect_timeout}) {
         invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-        const auto d = sched.on_attempt(failure(e), 1, t0);
+        const auto d = sched.on_attempt(failure(e), 1, t0, 0);
         BOOST_TEST(verdict(d) == "retry", make_error_code(e).message());
         BOOST_TEST(d.consumes_attempt);
         BOOST_TEST(after_t0(d.not_before) <= ns(250ms));
@@ -307,7 +326,7 @@ BOOST_AUTO_TEST_CASE(max_attempts_exhausted_fails_the_row) {
         retry_decision d;
         for (;; ++attempt) {
             now = sched.reserve_send(now);
-            d = sched.on_attempt(report, attempt, now);
+            d = sched.on_attempt(report, attempt, now, 0);
             if (d.what != retry_decision::action::retry) break;
             now = d.not_before;
         }
@@ -321,7 +340,7 @@ BOOST_AUTO_TEST_CASE(a_request_sent_without_answer_is_unknown) {
     for (const auto e : {dispatch_errc::response_timeout, dispatch_errc::connection_lost,
                          dispatch_errc::bad_http_response}) {
         invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-        BOOST_TEST(verdict(sched.on_attempt(failure(e), 1, t0)) == "finish unknown",
+        BOOST_TEST(verdict(sched.on_attempt(failure(e), 1, t0, 0)) == "finish unknown",
                    make_error_code(e).message());
         BOOST_TEST(sched.retries() == 0u);
     }
@@ -334,9 +353,9 @@ BOOST_AUTO_TEST_CASE(retry_ambiguous_retries_until_attempts_run_out_then_unknown
                          dispatch_errc::bad_http_response}) {
         BOOST_TEST_CONTEXT(make_error_code(e).message()) {
             invent_dispatch::scheduler sched(std::nullopt, config, 1);
-            BOOST_TEST(verdict(sched.on_attempt(failure(e), 1, t0)) == "retry");
-            BOOST_TEST(verdict(sched.on_attempt(failure(e), 2, t0)) == "retry");
-            BOOST_TEST(verdict(sched.on_attempt(failure(e), 3, t0)) == "finish unknown");
+            BOOST_TEST(verdict(sched.on_attempt(failure(e), 1, t0, 0)) == "retry");
+            BOOST_TEST(verdict(sched.on_attempt(failure(e), 2, t0, 0)) == "retry");
+            BOOST_TEST(verdict(sched.on_attempt(failure(e), 3, t0, 0)) == "finish unknown");
         }
     }
 }
@@ -377,7 +396,7 @@ BOOST_AUTO_TEST_CASE(stale_connections_every_time_still_end) {
 
 BOOST_AUTO_TEST_CASE(a_rejected_certificate_fails_without_retry) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0)) == "finish failed");
+    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0, 0)) == "finish failed");
     BOOST_TEST(sched.retries() == 0u);
     BOOST_TEST(!sched.aborted());
 }
@@ -385,7 +404,7 @@ BOOST_AUTO_TEST_CASE(a_rejected_certificate_fails_without_retry) {
 BOOST_AUTO_TEST_CASE(cancellation_and_deadline_fail_without_retry) {
     for (const auto e : {dispatch_errc::cancelled, dispatch_errc::deadline_exceeded}) {
         invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-        BOOST_TEST(verdict(sched.on_attempt(failure(e), 1, t0)) == "finish failed", make_error_code(e).message());
+        BOOST_TEST(verdict(sched.on_attempt(failure(e), 1, t0, 0)) == "finish failed", make_error_code(e).message());
     }
 }
 
@@ -393,47 +412,47 @@ BOOST_AUTO_TEST_CASE(an_error_from_another_category_fails_without_retry) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
     // connect_failed's value in a foreign category must not read as connect_failed.
     const attempt_report report{boost::system::error_code(1, boost::system::generic_category()), 0, std::nullopt};
-    BOOST_TEST(verdict(sched.on_attempt(report, 1, t0)) == "finish failed");
+    BOOST_TEST(verdict(sched.on_attempt(report, 1, t0, 0)) == "finish failed");
 }
 
 // --- auth abort -----------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(three_auth_refusals_in_a_row_abort_the_batch) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-    BOOST_TEST(verdict(sched.on_attempt(http(401), 1, t0)) == "finish failed");
-    BOOST_TEST(verdict(sched.on_attempt(http(403), 1, t0)) == "finish failed");
+    BOOST_TEST(verdict(sched.on_attempt(http(401), 1, t0, 0)) == "finish failed");
+    BOOST_TEST(verdict(sched.on_attempt(http(403), 1, t0, 0)) == "finish failed");
     BOOST_TEST(!sched.aborted());
-    BOOST_TEST(verdict(sched.on_attempt(http(401), 1, t0)) == "abort_batch failed");
+    BOOST_TEST(verdict(sched.on_attempt(http(401), 1, t0, 0)) == "abort_batch failed");
     BOOST_TEST(sched.aborted());
 }
 
 BOOST_AUTO_TEST_CASE(an_answer_in_between_resets_the_run) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-    sched.on_attempt(http(401), 1, t0);
-    sched.on_attempt(http(401), 1, t0);
-    sched.on_attempt(http(200), 1, t0);
-    sched.on_attempt(http(401), 1, t0);
-    sched.on_attempt(http(403), 1, t0);
-    sched.on_attempt(http(404), 1, t0);   // any other answer counts, not only a success
-    sched.on_attempt(http(401), 1, t0);
-    BOOST_TEST(verdict(sched.on_attempt(http(401), 1, t0)) == "finish failed");
+    sched.on_attempt(http(401), 1, t0, 0);
+    sched.on_attempt(http(401), 1, t0, 0);
+    sched.on_attempt(http(200), 1, t0, 0);
+    sched.on_attempt(http(401), 1, t0, 0);
+    sched.on_attempt(http(403), 1, t0, 0);
+    sched.on_attempt(http(404), 1, t0, 0);   // any other answer counts, not only a success
+    sched.on_attempt(http(401), 1, t0, 0);
+    BOOST_TEST(verdict(sched.on_attempt(http(401), 1, t0, 0)) == "finish failed");
     BOOST_TEST(!sched.aborted());
-    BOOST_TEST(verdict(sched.on_attempt(http(403), 1, t0)) == "abort_batch failed");
+    BOOST_TEST(verdict(sched.on_attempt(http(403), 1, t0, 0)) == "abort_batch failed");
 }
 
 BOOST_AUTO_TEST_CASE(no_answer_in_between_does_not_reset_the_run) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-    sched.on_attempt(http(401), 1, t0);
-    sched.on_attempt(failure(dispatch_errc::connect_failed), 1, t0);
-    sched.on_attempt(http(401), 1, t0);
-    BOOST_TEST(verdict(sched.on_attempt(http(401), 1, t0)) == "abort_batch failed");
+    sched.on_attempt(http(401), 1, t0, 0);
+    sched.on_attempt(failure(dispatch_errc::connect_failed), 1, t0, 0);
+    sched.on_attempt(http(401), 1, t0, 0);
+    BOOST_TEST(verdict(sched.on_attempt(http(401), 1, t0, 0)) == "abort_batch failed");
 }
 
 BOOST_AUTO_TEST_CASE(rejected_certificates_count_toward_the_abort) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-    sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0);
-    sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0);
-    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0))
+    sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0, 0);
+    sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0, 0);
+    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0, 0))
                == "abort_batch failed");
     BOOST_TEST(sched.aborted());
 }
@@ -442,11 +461,11 @@ BOOST_AUTO_TEST_CASE(nothing_is_retried_once_aborted) {
     retry_config config;
     config.retry_ambiguous = true;
     invent_dispatch::scheduler sched(std::nullopt, config, 1);
-    for (int i = 0; i < 3; ++i) sched.on_attempt(http(403), 1, t0);
+    for (int i = 0; i < 3; ++i) sched.on_attempt(http(403), 1, t0, 0);
     BOOST_TEST_REQUIRE(sched.aborted());
-    BOOST_TEST(verdict(sched.on_attempt(http(503), 1, t0)) == "finish failed");
-    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::stale_connection), 1, t0)) == "finish failed");
-    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::response_timeout), 1, t0)) == "finish unknown");
+    BOOST_TEST(verdict(sched.on_attempt(http(503), 1, t0, 0)) == "finish failed");
+    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::stale_connection), 1, t0, 0)) == "finish failed");
+    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::response_timeout), 1, t0, 0)) == "finish unknown");
     BOOST_TEST(sched.retries() == 0u);
 }
 
@@ -463,7 +482,7 @@ BOOST_AUTO_TEST_CASE(backoff_is_full_jitter_within_the_growing_ceiling) {
             double sum = 0;
             std::int64_t longest = 0;
             for (int i = 0; i < samples; ++i) {
-                const auto wait = after_t0(sched.on_attempt(http(500), attempt, t0).not_before);
+                const auto wait = after_t0(sched.on_attempt(http(500), attempt, t0, 0).not_before);
                 BOOST_TEST_REQUIRE(wait >= 0);
                 BOOST_TEST_REQUIRE(wait <= ns(ceiling));
                 sum += static_cast<double>(wait);
@@ -483,7 +502,7 @@ BOOST_AUTO_TEST_CASE(backoff_is_full_jitter_within_the_growing_ceiling) {
 BOOST_AUTO_TEST_CASE(backoff_for_a_huge_attempt_number_stays_at_the_cap) {
     invent_dispatch::scheduler sched(std::nullopt, config_with(1000), 7);
     for (int i = 0; i < 100; ++i) {
-        const auto wait = after_t0(sched.on_attempt(http(502), 999, t0).not_before);
+        const auto wait = after_t0(sched.on_attempt(http(502), 999, t0, 0).not_before);
         BOOST_TEST_REQUIRE(wait >= 0);
         BOOST_TEST_REQUIRE(wait <= ns(30s));
     }
@@ -495,9 +514,9 @@ BOOST_AUTO_TEST_CASE(backoff_is_reproducible_with_the_same_seed) {
     invent_dispatch::scheduler c(std::nullopt, config_with(10), 100);
     bool differs = false;
     for (unsigned attempt = 1; attempt < 10; ++attempt) {
-        const auto from_a = after_t0(a.on_attempt(http(500), attempt, t0).not_before);
-        BOOST_TEST(from_a == after_t0(b.on_attempt(http(500), attempt, t0).not_before));
-        differs = differs || from_a != after_t0(c.on_attempt(http(500), attempt, t0).not_before);
+        const auto from_a = after_t0(a.on_attempt(http(500), attempt, t0, 0).not_before);
+        BOOST_TEST(from_a == after_t0(b.on_attempt(http(500), attempt, t0, 0).not_before));
+        differs = differs || from_a != after_t0(c.on_attempt(http(500), attempt, t0, 0).not_before);
     }
     BOOST_TEST(differs);
 }
