@@ -23,24 +23,35 @@ struct rate_limit {
     double burst = 1;        // bucket size, >= 1
 };
 
-// "8", "8/s", "480/min", "2/h" -> requests per second. nullopt when malformed.
+// "8", "8/s", "8/sec", "480/min", "2/h" (decimals allowed) -> requests per
+// second. nullopt when malformed, not positive or not finite.
 std::optional<double> parse_rate(std::string_view text) noexcept;
 
-// Retry-After: delta-seconds or an HTTP date (RFC 9110), relative to now_wall.
+// Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3: IMF-fixdate,
+// and the obsolete RFC 850 and asctime forms), relative to now_wall. A date in
+// the past gives zero; anything longer than max_retry_after is cut to it.
+// nullopt when the value is neither.
+inline constexpr duration max_retry_after = std::chrono::hours(1);
 std::optional<duration> parse_retry_after(std::string_view value,
                                           std::chrono::system_clock::time_point now_wall) noexcept;
 
 // GCRA token bucket: over any window of length T at most burst + rate*T grants.
+// Times are integer nanoseconds and the emission interval carries a 32-bit
+// binary fraction of a nanosecond, so the achieved rate does not drift however
+// long the run and however high the rate.
 class token_bucket {
 public:
     explicit token_bucket(rate_limit limit) noexcept;
-    // Reserves the next grant; returns when it may be used (>= now).
+    // Reserves the next grant; returns when it may be used (>= now). Calls at
+    // the same `now` get increasing times 1/rate apart once the burst is used.
     time_point reserve(time_point now) noexcept;
 
 private:
-    duration interval_;
-    duration tolerance_;   // (burst - 1) * interval
-    time_point theoretical_arrival_{};
+    duration interval_;                      // whole nanoseconds of 1/rate
+    std::uint64_t interval_fraction_ = 0;    // and its fraction, in 2^-32 ns
+    duration tolerance_;                     // (burst - 1) * interval
+    time_point theoretical_arrival_{};       // whole nanoseconds of the TAT
+    std::uint64_t arrival_fraction_ = 0;     // and its fraction, in 2^-32 ns
 };
 
 struct retry_config {
@@ -60,28 +71,54 @@ struct attempt_report {
 
 struct retry_decision {
     enum class action { finish, retry, abort_batch } what = action::finish;
-    outcome final_outcome = outcome::failed;   // with finish
+    outcome final_outcome = outcome::failed;   // with finish and abort_batch
     time_point not_before{};                   // with retry
+    // With retry: false for a retry that does not use up an attempt (a stale
+    // keep-alive connection). The caller then resends with the same
+    // attempt_number and counts the retry in its stale_retries instead.
+    bool consumes_attempt = true;
 };
 
+// One per dispatcher, shared by every worker and row; not thread-safe, so
+// used from one thread or strand.
 class scheduler {
 public:
     scheduler(std::optional<rate_limit> rate, retry_config retry, std::uint64_t seed);
 
     // When the next request may leave: a bucket grant, and not before a global
-    // pause ends. Reserves the grant.
+    // pause ends. Reserves the grant. The grant is taken at the pause's end,
+    // so the requests waiting out a pause leave at the rate, not all at once.
     time_point reserve_send(time_point now);
-    // A pause that began while the caller waited: when it ends, if it is still on.
+    // A pause that began while the caller waited: when it ends, if it is still
+    // on. The grant the caller holds dates from before the pause; after
+    // waiting the pause out, it should call reserve_send again (or every
+    // worker holding a grant would send the moment the pause ends, past the
+    // rate):
+    //     auto when = reserve_send(now());  sleep until when;
+    //     while (pause_end(now())) { when = reserve_send(now()); sleep until when; }
     std::optional<time_point> pause_end(time_point now) const noexcept;
 
-    // attempt_number counts from 1. Updates the pause (429/503 Retry-After)
-    // and the run of 401/403 answers.
-    retry_decision on_attempt(const attempt_report& report, unsigned attempt_number, time_point now);
+    // attempt_number counts from 1 and grows only with retries whose
+    // consumes_attempt is true; stale_retries counts this row's retries whose
+    // consumes_attempt was false (no default: a caller that did not count them
+    // could resend forever). At most max_attempts of those are granted; after
+    // that a stale connection counts as an ordinary connect failure.
+    // Updates the pause (429/503 Retry-After) and the run of 401/403 answers.
+    // Once aborted(), nothing is retried any more.
+    retry_decision on_attempt(const attempt_report& report, unsigned attempt_number, time_point now,
+                              unsigned stale_retries);
 
     bool aborted() const noexcept;
     std::uint64_t retries() const noexcept;
 
 private:
+    retry_decision on_http_answer(const attempt_report& report, unsigned attempt_number, time_point now);
+    retry_decision retry_with_backoff(unsigned attempt_number, time_point now, outcome if_exhausted);
+    retry_decision retry_at(time_point not_before, bool consumes_attempt);
+    retry_decision count_auth_failure();
+    bool may_retry(unsigned attempt_number) const noexcept;
+    duration backoff(unsigned attempt_number);
+
     std::optional<token_bucket> bucket_;
     retry_config retry_;
     std::mt19937_64 rng_;
