@@ -93,8 +93,12 @@ std::optional<std::string> env_value(const environment& env, const std::string& 
     return std::nullopt;
 }
 
+// 80 columns, with room for the longest flag and its value name.
+constexpr unsigned help_width = 80;
+constexpr unsigned help_description_width = 46;
+
 po::options_description dispatch_options() {
-    po::options_description all("Options for run and validate");
+    po::options_description all("Options for run and validate", help_width, help_description_width);
     all.add_options()("config", po::value<std::string>()->value_name("PATH"),
                       "TOML config file (else env INVENT_CONFIG); flags > environment > file > defaults");
     for (const auto& s : dispatch_settings()) {
@@ -114,7 +118,7 @@ po::options_description dispatch_options() {
 }
 
 po::options_description mock_options() {
-    po::options_description mock("Options for mock");
+    po::options_description mock("Options for mock", help_width, help_description_width);
     mock.add_options()
         ("host", po::value<std::string>()->value_name("ADDR")->default_value("127.0.0.1"), "address to listen on")
         ("port", po::value<std::string>()->value_name("N")->default_value("0"), "port (0: a free one, printed at start)")
@@ -169,7 +173,7 @@ po::variables_map parse_flags(const std::vector<std::string>& args, const po::op
         po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
-        throw usage_error(e.what());
+        throw usage_error(fmt::format("{} (invent-dispatch --help lists the options)", e.what()));
     }
     return vm;
 }

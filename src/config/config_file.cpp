@@ -8,7 +8,7 @@ namespace {
 
 // "file:line"; toml++ reports an unreadable file at line 0.
 std::string where(const std::string& path, const toml::source_region& source) {
-    if (source.begin.line == 0) return path;
+    if (source.begin.line == 0) return "config file " + path;
     return fmt::format("{}:{}", path, source.begin.line);
 }
 
