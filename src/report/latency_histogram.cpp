@@ -39,6 +39,7 @@ std::uint64_t latency_histogram::percentile(double p) const noexcept {
     // The smallest recorded value with at least p% of the samples at or below it.
     const double wanted = std::ceil(std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(total_));
     const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(wanted));
+    if (rank >= total_) return max_;   // the top sample is known exactly
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < counts_.size(); ++i) {
         seen += counts_[i];

@@ -1,6 +1,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <numeric>
 
 #include "invent_dispatch/report.hpp"
@@ -15,6 +16,10 @@ constexpr std::array<outcome, 5> final_outcomes{outcome::created, outcome::faile
 struct latency_summary {
     double p50, p90, p99, max;
 };
+
+// Boost.JSON writes the shortest text that reads back as the same double, so
+// rounding here keeps "84.2" from showing as 8.420000000000001E1.
+double rounded(double value, double step) { return std::round(value / step) * step; }
 
 std::optional<latency_summary> latency_ms(const latency_histogram& h) {
     if (h.count() == 0) return std::nullopt;
@@ -84,7 +89,9 @@ void run_report::write_summary_json(std::ostream& out) const {
     json::object statuses;
     for (const auto& [status, count] : counters_.by_status) statuses[std::to_string(status)] = count;
     json::value latency = nullptr;
-    if (const auto l = latency_ms(latencies_)) latency = json::object{{"p50", l->p50}, {"p90", l->p90}, {"p99", l->p99}, {"max", l->max}};
+    if (const auto l = latency_ms(latencies_))
+        latency = json::object{{"p50", rounded(l->p50, 0.001)}, {"p90", rounded(l->p90, 0.001)},
+                               {"p99", rounded(l->p99, 0.001)}, {"max", rounded(l->max, 0.001)}};
 
     out << json::serialize(json::object{
                {"outcomes", std::move(outcomes)},
@@ -93,9 +100,9 @@ void run_report::write_summary_json(std::ostream& out) const {
                {"retries", counters_.retries},
                {"stale_reconnects", counters_.stale_reconnects},
                {"requests", counters_.requests},
-               {"requests_per_second", per_second(counters_.requests, wall)},
+               {"requests_per_second", rounded(per_second(counters_.requests, wall), 0.01)},
                {"latency_ms", std::move(latency)},
-               {"wall_seconds", wall.count()},
+               {"wall_seconds", rounded(wall.count(), 0.001)},
                {"resumed_skips", counters_.resumed_skips},
            })
         << '\n';
