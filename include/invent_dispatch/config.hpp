@@ -76,6 +76,9 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
 
 api_endpoint parse_endpoint(const std::string& base_url);   // throws usage_error
 
+// One line for the start-up log: the settings that shape a run, never the token.
+std::string describe(const dispatch_config& config);
+
 // "500ms", "30s", "2m", "1h", "1.5s"; a bare number is seconds. nullopt when malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
@@ -24,6 +25,27 @@ std::optional<std::pair<double, std::string_view>> number_and_unit(std::string_v
     const auto number = whole_number<double>(text.substr(0, unit_at));
     if (!number || !std::isfinite(*number) || *number < 0) return std::nullopt;
     return std::pair{*number, unit_at == std::string_view::npos ? std::string_view{} : text.substr(unit_at)};
+}
+
+// The scheduler owns parse_rate (same grammar); this branch does not have its
+// implementation yet. Once merged, parse_rate_per_second calls parse_rate and this goes.
+std::optional<double> rate_per_second(std::string_view text) noexcept {
+    struct unit { std::string_view name; double seconds; };
+    static constexpr std::array<unit, 8> units{{
+        {"s", 1}, {"sec", 1}, {"second", 1}, {"min", 60}, {"minute", 60}, {"h", 3600}, {"hr", 3600}, {"hour", 3600},
+    }};
+    const auto slash = text.find('/');
+    double seconds = 1;
+    if (slash != std::string_view::npos) {
+        const auto found = std::find_if(units.begin(), units.end(), [&](const unit& u) { return u.name == text.substr(slash + 1); });
+        if (found == units.end()) return std::nullopt;
+        seconds = found->seconds;
+    }
+    const auto count = whole_number<double>(text.substr(0, slash));
+    if (!count) return std::nullopt;
+    const double per_second = *count / seconds;
+    if (!std::isfinite(per_second) || !(per_second > 0)) return std::nullopt;
+    return per_second;
 }
 
 } // namespace
@@ -101,20 +123,10 @@ double parse_probability(const std::string& text, const std::string& origin) {
     return *value;
 }
 
-// The scheduler owns parse_rate; this branch does not have it yet, so the
-// same grammar ("8", "8/s", "480/min", "2/h") is read here for the flags.
 double parse_rate_per_second(const std::string& text, const std::string& origin) {
-    const auto trimmed = trim(text);
-    const auto slash = trimmed.find('/');
-    const auto count = whole_number<double>(trim(trimmed.substr(0, slash)));
-    const auto per = slash == std::string_view::npos ? std::string_view{"s"} : trim(trimmed.substr(slash + 1));
-    double seconds = 0;
-    if (per == "s" || per == "sec") seconds = 1;
-    else if (per == "m" || per == "min") seconds = 60;
-    else if (per == "h" || per == "hour") seconds = 3600;
-    if (!count || !std::isfinite(*count) || *count <= 0 || seconds == 0)
-        fail(origin, fmt::format("expected a rate such as 8, 8/s or 480/min, got '{}'", text));
-    return *count / seconds;
+    const auto value = rate_per_second(trim(text));
+    if (!value) fail(origin, fmt::format("expected a rate such as 8, 8/s or 480/min, got '{}'", text));
+    return *value;
 }
 
 std::chrono::milliseconds parse_duration_value(const setting_value& v) {

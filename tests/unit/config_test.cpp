@@ -265,6 +265,14 @@ BOOST_FIXTURE_TEST_CASE(token_file_first_line_trimmed, temp_dir) {
     BOOST_TEST(contains(usage_message([&] { run({"--token-file", write("empty", "\n")}); }), "is empty"));
 }
 
+BOOST_AUTO_TEST_CASE(description_for_the_log_leaves_out_the_token) {
+    const auto line = describe(run({"--shard", "1/4", "--rate", "480/min"}));
+    BOOST_TEST(contains(line, "concurrency=32"), line);
+    BOOST_TEST(contains(line, "rate=8/s burst 1"), line);
+    BOOST_TEST(contains(line, "shard=1/4"), line);
+    BOOST_TEST(!contains(line, "secret-token"), line);
+}
+
 BOOST_AUTO_TEST_CASE(run_needs_a_token_validate_does_not) {
     BOOST_TEST(contains(usage_message([] { run({}, {}); }), "no API token"));
     BOOST_TEST(contains(usage_message([] { run({"--base-url", "http://localhost:9000"}, {}); }), "no API token"));
