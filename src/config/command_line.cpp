@@ -1,10 +1,8 @@
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
-#include <ctime>
 #include <fstream>
-#include <iomanip>
 #include <sstream>
 
 #include "settings.hpp"
@@ -12,59 +10,6 @@
 namespace invent_dispatch {
 namespace po = boost::program_options;
 using namespace config_detail;
-
-namespace config_detail {
-
-const std::vector<setting>& dispatch_settings() {
-    using k = value_kind;
-    static const std::vector<setting> settings{
-        {"format", k::text, "FMT", nullptr, "csv, tsv or jsonl (default: from the extension)"},
-        {"delimiter", k::text, "C", nullptr, "CSV field delimiter, e.g. ';' (\\t or tab for tabs)"},
-        {"map", k::list, "FIELD=COLUMN", nullptr, "read FIELD from COLUMN, e.g. contact_id=ContactID (repeatable, or comma-separated)"},
-        {"org_id", k::text, "ID", "c", "organisation for rows without one (c: the token's own); env INVENT_ORG_ID"},
-        {"assistant_id", k::text, "ID", nullptr, "assistant for rows without one"},
-        {"title", k::text, "TEMPLATE", nullptr, "title for rows without one; {{column}} is replaced"},
-        {"message", k::text, "TEMPLATE", nullptr, "first message for rows without one; {{column}} is replaced"},
-        {"results", k::text, "PATH", nullptr, "results journal (default: INPUT.results.jsonl)"},
-        {"summary", k::text, "PATH", nullptr, "also write the summary as JSON here"},
-        {"base_url", k::text, "URL", "https://api.useinvent.com", "the API; env INVENT_BASE_URL"},
-        {"token_file", k::text, "PATH", nullptr, "read the token from the first line of PATH (else env INVENT_API_TOKEN)"},
-        {"ca_file", k::text, "PATH", nullptr, "trust this CA (PEM) as well as the system's"},
-        {"insecure", k::boolean, nullptr, nullptr, "skip certificate checks (loopback only)"},
-        {"concurrency", k::integer, "N", "32", "requests in flight, 1..10000"},
-        {"rate", k::quantity, "R", nullptr, "requests per second: 8, 8/s or 480/min (default: 480/min, none on loopback)"},
-        {"burst", k::integer, "B", "1", "token bucket size for --rate"},
-        {"max_attempts", k::integer, "N", "5", "attempts per row, retries included"},
-        {"timeout", k::quantity, "DUR", "30s", "per attempt: 500ms, 30s, 2m, 1h (bare number: seconds)"},
-        {"deadline", k::quantity, "DUR", nullptr, "stop the whole batch after DUR (exit 3)"},
-        {"drain_timeout", k::quantity, "DUR", "10s", "after SIGINT/SIGTERM, wait this long for requests in flight"},
-        {"auth_failures", k::integer, "N", "3", "stop after N 401/403 answers in a row (exit 3)"},
-        {"retry_unknown", k::boolean, nullptr, nullptr, "re-send rows an earlier run left unknown"},
-        {"retry_ambiguous", k::boolean, nullptr, nullptr, "retry requests sent but not answered (may duplicate without server idempotency)"},
-        {"allow_duplicates", k::boolean, nullptr, nullptr, "send rows whose key repeats in the input"},
-        {"strict", k::boolean, nullptr, nullptr, "check the whole input first; send nothing if any row is invalid"},
-        {"shard", k::text, "K/N", nullptr, "take only the rows whose key hashes to K of N; env INVENT_SHARD"},
-        {"quiet", k::boolean, nullptr, nullptr, "no progress line and no summary table"},
-        {"log_level", k::text, "LEVEL", "info", "trace, debug, info, warn, error or off"},
-        {"log_file", k::text, "PATH", nullptr, "also write the log to PATH"},
-        {"seed", k::integer, "N", "0", "seed for backoff jitter (0: random)"},
-    };
-    return settings;
-}
-
-const setting* find_setting(std::string_view key) {
-    for (const auto& s : dispatch_settings())
-        if (s.key == key) return &s;
-    return nullptr;
-}
-
-std::string flag_name(std::string_view key) {
-    std::string flag(key);
-    std::replace(flag.begin(), flag.end(), '_', '-');
-    return flag;
-}
-
-} // namespace config_detail
 
 namespace {
 
@@ -88,56 +33,7 @@ public:
     }
 };
 
-std::optional<std::string> env_value(const environment& env, const std::string& name) {
-    if (auto found = env.find(name); found != env.end() && !found->second.empty()) return found->second;
-    return std::nullopt;
-}
 
-// 80 columns, with room for the longest flag and its value name.
-constexpr unsigned help_width = 80;
-constexpr unsigned help_description_width = 46;
-
-po::options_description dispatch_options() {
-    po::options_description all("Options for run and validate", help_width, help_description_width);
-    all.add_options()("config", po::value<std::string>()->value_name("PATH"),
-                      "TOML config file (else env INVENT_CONFIG); flags > environment > file > defaults");
-    for (const auto& s : dispatch_settings()) {
-        const auto name = flag_name(s.key);
-        if (s.kind == value_kind::boolean) {
-            all.add_options()(name.c_str(), po::bool_switch(), s.help);
-        } else if (s.kind == value_kind::list) {
-            all.add_options()(name.c_str(), po::value<std::vector<std::string>>()->composing()->value_name(s.value_name),
-                              s.help);
-        } else {
-            auto* value = po::value<std::string>()->value_name(s.value_name);
-            if (s.default_text) value->default_value(s.default_text);
-            all.add_options()(name.c_str(), value, s.help);
-        }
-    }
-    return all;
-}
-
-po::options_description mock_options() {
-    po::options_description mock("Options for mock", help_width, help_description_width);
-    mock.add_options()
-        ("host", po::value<std::string>()->value_name("ADDR")->default_value("127.0.0.1"), "address to listen on")
-        ("port", po::value<std::string>()->value_name("N")->default_value("0"), "port (0: a free one, printed at start)")
-        ("plain", po::bool_switch(), "serve plain HTTP instead of HTTPS")
-        ("token", po::value<std::string>()->value_name("TOKEN"), "the bearer token to accept (default: env INVENT_API_TOKEN, else demo-token)")
-        ("cert-out", po::value<std::string>()->value_name("PATH"), "write the generated CA certificate (PEM) here")
-        ("latency", po::value<std::string>()->value_name("MS[,JITTER]"), "answer after MS milliseconds, plus up to JITTER more")
-        ("error-rate", po::value<std::vector<std::string>>()->composing()->value_name("STATUS=P,..."), "answer STATUS with probability P, e.g. 500=0.05,503=0.02")
-        ("rate-limit", po::value<std::string>()->value_name("R[/s]"), "answer 429 above R requests per second per token")
-        ("retry-after", po::value<std::string>()->value_name("SECONDS|HTTP-DATE")->default_value("1"), "Retry-After sent with 429")
-        ("drop-before-response", po::value<std::string>()->value_name("P"), "read the request, create the chat, close without answering (the ambiguous case)")
-        ("drop-on-accept", po::value<std::string>()->value_name("P"), "close before reading the request (safe to retry)")
-        ("max-requests-per-connection", po::value<std::string>()->value_name("N"), "the Nth request on a connection gets Connection: close (0: unlimited)")
-        ("idle-timeout", po::value<std::string>()->value_name("MS"), "close keep-alive connections idle this long")
-        ("malformed-rate", po::value<std::string>()->value_name("P"), "answer 200 with a broken body, creating nothing")
-        ("honour-idempotency", po::bool_switch(), "a repeated Idempotency-Key returns the chat it first created")
-        ("seed", po::value<std::string>()->value_name("N")->default_value("1"), "seed for the fault knobs");
-    return mock;
-}
 
 std::string version_text() { return "invent-dispatch " INVENT_DISPATCH_VERSION; }
 
@@ -162,20 +58,6 @@ std::string usage_text() {
            "2 usage, config or unreadable input (nothing sent); 3 aborted (auth, deadline);\n"
            "130/143 after SIGINT/SIGTERM.\n";
     return out.str();
-}
-
-po::variables_map parse_flags(const std::vector<std::string>& args, const po::options_description& visible,
-                              const po::options_description& hidden, const po::positional_options_description& positional) {
-    po::options_description all;
-    all.add(visible).add(hidden);
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        throw usage_error(fmt::format("{} (invent-dispatch --help lists the options)", e.what()));
-    }
-    return vm;
 }
 
 bool wants_help(const std::vector<std::string>& args) {
@@ -360,70 +242,6 @@ command_line parse_dispatch(command_kind kind, const std::vector<std::string>& a
     return result;
 }
 
-bool is_http_date(const std::string& text) {
-    std::tm tm{};
-    std::istringstream in(text);
-    in >> std::get_time(&tm, "%a, %d %b %Y %H:%M:%S GMT");
-    return !in.fail() && in.peek() == std::char_traits<char>::eof();
-}
-
-mock_config parse_mock(const std::vector<std::string>& args, const environment& env) {
-    const auto vm = parse_flags(args, mock_options(), {}, {});
-    // Mock knobs come only from flags, so each origin is its flag.
-    const auto flag = [&](const char* name) -> std::optional<setting_value> {
-        if (!vm.count(name)) return std::nullopt;
-        return setting_value{{vm[name].as<std::string>()}, fmt::format("--{}", name)};
-    };
-    const auto probability = [&](const char* name) {
-        const auto v = flag(name);
-        return v ? parse_probability(v->text(), v->origin) : 0.0;
-    };
-
-    mock_config mock;
-    mock.host = vm["host"].as<std::string>();
-    mock.port = static_cast<std::uint16_t>(parse_integer(*flag("port"), 0, 65535));
-    mock.plain = vm["plain"].as<bool>();
-    if (auto v = flag("token")) mock.token = v->text();
-    else if (auto token = env_value(env, "INVENT_API_TOKEN")) mock.token = std::string(trim(*token));
-    if (auto v = flag("cert-out")) mock.cert_out = v->text();
-    if (auto v = flag("latency")) {
-        const auto parts = split_list(v->texts);
-        if (parts.empty() || parts.size() > 2) throw usage_error(fmt::format("{}: expected MS[,JITTER], got '{}'", v->origin, v->text()));
-        mock.latency = std::chrono::milliseconds(parse_integer({{parts[0]}, v->origin}, 0, 3'600'000));
-        if (parts.size() == 2) mock.latency_jitter = std::chrono::milliseconds(parse_integer({{parts[1]}, v->origin}, 0, 3'600'000));
-    }
-    if (vm.count("error-rate")) {
-        const std::string origin = "--error-rate";
-        double total = 0;
-        for (const auto& item : split_list(vm["error-rate"].as<std::vector<std::string>>())) {
-            const auto equals = item.find('=');
-            if (equals == std::string::npos) throw usage_error(fmt::format("{}: expected STATUS=P, got '{}'", origin, item));
-            const auto status = static_cast<int>(parse_integer({{item.substr(0, equals)}, origin}, 100, 599));
-            const auto p = parse_probability(item.substr(equals + 1), origin);
-            mock.error_rates.emplace_back(status, p);
-            total += p;
-        }
-        if (total > 1) throw usage_error(fmt::format("{}: the probabilities add up to {}, more than 1", origin, total));
-    }
-    if (auto v = flag("rate-limit")) mock.rate_limit = parse_rate_per_second(v->text(), v->origin);
-    if (auto v = flag("retry-after")) {
-        const auto& text = v->text();
-        const bool seconds = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-        if (!seconds && !is_http_date(text))
-            throw usage_error(fmt::format("{}: expected seconds or an HTTP date (Sun, 06 Nov 1994 08:49:37 GMT), got '{}'",
-                                          v->origin, text));
-        mock.retry_after = text;
-    }
-    mock.drop_before_response = probability("drop-before-response");
-    mock.drop_on_accept = probability("drop-on-accept");
-    if (auto v = flag("max-requests-per-connection"))
-        mock.max_requests_per_connection = static_cast<unsigned>(parse_integer(*v, 0, UINT32_MAX));
-    if (auto v = flag("idle-timeout")) mock.idle_timeout = std::chrono::milliseconds(parse_integer(*v, 0, 86'400'000));
-    mock.malformed_rate = probability("malformed-rate");
-    mock.honour_idempotency = vm["honour-idempotency"].as<bool>();
-    mock.seed = parse_integer(*flag("seed"), 0, UINT64_MAX);
-    return mock;
-}
 
 } // namespace
 
@@ -446,7 +264,7 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
     if (command == "validate") return parse_dispatch(command_kind::validate, args, env);
     if (command == "mock") {
         result.kind = command_kind::mock;
-        result.mock = parse_mock(args, env);
+        result.mock = parse_mock_flags(args, env);
         return result;
     }
     if (command == "demo") {

@@ -3,6 +3,8 @@
 // one layer (built-in defaults, config file, environment, flags), so a single
 // set of parsers turns the winning text into typed values and names where it
 // came from when it is wrong.
+#include <boost/program_options.hpp>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -37,6 +39,25 @@ const std::vector<setting>& dispatch_settings();
 const setting* find_setting(std::string_view key);
 
 std::string flag_name(std::string_view key);   // "max_attempts" -> "max-attempts"
+
+// --help fits 80 columns, with room for the longest flag and its value name.
+inline constexpr unsigned help_width = 80;
+inline constexpr unsigned help_description_width = 46;
+
+// The flags of run/validate, from the table, and of mock, for parsing and --help.
+boost::program_options::options_description dispatch_options();
+boost::program_options::options_description mock_options();
+
+// argv (after the command) -> values; po's own errors become usage_error.
+boost::program_options::variables_map parse_flags(const std::vector<std::string>& args,
+                                                  const boost::program_options::options_description& visible,
+                                                  const boost::program_options::options_description& hidden,
+                                                  const boost::program_options::positional_options_description& positional);
+
+// A variable that is set and not empty.
+std::optional<std::string> env_value(const environment& env, const std::string& name);
+
+mock_config parse_mock_flags(const std::vector<std::string>& args, const environment& env);
 
 // One setting's value as given in one layer, and where: "--concurrency",
 // "INVENT_ORG_ID" or "invent-dispatch.toml:3: concurrency".
