@@ -39,9 +39,9 @@ std::string version_text() { return "invent-dispatch " INVENT_DISPATCH_VERSION; 
 
 std::string usage_text() {
     std::ostringstream out;
-    out << version_text() << ": opens Invent chats for a list of contacts, fast and safely.\n\n"
+    out << version_text() << ": starts Invent chats for many contacts, fast and safely\n\n"
         << "Usage:\n"
-           "  invent-dispatch run [options] INPUT       dispatch (INPUT: .csv, .tsv, .jsonl, or - for stdin)\n"
+           "  invent-dispatch run [options] INPUT       dispatch (INPUT: a file or -)\n"
            "  invent-dispatch validate [options] INPUT  check input, send nothing\n"
            "  invent-dispatch mock [options]            the bundled mock Invent API\n"
            "  invent-dispatch demo                      zero-config: mock + sample input\n"
@@ -54,9 +54,9 @@ std::string usage_text() {
            "  INVENT_ORG_ID     default organisation (default c)\n"
            "  INVENT_SHARD      K/N, as --shard\n"
            "  INVENT_CONFIG     config file, as --config\n\n"
-           "Exit codes: 0 every row created or skipped; 1 some rows failed, invalid or unknown;\n"
-           "2 usage, config or unreadable input (nothing sent); 3 aborted (auth, deadline);\n"
-           "130/143 after SIGINT/SIGTERM.\n";
+           "Exit codes: 0 every row created or skipped; 1 some rows failed, invalid or\n"
+           "unknown; 2 usage, config or unreadable input (nothing sent); 3 aborted (auth,\n"
+           "deadline); 130/143 after SIGINT/SIGTERM.\n";
     return out.str();
 }
 
