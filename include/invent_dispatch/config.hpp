@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "invent_dispatch/admission.hpp"
 #include "invent_dispatch/mock.hpp"
@@ -54,7 +55,7 @@ struct command_line {
     command_kind kind = command_kind::help;
     dispatch_config dispatch;   // run, validate
     mock_config mock;           // mock
-    std::string help_text;      // help
+    std::string help_text;      // help: the usage text; version: "invent-dispatch X.Y.Z"
 };
 
 // Bad flags, config or environment: exit 2, nothing sent.
@@ -66,13 +67,22 @@ public:
 using environment = std::map<std::string, std::string>;
 
 // Parses argv, the environment (INVENT_API_TOKEN, INVENT_BASE_URL,
-// INVENT_ORG_ID, INVENT_SHARD, ...) and the TOML file (--config PATH, else
-// ./invent-dispatch.toml when present), in that order of precedence, and
+// INVENT_ORG_ID, INVENT_SHARD) and the TOML file (--config PATH, else
+// INVENT_CONFIG, else none), in that order of precedence, and
 // checks the result (http:// and --insecure refused off loopback, shard
 // bounds, ...). Throws usage_error with a message naming the flag, variable,
 // or file and line.
 command_line parse_command_line(int argc, const char* const argv[], const environment& env);
 
 api_endpoint parse_endpoint(const std::string& base_url);   // throws usage_error
+
+// One line for the start-up log: the settings that shape a run, never the token.
+std::string describe(const dispatch_config& config);
+
+// "500ms", "30s", "2m", "1h", "1.5s"; a bare number is seconds. nullopt when malformed.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
+
+// "K/N" with 0 <= K < N. nullopt when malformed or out of bounds.
+std::optional<shard_spec> parse_shard(std::string_view text) noexcept;
 
 } // namespace invent_dispatch

@@ -21,9 +21,16 @@ public:
     std::uint64_t max() const noexcept;
     std::uint64_t percentile(double p) const noexcept;   // p in [0, 100]
 private:
-    // implementation-defined buckets (fixed size array)
-    struct buckets;
-    std::array<std::uint64_t, 64 * 128> counts_{};
+    // Values below 2^sub_bucket_bits are exact; above, each power of two is cut
+    // into 2^(sub_bucket_bits - 1) equal buckets, so a bucket is at most 1/64 of
+    // its value wide and its midpoint is within 0.8%.
+    static constexpr unsigned sub_bucket_bits = 7;
+    static constexpr std::size_t bucket_count =
+        (std::size_t{1} << sub_bucket_bits) + (64 - sub_bucket_bits) * (std::size_t{1} << (sub_bucket_bits - 1));
+    static std::size_t index_of(std::uint64_t micros) noexcept;
+    static std::uint64_t midpoint_of(std::size_t index) noexcept;
+
+    std::array<std::uint64_t, bucket_count> counts_{};
     std::uint64_t total_ = 0;
     std::uint64_t max_ = 0;
 };
@@ -41,8 +48,12 @@ struct run_counters {
 class run_report {
 public:
     run_report();
-    void row_finished(const row_result& result);   // counts and latency
+    // Each row is reported once, by one of these two. The HTTP status is
+    // counted for rows that reached the wire (attempts > 0; 0 = no answer),
+    // the latency for rows that got an answer.
+    void row_finished(const row_result& result);
     void row_resumed(outcome previous);            // skipped because an earlier run finished it
+    std::uint64_t rows_done() const noexcept;      // finished + resumed
     run_counters& counters() noexcept { return counters_; }
     const run_counters& counters() const noexcept { return counters_; }
     const latency_histogram& latencies() const noexcept { return latencies_; }
@@ -67,16 +78,27 @@ class progress_printer {
 public:
     progress_printer(const run_report& report, std::optional<std::uint64_t> total,
                      bool terminal, std::ostream& out);
-    // Call often (e.g. every 100 ms); prints when due.
+    // Call often (e.g. every 100 ms); prints when due. The first tick starts
+    // the clock that the rate and the ETA are measured against.
     void tick(std::chrono::steady_clock::time_point now);
-    void finish();   // clears the live line / prints a last status line
+    void finish();   // ends the live line with the final counts / prints a last status line
+
+    static constexpr std::chrono::milliseconds terminal_interval{100};
+    static constexpr std::chrono::seconds log_interval{10};
+
 private:
+    void print(std::chrono::steady_clock::time_point now);
+    std::string status_line(std::chrono::steady_clock::time_point now) const;
+
     const run_report& report_;
     std::optional<std::uint64_t> total_;
     bool terminal_;
     std::ostream& out_;
+    std::optional<std::chrono::steady_clock::time_point> started_;
+    std::uint64_t requests_at_start_ = 0;
+    std::uint64_t done_at_start_ = 0;
+    std::chrono::steady_clock::time_point last_tick_{};
     std::chrono::steady_clock::time_point last_print_{};
-    bool printed_ = false;
 };
 
 } // namespace invent_dispatch

@@ -1,0 +1,278 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <sstream>
+
+#include "settings.hpp"
+
+namespace invent_dispatch {
+namespace po = boost::program_options;
+using namespace config_detail;
+
+namespace {
+
+constexpr const char* token_flag_refusal =
+    "pass the token in INVENT_API_TOKEN or --token-file, never as a flag (it would show in ps)";
+
+// Settings from every layer, lowest first: defaults, file, environment, flags.
+class layered_settings {
+public:
+    std::array<setting_layer, 4> layers;
+    enum { defaults, file, env, flags };
+
+    const setting_value* find(std::string_view key) const {
+        for (auto layer = layers.rbegin(); layer != layers.rend(); ++layer)
+            if (auto found = layer->find(key); found != layer->end()) return &found->second;
+        return nullptr;
+    }
+    bool is_on(std::string_view key) const {
+        const auto* v = find(key);
+        return v && v->text() == "true";
+    }
+};
+
+
+
+std::string version_text() { return "invent-dispatch " INVENT_DISPATCH_VERSION; }
+
+std::string usage_text() {
+    std::ostringstream out;
+    out << version_text() << ": starts Invent chats for many contacts, fast and safely\n\n"
+        << "Usage:\n"
+           "  invent-dispatch run [options] INPUT       dispatch (INPUT: a file or -)\n"
+           "  invent-dispatch validate [options] INPUT  check input, send nothing\n"
+           "  invent-dispatch mock [options]            the bundled mock Invent API\n"
+           "  invent-dispatch demo                      zero-config: mock + sample input\n"
+           "  invent-dispatch help | --help | --version\n\n"
+        << dispatch_options() << "\n"
+        << mock_options() << "\n"
+        << "Environment:\n"
+           "  INVENT_API_TOKEN  the API token (never a flag: it would show in ps)\n"
+           "  INVENT_BASE_URL   the API (default https://api.useinvent.com)\n"
+           "  INVENT_ORG_ID     default organisation (default c)\n"
+           "  INVENT_SHARD      K/N, as --shard\n"
+           "  INVENT_CONFIG     config file, as --config\n\n"
+           "Exit codes: 0 every row created or skipped; 1 some rows failed, invalid or\n"
+           "unknown; 2 usage, config or unreadable input (nothing sent); 3 aborted (auth,\n"
+           "deadline); 130/143 after SIGINT/SIGTERM.\n";
+    return out.str();
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+    return std::any_of(args.begin(), args.end(), [](const auto& a) { return a == "--help" || a == "-h"; });
+}
+
+setting_layer flag_layer(const po::variables_map& vm, bool defaulted) {
+    setting_layer layer;
+    for (const auto& s : dispatch_settings()) {
+        const auto name = flag_name(s.key);
+        if (!vm.count(name) || vm[name].defaulted() != defaulted) continue;
+        setting_value value{{}, defaulted ? "default " + name : "--" + name};
+        if (s.kind == value_kind::boolean) value.texts.emplace_back(vm[name].as<bool>() ? "true" : "false");
+        else if (s.kind == value_kind::list) value.texts = vm[name].as<std::vector<std::string>>();
+        else value.texts.push_back(vm[name].as<std::string>());
+        layer.emplace(s.key, std::move(value));
+    }
+    return layer;
+}
+
+setting_layer env_layer(const environment& env) {
+    setting_layer layer;
+    for (const auto& [name, key] : {std::pair{"INVENT_BASE_URL", "base_url"}, std::pair{"INVENT_ORG_ID", "org_id"},
+                                    std::pair{"INVENT_SHARD", "shard"}})
+        if (auto value = env_value(env, name)) layer.emplace(key, setting_value{{*value}, name});
+    return layer;
+}
+
+std::string read_token_file(const setting_value& v) {
+    std::ifstream in(v.text());
+    std::string line;
+    if (!in || !std::getline(in, line)) throw usage_error(fmt::format("{}: cannot read token file '{}'", v.origin, v.text()));
+    auto token = std::string(trim(line));
+    if (token.empty()) throw usage_error(fmt::format("{}: the first line of '{}' is empty", v.origin, v.text()));
+    return token;
+}
+
+// --token-file beats INVENT_API_TOKEN, which beats token_file in the config file.
+std::string resolve_token(const layered_settings& settings, const environment& env) {
+    if (auto it = settings.layers[layered_settings::flags].find("token_file");
+        it != settings.layers[layered_settings::flags].end())
+        return read_token_file(it->second);
+    if (auto token = env_value(env, "INVENT_API_TOKEN")) return std::string(trim(*token));
+    if (const auto* file = settings.find("token_file")) return read_token_file(*file);
+    return {};
+}
+
+input_format parse_format(const setting_value& v) {
+    const auto& text = v.text();
+    if (text == "csv") return input_format::csv;
+    if (text == "tsv") return input_format::tsv;
+    if (text == "jsonl" || text == "ndjson") return input_format::jsonl;
+    throw usage_error(fmt::format("{}: unknown format '{}' (csv, tsv or jsonl)", v.origin, text));
+}
+
+char parse_delimiter(const setting_value& v) {
+    const auto& text = v.text();
+    if (text == "\\t" || text == "tab" || text == "\t") return '\t';
+    if (text.size() != 1 || text == "\"" || text == "\n" || text == "\r")
+        throw usage_error(fmt::format("{}: the delimiter must be one character other than a quote or line break, got '{}'",
+                                      v.origin, text));
+    return text.front();
+}
+
+std::vector<std::pair<std::string, std::string>> parse_field_map(const setting_value& v) {
+    static constexpr std::array<std::string_view, 8> known_fields{
+        "contact_id", "channel_id", "org_id", "assistant_id", "title", "message", "start_timestamp", "end_timestamp"};
+    std::vector<std::pair<std::string, std::string>> map;
+    for (const auto& item : split_list(v.texts)) {
+        const auto equals = item.find('=');
+        const auto field = std::string(trim(std::string_view(item).substr(0, equals)));
+        const auto column = equals == std::string::npos ? std::string() : std::string(trim(std::string_view(item).substr(equals + 1)));
+        if (column.empty()) throw usage_error(fmt::format("{}: expected FIELD=COLUMN, got '{}'", v.origin, item));
+        if (std::find(known_fields.begin(), known_fields.end(), field) == known_fields.end())
+            throw usage_error(fmt::format("{}: '{}' is not a field (contact_id, channel_id, org_id, assistant_id, "
+                                          "title, message, start_timestamp, end_timestamp)", v.origin, field));
+        if (std::any_of(map.begin(), map.end(), [&](const auto& m) { return m.first == field; }))
+            throw usage_error(fmt::format("{}: '{}' is mapped twice", v.origin, field));
+        map.emplace_back(field, column);
+    }
+    return map;
+}
+
+std::string parse_log_level(const setting_value& v) {
+    static constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info", "warn", "error", "off"};
+    if (std::find(levels.begin(), levels.end(), v.text()) == levels.end())
+        throw usage_error(fmt::format("{}: unknown log level '{}' (trace, debug, info, warn, error, off)", v.origin, v.text()));
+    return v.text();
+}
+
+void refuse_plain_off_loopback(const dispatch_config& config) {
+    if (config.endpoint.loopback) return;
+    const char* what = !config.endpoint.tls ? "plain http" : config.insecure ? "--insecure" : nullptr;
+    if (what)
+        throw usage_error(fmt::format("refusing {} to {}: only loopback hosts may use http:// or --insecure", what,
+                                      config.endpoint.host));
+}
+
+// Every setting's winning text -> typed values, then the checks across settings.
+dispatch_config build_dispatch_config(command_kind kind, const layered_settings& s, const std::string& input,
+                                      const environment& env) {
+    dispatch_config config;
+    config.input.path = input;
+    if (const auto* v = s.find("format")) config.input.format = parse_format(*v);
+    if (const auto* v = s.find("delimiter")) config.input.delimiter = parse_delimiter(*v);
+    if (const auto* v = s.find("map")) config.input.field_map = parse_field_map(*v);
+
+    if (const auto* v = s.find("org_id")) config.defaults.org_id = v->text();
+    if (const auto* v = s.find("assistant_id")) config.defaults.assistant_id = v->text();
+    if (const auto* v = s.find("title")) config.defaults.title = v->text();
+    if (const auto* v = s.find("message")) config.defaults.message = v->text();
+
+    const auto* results = s.find("results");
+    config.results_path = results ? results->text() : (input == "-" ? "stdin" : input) + ".results.jsonl";
+    if (const auto* v = s.find("summary")) config.summary_path = v->text();
+    if (const auto* v = s.find("ca_file")) config.ca_file = v->text();
+    config.insecure = s.is_on("insecure");
+
+    if (const auto* v = s.find("concurrency")) config.concurrency = static_cast<unsigned>(parse_integer(*v, 1, 10'000));
+    const auto* burst = s.find("burst");
+    const double burst_size = burst ? static_cast<double>(parse_integer(*burst, 1, 1'000'000)) : 1.0;
+    if (const auto* v = s.find("rate")) config.rate = rate_limit{parse_rate_per_second(v->text(), v->origin), burst_size};
+    if (const auto* v = s.find("max_attempts")) config.retry.max_attempts = static_cast<unsigned>(parse_integer(*v, 1, 100));
+    if (const auto* v = s.find("auth_failures"))
+        config.retry.auth_failures_to_abort = static_cast<unsigned>(parse_integer(*v, 1, 1'000'000));
+    config.retry.retry_ambiguous = s.is_on("retry_ambiguous");
+    if (const auto* v = s.find("timeout")) config.timeout = parse_duration_value(*v);
+    if (config.timeout.count() == 0) throw usage_error("timeout: must be more than 0");
+    if (const auto* v = s.find("deadline")) config.deadline = parse_duration_value(*v);
+    if (const auto* v = s.find("drain_timeout")) config.drain_timeout = parse_duration_value(*v);
+
+    config.admission.retry_unknown = s.is_on("retry_unknown");
+    config.admission.allow_duplicates = s.is_on("allow_duplicates");
+    if (const auto* v = s.find("shard")) {
+        config.admission.shard = parse_shard(v->text());
+        if (!config.admission.shard)
+            throw usage_error(fmt::format("{}: expected K/N with 0 <= K < N, got '{}'", v->origin, v->text()));
+    }
+    config.strict = s.is_on("strict");
+    config.quiet = s.is_on("quiet");
+    if (const auto* v = s.find("log_level")) config.log_level = parse_log_level(*v);
+    if (const auto* v = s.find("log_file")) config.log_file = v->text();
+    if (const auto* v = s.find("seed")) config.seed = parse_integer(*v, 0, UINT64_MAX);
+
+    // validate sends nothing: it needs neither the API nor a token.
+    if (kind == command_kind::run) {
+        if (const auto* v = s.find("base_url")) config.base_url = v->text();
+        config.endpoint = parse_endpoint(config.base_url);
+        refuse_plain_off_loopback(config);
+        // Invent allows 500 requests a minute per IP: stay under it unless told otherwise.
+        if (!config.rate && !config.endpoint.loopback) config.rate = rate_limit{480.0 / 60.0, burst_size};
+        config.token = resolve_token(s, env);
+        if (config.token.empty())
+            throw usage_error("no API token: set INVENT_API_TOKEN or pass --token-file PATH");
+    }
+    return config;
+}
+
+command_line parse_dispatch(command_kind kind, const std::vector<std::string>& args, const environment& env) {
+    po::options_description hidden;
+    hidden.add_options()("input", po::value<std::vector<std::string>>())("token", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("input", -1);
+    const auto vm = parse_flags(args, dispatch_options(), hidden, positional);
+    if (vm.count("token")) throw usage_error(token_flag_refusal);
+
+    const auto inputs = vm.count("input") ? vm["input"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    const char* command = kind == command_kind::run ? "run" : "validate";
+    if (inputs.empty()) throw usage_error(fmt::format("missing INPUT: invent-dispatch {} [options] INPUT", command));
+    if (inputs.size() > 1) throw usage_error(fmt::format("one INPUT only, got '{}' and '{}'", inputs[0], inputs[1]));
+
+    layered_settings settings;
+    settings.layers[layered_settings::defaults] = flag_layer(vm, true);
+    if (vm.count("config")) settings.layers[layered_settings::file] = read_config_file(vm["config"].as<std::string>());
+    else if (auto path = env_value(env, "INVENT_CONFIG")) settings.layers[layered_settings::file] = read_config_file(*path);
+    settings.layers[layered_settings::env] = env_layer(env);
+    settings.layers[layered_settings::flags] = flag_layer(vm, false);
+
+    command_line result;
+    result.kind = kind;
+    result.dispatch = build_dispatch_config(kind, settings, inputs[0], env);
+    return result;
+}
+
+
+} // namespace
+
+command_line parse_command_line(int argc, const char* const argv[], const environment& env) {
+    command_line result;
+    const std::vector<std::string> args(argv + std::min(argc, 2), argv + argc);
+    const std::string command = argc > 1 ? argv[1] : "help";
+
+    if (command == "--version") {
+        result.kind = command_kind::version;
+        result.help_text = version_text();
+        return result;
+    }
+    if (command == "help" || command == "--help" || command == "-h" || wants_help(args)) {
+        result.kind = command_kind::help;
+        result.help_text = usage_text();
+        return result;
+    }
+    if (command == "run") return parse_dispatch(command_kind::run, args, env);
+    if (command == "validate") return parse_dispatch(command_kind::validate, args, env);
+    if (command == "mock") {
+        result.kind = command_kind::mock;
+        result.mock = parse_mock_flags(args, env);
+        return result;
+    }
+    if (command == "demo") {
+        if (!args.empty()) throw usage_error(fmt::format("demo takes no options, got '{}'", args.front()));
+        result.kind = command_kind::demo;
+        return result;
+    }
+    throw usage_error(fmt::format("unknown command '{}': run, validate, mock, demo or help", command));
+}
+
+} // namespace invent_dispatch

@@ -1,0 +1,54 @@
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <fmt/format.h>
+
+#include "invent_dispatch/config.hpp"
+
+namespace invent_dispatch {
+namespace {
+
+bool is_loopback(const boost::urls::url_view& url) {
+    switch (url.host_type()) {
+    case boost::urls::host_type::ipv4: return url.host_ipv4_address().is_loopback();
+    case boost::urls::host_type::ipv6: return url.host_ipv6_address().is_loopback();
+    case boost::urls::host_type::name: {
+        std::string name = url.host_name();
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return name == "localhost";
+    }
+    default: return false;
+    }
+}
+
+} // namespace
+
+api_endpoint parse_endpoint(const std::string& base_url) {
+    const auto parsed = boost::urls::parse_absolute_uri(base_url);
+    if (!parsed) throw usage_error(fmt::format("base URL '{}' is not an absolute URL", base_url));
+    const auto& url = *parsed;
+
+    api_endpoint endpoint;
+    if (url.scheme_id() == boost::urls::scheme::https) endpoint.tls = true;
+    else if (url.scheme_id() == boost::urls::scheme::http) endpoint.tls = false;
+    else throw usage_error(fmt::format("base URL '{}': only https:// (or http:// on loopback) is supported", base_url));
+    // Credentials in the URL would end up in logs and process listings.
+    if (url.has_userinfo()) throw usage_error("base URL must not hold a user or password; pass the token in INVENT_API_TOKEN or --token-file");
+    if (url.has_query() || url.has_fragment()) throw usage_error(fmt::format("base URL '{}' must not have a query or fragment", base_url));
+    if (url.host_type() == boost::urls::host_type::ipvfuture || url.encoded_host().empty())
+        throw usage_error(fmt::format("base URL '{}' has no usable host", base_url));
+
+    endpoint.host = url.host_address();
+    if (url.has_port()) {
+        if (url.port().empty() || url.port_number() == 0) throw usage_error(fmt::format("base URL '{}' has a bad port", base_url));
+        endpoint.port = url.port();
+    } else {
+        endpoint.port = endpoint.tls ? "443" : "80";
+    }
+    // Kept encoded: it is pasted in front of the encoded request path as is.
+    endpoint.base_path = url.encoded_path();
+    while (!endpoint.base_path.empty() && endpoint.base_path.back() == '/') endpoint.base_path.pop_back();
+    endpoint.loopback = is_loopback(url);
+    return endpoint;
+}
+
+} // namespace invent_dispatch

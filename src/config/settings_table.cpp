@@ -1,0 +1,99 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "settings.hpp"
+
+namespace invent_dispatch::config_detail {
+namespace po = boost::program_options;
+
+const std::vector<setting>& dispatch_settings() {
+    using k = value_kind;
+    static const std::vector<setting> settings{
+        {"format", k::text, "FMT", nullptr, "csv, tsv or jsonl (default: from the extension)"},
+        {"delimiter", k::text, "C", nullptr, "CSV field delimiter, e.g. ';' (\\t or tab for tabs)"},
+        {"map", k::list, "FIELD=COLUMN", nullptr, "read FIELD from COLUMN, e.g. contact_id=ContactID (repeatable, or comma-separated)"},
+        {"org_id", k::text, "ID", "c", "organisation for rows without one (c: the token's own); env INVENT_ORG_ID"},
+        {"assistant_id", k::text, "ID", nullptr, "assistant for rows without one"},
+        {"title", k::text, "TEMPLATE", nullptr, "title for rows without one; {{column}} is replaced"},
+        {"message", k::text, "TEMPLATE", nullptr, "first message for rows without one; {{column}} is replaced"},
+        {"results", k::text, "PATH", nullptr, "results journal (default: INPUT.results.jsonl)"},
+        {"summary", k::text, "PATH", nullptr, "also write the summary as JSON here"},
+        {"base_url", k::text, "URL", "https://api.useinvent.com", "the API; env INVENT_BASE_URL"},
+        {"token_file", k::text, "PATH", nullptr, "read the token from the first line of PATH (else env INVENT_API_TOKEN)"},
+        {"ca_file", k::text, "PATH", nullptr, "trust this CA (PEM) as well as the system's"},
+        {"insecure", k::boolean, nullptr, nullptr, "skip certificate checks (loopback only)"},
+        {"concurrency", k::integer, "N", "32", "requests in flight, 1..10000"},
+        {"rate", k::quantity, "R", nullptr, "requests per second: 8, 8/s or 480/min (default: 480/min, none on loopback)"},
+        {"burst", k::integer, "B", "1", "token bucket size for --rate"},
+        {"max_attempts", k::integer, "N", "5", "attempts per row, retries included"},
+        {"timeout", k::quantity, "DUR", "30s", "per attempt: 500ms, 30s, 2m, 1h (bare number: seconds)"},
+        {"deadline", k::quantity, "DUR", nullptr, "stop the whole batch after DUR (exit 3)"},
+        {"drain_timeout", k::quantity, "DUR", "10s", "after SIGINT/SIGTERM, wait this long for requests in flight"},
+        {"auth_failures", k::integer, "N", "3", "stop after N 401/403 in a row (exit 3)"},
+        {"retry_unknown", k::boolean, nullptr, nullptr, "re-send rows an earlier run left unknown"},
+        {"retry_ambiguous", k::boolean, nullptr, nullptr, "retry requests sent but not answered (may duplicate without server idempotency)"},
+        {"allow_duplicates", k::boolean, nullptr, nullptr, "send rows whose key repeats in the input"},
+        {"strict", k::boolean, nullptr, nullptr, "check the whole input first; send nothing if any row is invalid"},
+        {"shard", k::text, "K/N", nullptr, "take only the rows whose key hashes to K of N; env INVENT_SHARD"},
+        {"quiet", k::boolean, nullptr, nullptr, "no progress line and no summary table"},
+        {"log_level", k::text, "LEVEL", "info", "trace, debug, info, warn, error or off"},
+        {"log_file", k::text, "PATH", nullptr, "also write the log to PATH"},
+        {"seed", k::integer, "N", "0", "seed for backoff jitter (0: random)"},
+    };
+    return settings;
+}
+
+const setting* find_setting(std::string_view key) {
+    for (const auto& s : dispatch_settings())
+        if (s.key == key) return &s;
+    return nullptr;
+}
+
+std::string flag_name(std::string_view key) {
+    std::string flag(key);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return flag;
+}
+
+
+po::options_description dispatch_options() {
+    po::options_description all("Options for run and validate", help_width, help_description_width);
+    all.add_options()("config", po::value<std::string>()->value_name("PATH"),
+                      "TOML config file (else env INVENT_CONFIG); flags > environment > file > defaults");
+    for (const auto& s : dispatch_settings()) {
+        const auto name = flag_name(s.key);
+        if (s.kind == value_kind::boolean) {
+            all.add_options()(name.c_str(), po::bool_switch(), s.help);
+        } else if (s.kind == value_kind::list) {
+            all.add_options()(name.c_str(), po::value<std::vector<std::string>>()->composing()->value_name(s.value_name),
+                              s.help);
+        } else {
+            auto* value = po::value<std::string>()->value_name(s.value_name);
+            if (s.default_text) value->default_value(s.default_text);
+            all.add_options()(name.c_str(), value, s.help);
+        }
+    }
+    return all;
+}
+
+std::optional<std::string> env_value(const environment& env, const std::string& name) {
+    if (auto found = env.find(name); found != env.end() && !found->second.empty()) return found->second;
+    return std::nullopt;
+}
+
+po::variables_map parse_flags(const std::vector<std::string>& args, const po::options_description& visible,
+                              const po::options_description& hidden, const po::positional_options_description& positional) {
+    po::options_description all;
+    all.add(visible).add(hidden);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw usage_error(fmt::format("{} (invent-dispatch --help lists the options)", e.what()));
+    }
+    return vm;
+}
+
+} // namespace invent_dispatch::config_detail

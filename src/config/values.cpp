@@ -1,0 +1,139 @@
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "settings.hpp"
+
+namespace invent_dispatch {
+namespace {
+
+// from_chars for a whole string: trailing garbage is malformed, not ignored.
+template <typename T>
+std::optional<T> whole_number(std::string_view text) noexcept {
+    T value{};
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc{} || ptr != end) return std::nullopt;
+    return value;
+}
+
+// "30s" -> {30, "s"}: the leading decimal number and the unit after it.
+std::optional<std::pair<double, std::string_view>> number_and_unit(std::string_view text) noexcept {
+    const auto unit_at = text.find_first_not_of("0123456789.");
+    const auto number = whole_number<double>(text.substr(0, unit_at));
+    if (!number || !std::isfinite(*number) || *number < 0) return std::nullopt;
+    return std::pair{*number, unit_at == std::string_view::npos ? std::string_view{} : text.substr(unit_at)};
+}
+
+// The scheduler owns parse_rate (same grammar); this branch does not have its
+// implementation yet. Once merged, parse_rate_per_second calls parse_rate and this goes.
+std::optional<double> rate_per_second(std::string_view text) noexcept {
+    struct unit { std::string_view name; double seconds; };
+    static constexpr std::array<unit, 8> units{{
+        {"s", 1}, {"sec", 1}, {"second", 1}, {"min", 60}, {"minute", 60}, {"h", 3600}, {"hr", 3600}, {"hour", 3600},
+    }};
+    const auto slash = text.find('/');
+    double seconds = 1;
+    if (slash != std::string_view::npos) {
+        const auto found = std::find_if(units.begin(), units.end(), [&](const unit& u) { return u.name == text.substr(slash + 1); });
+        if (found == units.end()) return std::nullopt;
+        seconds = found->seconds;
+    }
+    const auto count = whole_number<double>(text.substr(0, slash));
+    if (!count) return std::nullopt;
+    const double per_second = *count / seconds;
+    if (!std::isfinite(per_second) || !(per_second > 0)) return std::nullopt;
+    return per_second;
+}
+
+} // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
+    const auto parsed = number_and_unit(config_detail::trim(text));
+    if (!parsed) return std::nullopt;
+    const auto [number, unit] = *parsed;
+    double millis_per_unit = 0;
+    if (unit.empty() || unit == "s") millis_per_unit = 1000;
+    else if (unit == "ms") millis_per_unit = 1;
+    else if (unit == "m" || unit == "min") millis_per_unit = 60'000;
+    else if (unit == "h") millis_per_unit = 3'600'000;
+    else return std::nullopt;
+    const double millis = std::round(number * millis_per_unit);
+    // Beyond a year is a typo, and keeps the cast below in range.
+    if (millis > 365.0 * 24 * 3'600'000) return std::nullopt;
+    return std::chrono::milliseconds(static_cast<std::int64_t>(millis));
+}
+
+std::optional<shard_spec> parse_shard(std::string_view text) noexcept {
+    text = config_detail::trim(text);
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    const auto index = whole_number<std::uint32_t>(text.substr(0, slash));
+    const auto count = whole_number<std::uint32_t>(text.substr(slash + 1));
+    if (!index || !count || *index >= *count) return std::nullopt;
+    return shard_spec{*index, *count};
+}
+
+namespace config_detail {
+namespace {
+[[noreturn]] void fail(const std::string& origin, const std::string& problem) {
+    throw usage_error(fmt::format("{}: {}", origin, problem));
+}
+} // namespace
+
+std::string_view trim(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    const auto last = text.find_last_not_of(" \t\r\n");
+    return text.substr(first, last - first + 1);
+}
+
+std::vector<std::string> split_list(const std::vector<std::string>& texts) {
+    std::vector<std::string> items;
+    for (std::string_view text : texts) {
+        while (!text.empty()) {
+            const auto comma = std::min(text.find(','), text.size());
+            if (const auto item = trim(text.substr(0, comma)); !item.empty()) items.emplace_back(item);
+            text.remove_prefix(std::min(comma + 1, text.size()));
+        }
+    }
+    return items;
+}
+
+std::uint64_t parse_integer(const setting_value& v, std::uint64_t min, std::uint64_t max) {
+    const auto value = whole_number<std::uint64_t>(trim(v.text()));
+    if (!value || *value < min || *value > max)
+        fail(v.origin, fmt::format("expected a whole number from {} to {}, got '{}'", min, max, v.text()));
+    return *value;
+}
+
+double parse_number(const std::string& text, const std::string& origin) {
+    const auto value = whole_number<double>(trim(text));
+    if (!value || !std::isfinite(*value) || *value < 0)
+        fail(origin, fmt::format("expected a non-negative number, got '{}'", text));
+    return *value;
+}
+
+double parse_probability(const std::string& text, const std::string& origin) {
+    const auto value = whole_number<double>(trim(text));
+    if (!value || !(*value >= 0 && *value <= 1))
+        fail(origin, fmt::format("expected a probability from 0 to 1, got '{}'", text));
+    return *value;
+}
+
+double parse_rate_per_second(const std::string& text, const std::string& origin) {
+    const auto value = rate_per_second(trim(text));
+    if (!value) fail(origin, fmt::format("expected a rate such as 8, 8/s or 480/min, got '{}'", text));
+    return *value;
+}
+
+std::chrono::milliseconds parse_duration_value(const setting_value& v) {
+    const auto value = parse_duration(v.text());
+    if (!value) fail(v.origin, fmt::format("expected a duration such as 500ms, 30s, 2m or 1h, got '{}'", v.text()));
+    return *value;
+}
+
+} // namespace config_detail
+} // namespace invent_dispatch

@@ -1,0 +1,434 @@
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <regex>
+#include <sstream>
+
+#include "invent_dispatch/config.hpp"
+
+using namespace invent_dispatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+command_line parse(std::vector<std::string> args, const environment& env = {}) {
+    args.insert(args.begin(), "invent-dispatch");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    return parse_command_line(static_cast<int>(argv.size()), argv.data(), env);
+}
+
+// A run needs a token; most tests are about something else.
+const environment token_env{{"INVENT_API_TOKEN", "secret-token"}};
+
+dispatch_config run(std::vector<std::string> flags, environment env = token_env) {
+    flags.insert(flags.begin(), "run");
+    flags.push_back("contacts.csv");
+    return parse(flags, env).dispatch;
+}
+
+// The usage_error's message, or "" when nothing was thrown.
+std::string usage_message(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const usage_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// Pairs have no operator<<: compare them as "first=second" text.
+template <typename A, typename B>
+std::string pairs_text(const std::vector<std::pair<A, B>>& pairs) {
+    std::ostringstream out;
+    for (const auto& [a, b] : pairs) out << a << '=' << b << ';';
+    return out.str();
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+struct temp_dir {
+    std::filesystem::path path;
+    temp_dir() {
+        path = std::filesystem::temp_directory_path() /
+               ("invent-config-test-" + std::to_string(std::random_device{}()));
+        std::filesystem::create_directories(path);
+    }
+    ~temp_dir() { std::filesystem::remove_all(path); }
+    std::string write(const std::string& name, const std::string& content) const {
+        const auto file = path / name;
+        std::ofstream(file) << content;
+        return file.string();
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(config)
+
+BOOST_FIXTURE_TEST_CASE(built_in_defaults, temp_dir) {
+    const auto c = run({});
+    BOOST_TEST(c.concurrency == 32u);
+    BOOST_TEST(c.defaults.org_id == "c");
+    BOOST_TEST(c.base_url == "https://api.useinvent.com");
+    BOOST_TEST(c.endpoint.host == "api.useinvent.com");
+    BOOST_TEST(c.endpoint.port == "443");
+    BOOST_TEST(c.token == "secret-token");
+    BOOST_TEST(c.results_path == "contacts.csv.results.jsonl");
+    BOOST_TEST(c.timeout.count() == 30'000);
+    BOOST_TEST(c.drain_timeout.count() == 10'000);
+    BOOST_TEST(!c.deadline);
+    BOOST_TEST(c.retry.max_attempts == 5u);
+    BOOST_TEST(c.retry.auth_failures_to_abort == 3u);
+    BOOST_TEST(c.log_level == "info");
+    BOOST_TEST(!c.input.format);
+    BOOST_TEST(!c.admission.shard);
+    // Against the real API the default keeps under its 500/min limit.
+    BOOST_REQUIRE(c.rate);
+    BOOST_TEST(c.rate->per_second == 8.0);
+    BOOST_TEST(c.rate->burst == 1.0);
+}
+
+BOOST_FIXTURE_TEST_CASE(file_beats_defaults, temp_dir) {
+    const auto file = write("a.toml", "concurrency = 64\norg_id = \"org_file\"\nbase_url = \"https://file.example.com\"\n");
+    const auto c = run({"--config", file});
+    BOOST_TEST(c.concurrency == 64u);
+    BOOST_TEST(c.defaults.org_id == "org_file");
+    BOOST_TEST(c.endpoint.host == "file.example.com");
+}
+
+BOOST_FIXTURE_TEST_CASE(environment_beats_file, temp_dir) {
+    const auto file = write("a.toml", "concurrency = 64\norg_id = \"org_file\"\nbase_url = \"https://file.example.com\"\n");
+    auto env = token_env;
+    env["INVENT_CONFIG"] = file;   // the file comes from the environment too
+    env["INVENT_ORG_ID"] = "org_env";
+    env["INVENT_BASE_URL"] = "https://env.example.com/v1/";
+    const auto c = run({}, env);
+    BOOST_TEST(c.concurrency == 64u);   // no variable for it: the file's value stands
+    BOOST_TEST(c.defaults.org_id == "org_env");
+    BOOST_TEST(c.endpoint.host == "env.example.com");
+    BOOST_TEST(c.endpoint.base_path == "/v1");
+}
+
+BOOST_FIXTURE_TEST_CASE(flags_beat_environment, temp_dir) {
+    const auto file = write("a.toml", "concurrency = 64\norg_id = \"org_file\"\n");
+    auto env = token_env;
+    env["INVENT_ORG_ID"] = "org_env";
+    env["INVENT_BASE_URL"] = "https://env.example.com";
+    const auto c = run({"--config", file, "--concurrency", "100", "--org-id", "org_flag", "--base-url",
+                        "https://flag.example.com:8443"},
+                       env);
+    BOOST_TEST(c.concurrency == 100u);
+    BOOST_TEST(c.defaults.org_id == "org_flag");
+    BOOST_TEST(c.endpoint.host == "flag.example.com");
+    BOOST_TEST(c.endpoint.port == "8443");
+}
+
+BOOST_FIXTURE_TEST_CASE(config_flag_beats_config_variable, temp_dir) {
+    auto env = token_env;
+    env["INVENT_CONFIG"] = write("env.toml", "concurrency = 7\n");
+    BOOST_TEST(run({"--config", write("flag.toml", "concurrency = 9\n")}, env).concurrency == 9u);
+}
+
+BOOST_AUTO_TEST_CASE(durations) {
+    BOOST_TEST(parse_duration("500ms")->count() == 500);
+    BOOST_TEST(parse_duration("30s")->count() == 30'000);
+    BOOST_TEST(parse_duration("2m")->count() == 120'000);
+    BOOST_TEST(parse_duration("1h")->count() == 3'600'000);
+    BOOST_TEST(parse_duration("45")->count() == 45'000);
+    BOOST_TEST(parse_duration("1.5s")->count() == 1'500);
+    for (const auto* bad : {"", "s", "-1s", "10x", "1 0s", "ms500", "1e3"}) BOOST_TEST(!parse_duration(bad), bad);
+
+    const auto c = run({"--timeout", "500ms", "--deadline", "2m", "--drain-timeout", "0"});
+    BOOST_TEST(c.timeout.count() == 500);
+    BOOST_TEST(c.deadline->count() == 120'000);
+    BOOST_TEST(c.drain_timeout.count() == 0);
+    BOOST_TEST(contains(usage_message([] { run({"--timeout", "soon"}); }), "--timeout: expected a duration"));
+    BOOST_TEST(contains(usage_message([] { run({"--timeout", "0s"}); }), "timeout"));
+}
+
+BOOST_AUTO_TEST_CASE(rates) {
+    BOOST_TEST(run({"--rate", "8"}).rate->per_second == 8.0);
+    BOOST_TEST(run({"--rate", "8/s"}).rate->per_second == 8.0);
+    BOOST_TEST(run({"--rate", "480/min"}).rate->per_second == 8.0);
+    BOOST_TEST(run({"--rate", "7200/h"}).rate->per_second == 2.0);
+    const auto bursty = run({"--rate", "20", "--burst", "5"});
+    BOOST_TEST(bursty.rate->burst == 5.0);
+    for (const auto* bad : {"fast", "0", "-3", "8/day", "8/"})
+        BOOST_TEST(contains(usage_message([&] { run({"--rate", bad}); }), "--rate: expected a rate"), bad);
+
+    // The mock on loopback is not rate limited unless asked.
+    BOOST_TEST(!run({"--base-url", "http://127.0.0.1:8080"}).rate);
+    BOOST_TEST(run({"--base-url", "http://127.0.0.1:8080", "--rate", "100"}).rate->per_second == 100.0);
+}
+
+BOOST_AUTO_TEST_CASE(rate_from_file_as_text_or_number) {
+    temp_dir dir;
+    BOOST_TEST(run({"--config", dir.write("t.toml", "rate = \"480/min\"\n")}).rate->per_second == 8.0);
+    BOOST_TEST(run({"--config", dir.write("n.toml", "rate = 2.5\ntimeout = 5\n")}).rate->per_second == 2.5);
+    BOOST_TEST(run({"--config", dir.write("n.toml", "rate = 2.5\ntimeout = 5\n")}).timeout.count() == 5'000);
+}
+
+BOOST_AUTO_TEST_CASE(shards) {
+    BOOST_TEST(parse_shard("0/1")->index == 0u);
+    BOOST_TEST(parse_shard("3/4")->index == 3u);
+    BOOST_TEST(parse_shard("3/4")->count == 4u);
+    for (const auto* bad : {"4/4", "0/0", "1", "a/b", "-1/4", "1/4/2", "/4", "1/"}) BOOST_TEST(!parse_shard(bad), bad);
+
+    BOOST_TEST(run({"--shard", "2/8"}).admission.shard->index == 2u);
+    auto env = token_env;
+    env["INVENT_SHARD"] = "5/8";
+    BOOST_TEST(run({}, env).admission.shard->index == 5u);
+    BOOST_TEST(run({"--shard", "1/8"}, env).admission.shard->index == 1u);
+    BOOST_TEST(contains(usage_message([] { run({"--shard", "8/8"}); }), "--shard: expected K/N with 0 <= K < N"));
+    env["INVENT_SHARD"] = "9/8";
+    BOOST_TEST(contains(usage_message([&] { run({}, env); }), "INVENT_SHARD:"));
+}
+
+BOOST_AUTO_TEST_CASE(concurrency_bounds) {
+    BOOST_TEST(run({"--concurrency", "1"}).concurrency == 1u);
+    BOOST_TEST(run({"--concurrency", "10000"}).concurrency == 10000u);
+    for (const auto* bad : {"0", "10001", "-1", "many", "3.5"})
+        BOOST_TEST(contains(usage_message([&] { run({"--concurrency", bad}); }), "--concurrency: expected a whole number from 1 to 10000"), bad);
+}
+
+BOOST_AUTO_TEST_CASE(field_map_from_flags) {
+    const auto c = run({"--map", "contact_id=ContactID,channel_id = Channel", "--map", "title=Subject"});
+    BOOST_TEST(pairs_text(c.input.field_map) == "contact_id=ContactID;channel_id=Channel;title=Subject;");
+    BOOST_TEST(contains(usage_message([] { run({"--map", "phone=Phone"}); }), "'phone' is not a field"));
+    BOOST_TEST(contains(usage_message([] { run({"--map", "contact_id"}); }), "expected FIELD=COLUMN"));
+    BOOST_TEST(contains(usage_message([] { run({"--map", "title=A,title=B"}); }), "mapped twice"));
+}
+
+BOOST_FIXTURE_TEST_CASE(field_map_from_file, temp_dir) {
+    const auto table = run({"--config", write("t.toml", "[map]\ncontact_id = \"ContactID\"\n")});
+    BOOST_TEST(pairs_text(table.input.field_map) == "contact_id=ContactID;");
+    const auto array = run({"--config", write("a.toml", "map = [\"channel_id=Channel\"]\n")});
+    BOOST_TEST(pairs_text(array.input.field_map) == "channel_id=Channel;");
+}
+
+BOOST_AUTO_TEST_CASE(input_format_and_delimiter) {
+    BOOST_TEST((*run({"--format", "tsv"}).input.format == input_format::tsv));
+    BOOST_TEST((*run({"--format", "ndjson"}).input.format == input_format::jsonl));
+    BOOST_TEST(*run({"--delimiter", ";"}).input.delimiter == ';');
+    BOOST_TEST(*run({"--delimiter", "\\t"}).input.delimiter == '\t');
+    BOOST_TEST(*run({"--delimiter", "tab"}).input.delimiter == '\t');
+    BOOST_TEST(contains(usage_message([] { run({"--format", "xml"}); }), "unknown format 'xml'"));
+    BOOST_TEST(contains(usage_message([] { run({"--delimiter", ";;"}); }), "--delimiter"));
+}
+
+BOOST_AUTO_TEST_CASE(row_defaults_and_switches) {
+    const auto c = run({"--assistant-id", "asst_1", "--title", "Hi {{first_name}}", "--message", "Hello", "--strict",
+                        "--retry-unknown", "--allow-duplicates", "--retry-ambiguous", "--quiet", "--max-attempts", "2",
+                        "--auth-failures", "9", "--seed", "42", "--log-level", "debug", "--summary", "s.json",
+                        "--results", "r.jsonl"});
+    BOOST_TEST(c.defaults.assistant_id == "asst_1");
+    BOOST_TEST(c.defaults.title == "Hi {{first_name}}");
+    BOOST_TEST(c.defaults.message == "Hello");
+    BOOST_TEST(c.strict);
+    BOOST_TEST(c.admission.retry_unknown);
+    BOOST_TEST(c.admission.allow_duplicates);
+    BOOST_TEST(c.retry.retry_ambiguous);
+    BOOST_TEST(c.quiet);
+    BOOST_TEST(c.retry.max_attempts == 2u);
+    BOOST_TEST(c.retry.auth_failures_to_abort == 9u);
+    BOOST_TEST(c.seed == 42u);
+    BOOST_TEST(c.log_level == "debug");
+    BOOST_TEST(*c.summary_path == "s.json");
+    BOOST_TEST(c.results_path == "r.jsonl");
+    BOOST_TEST(contains(usage_message([] { run({"--log-level", "loud"}); }), "unknown log level 'loud'"));
+}
+
+BOOST_AUTO_TEST_CASE(standard_input_results_path) {
+    BOOST_TEST(parse({"run", "-"}, token_env).dispatch.results_path == "stdin.results.jsonl");
+    BOOST_TEST(parse({"run", "-"}, token_env).dispatch.input.path == "-");
+}
+
+BOOST_AUTO_TEST_CASE(token_as_flag_is_refused) {
+    const auto message = usage_message([] { run({"--token", "secret"}); });
+    BOOST_TEST(message == "pass the token in INVENT_API_TOKEN or --token-file, never as a flag (it would show in ps)");
+    BOOST_TEST(contains(usage_message([] { run({"--token=secret"}); }), "never as a flag"));
+}
+
+BOOST_FIXTURE_TEST_CASE(token_file_first_line_trimmed, temp_dir) {
+    const auto file = write("token", "  file-token \t\nsecond line\n");
+    BOOST_TEST(run({"--token-file", file}, {}).token == "file-token");
+    // --token-file beats the variable, which beats token_file in the config file.
+    BOOST_TEST(run({"--token-file", file}).token == "file-token");
+    const auto config = write("c.toml", "token_file = \"" + file + "\"\n");
+    BOOST_TEST(run({"--config", config}).token == "secret-token");
+    BOOST_TEST(run({"--config", config}, {}).token == "file-token");
+    BOOST_TEST(contains(usage_message([&] { run({"--token-file", (path / "none").string()}); }), "cannot read token file"));
+    BOOST_TEST(contains(usage_message([&] { run({"--token-file", write("empty", "\n")}); }), "is empty"));
+}
+
+BOOST_AUTO_TEST_CASE(description_for_the_log_leaves_out_the_token) {
+    const auto line = describe(run({"--shard", "1/4", "--rate", "480/min"}));
+    BOOST_TEST(contains(line, "concurrency=32"), line);
+    BOOST_TEST(contains(line, "rate=8/s burst 1"), line);
+    BOOST_TEST(contains(line, "shard=1/4"), line);
+    BOOST_TEST(!contains(line, "secret-token"), line);
+}
+
+BOOST_AUTO_TEST_CASE(run_needs_a_token_validate_does_not) {
+    BOOST_TEST(contains(usage_message([] { run({}, {}); }), "no API token"));
+    BOOST_TEST(contains(usage_message([] { run({"--base-url", "http://localhost:9000"}, {}); }), "no API token"));
+    const auto v = parse({"validate", "--base-url", "http://api.example.com", "contacts.csv"});
+    BOOST_TEST((v.kind == command_kind::validate));
+    BOOST_TEST(v.dispatch.input.path == "contacts.csv");
+}
+
+BOOST_FIXTURE_TEST_CASE(toml_unknown_key_names_key_and_line, temp_dir) {
+    const auto file = write("bad.toml", "# comment\nconcurrency = 8\nconcurency = 9\n");
+    const auto message = usage_message([&] { run({"--config", file}); });
+    BOOST_TEST(contains(message, file + ":3"), message);
+    BOOST_TEST(contains(message, "unknown key 'concurency'"), message);
+}
+
+BOOST_FIXTURE_TEST_CASE(toml_wrong_type_token_and_syntax, temp_dir) {
+    const auto wrong = usage_message([&] { run({"--config", write("t.toml", "\n\nconcurrency = \"many\"\n")}); });
+    BOOST_TEST(contains(wrong, "t.toml:3: concurrency: expected an integer"), wrong);
+    const auto flag = usage_message([&] { run({"--config", write("b.toml", "strict = \"yes\"\n")}); });
+    BOOST_TEST(contains(flag, "strict: expected true or false"), flag);
+    const auto token = usage_message([&] { run({"--config", write("k.toml", "token = \"abc\"\n")}); });
+    BOOST_TEST(contains(token, "k.toml:1: token: the token does not belong in a config file"), token);
+    BOOST_TEST(!contains(token, "abc"));
+    const auto syntax = usage_message([&] { run({"--config", write("s.toml", "concurrency = = 3\n")}); });
+    BOOST_TEST(contains(syntax, "s.toml:1"), syntax);
+    const auto value = usage_message([&] { run({"--config", write("v.toml", "\nconcurrency = 0\n")}); });
+    BOOST_TEST(contains(value, "v.toml:2: concurrency: expected a whole number from 1 to 10000"), value);
+    BOOST_TEST(!usage_message([&] { run({"--config", (path / "missing.toml").string()}); }).empty());
+}
+
+// Every "# key = value" line of the shipped example, uncommented, is a valid setting.
+BOOST_FIXTURE_TEST_CASE(shipped_example_config_parses, temp_dir) {
+    std::ifstream example(INVENT_SOURCE_DIR "/config/invent-dispatch.toml");
+    BOOST_REQUIRE(example);
+    const std::regex setting_line("^# ([a-z_]+ = .*)$");
+    std::string line, uncommented;
+    int settings = 0;
+    while (std::getline(example, line)) {
+        std::smatch match;
+        if (std::regex_match(line, match, setting_line)) {
+            uncommented += match[1].str() + "\n";
+            ++settings;
+        }
+    }
+    BOOST_TEST(settings >= 29);
+    const auto c = run({"--config", write("example.toml", uncommented)});
+    BOOST_TEST(c.endpoint.host == "api.useinvent.com");
+    BOOST_TEST(c.defaults.assistant_id == "asst_123");
+    BOOST_TEST(c.deadline->count() == 3'600'000);
+}
+
+BOOST_AUTO_TEST_CASE(plain_http_only_on_loopback) {
+    BOOST_TEST(usage_message([] { run({"--base-url", "http://api.example.com"}); }) ==
+               "refusing plain http to api.example.com: only loopback hosts may use http:// or --insecure");
+    for (const auto* url : {"http://127.0.0.1:8080", "http://127.9.9.9", "http://localhost:9000", "http://[::1]:9000/v1/"}) {
+        const auto c = run({"--base-url", url});
+        BOOST_TEST(c.endpoint.loopback, url);
+        BOOST_TEST(!c.endpoint.tls, url);
+    }
+    auto env = token_env;
+    env["INVENT_BASE_URL"] = "http://10.0.0.1";
+    BOOST_TEST(contains(usage_message([&] { run({}, env); }), "refusing plain http to 10.0.0.1"));
+}
+
+BOOST_AUTO_TEST_CASE(insecure_only_on_loopback) {
+    BOOST_TEST(usage_message([] { run({"--insecure"}); }) ==
+               "refusing --insecure to api.useinvent.com: only loopback hosts may use http:// or --insecure");
+    BOOST_TEST(run({"--insecure", "--base-url", "https://localhost:8443"}).insecure);
+}
+
+BOOST_AUTO_TEST_CASE(endpoint_parts) {
+    const auto e = parse_endpoint("https://api.example.com/v1/");
+    BOOST_TEST(e.tls);
+    BOOST_TEST(e.host == "api.example.com");
+    BOOST_TEST(e.port == "443");
+    BOOST_TEST(e.base_path == "/v1");
+    BOOST_TEST(!e.loopback);
+    const auto v6 = parse_endpoint("http://[::1]:8080");
+    BOOST_TEST(v6.host == "::1");
+    BOOST_TEST(v6.port == "8080");
+    BOOST_TEST(v6.base_path == "");
+    BOOST_TEST(parse_endpoint("http://LOCALHOST").port == "80");
+    BOOST_TEST(parse_endpoint("http://LOCALHOST").loopback);
+    BOOST_TEST(!parse_endpoint("https://128.0.0.1").loopback);
+    BOOST_TEST(!parse_endpoint("https://localhost.example.com").loopback);
+    for (const auto* bad : {"ftp://example.com", "api.example.com", "https://user:pw@example.com", "https://example.com/?a=1",
+                            "https://", "https://example.com:0", "not a url"})
+        BOOST_TEST(!usage_message([&] { parse_endpoint(bad); }).empty(), bad);
+    BOOST_TEST(!contains(usage_message([] { parse_endpoint("https://user:pw@example.com"); }), "pw"));
+}
+
+BOOST_AUTO_TEST_CASE(commands) {
+    BOOST_TEST((parse({}).kind == command_kind::help));
+    for (const auto* help : {"help", "--help", "-h"}) {
+        const auto c = parse({help});
+        BOOST_TEST((c.kind == command_kind::help));
+        BOOST_TEST(contains(c.help_text, "invent-dispatch run [options] INPUT"));
+        BOOST_TEST(contains(c.help_text, "--drop-before-response"));
+    }
+    BOOST_TEST((parse({"run", "--help"}).kind == command_kind::help));
+    const auto version = parse({"--version"});
+    BOOST_TEST((version.kind == command_kind::version));
+    BOOST_TEST(version.help_text == "invent-dispatch " INVENT_DISPATCH_VERSION);
+    BOOST_TEST((parse({"demo"}).kind == command_kind::demo));
+    BOOST_TEST(contains(usage_message([] { parse({"launch"}); }), "unknown command 'launch'"));
+    BOOST_TEST(contains(usage_message([] { parse({"run"}, token_env); }), "missing INPUT"));
+    BOOST_TEST(contains(usage_message([] { parse({"run", "a.csv", "b.csv"}, token_env); }), "one INPUT only"));
+    BOOST_TEST(contains(usage_message([] { run({"--bogus"}); }), "bogus"));
+}
+
+BOOST_AUTO_TEST_CASE(mock_flags) {
+    const auto m = parse({"mock", "--port", "8443", "--plain", "--latency", "20,5", "--error-rate", "500=0.05,503=0.02",
+                          "--error-rate", "429=0.1", "--rate-limit", "50/s", "--retry-after", "2", "--drop-before-response",
+                          "0.01", "--drop-on-accept", "0.02", "--max-requests-per-connection", "100", "--idle-timeout",
+                          "5000", "--malformed-rate", "0.03", "--honour-idempotency", "--seed", "7", "--cert-out", "ca.pem",
+                          "--token", "mock-token"})
+                       .mock;
+    BOOST_TEST(m.port == 8443);
+    BOOST_TEST(m.plain);
+    BOOST_TEST(m.latency.count() == 20);
+    BOOST_TEST(m.latency_jitter.count() == 5);
+    BOOST_TEST(pairs_text(m.error_rates) == "500=0.05;503=0.02;429=0.1;");
+    BOOST_TEST(*m.rate_limit == 50.0);
+    BOOST_TEST(m.retry_after == "2");
+    BOOST_TEST(m.drop_before_response == 0.01);
+    BOOST_TEST(m.drop_on_accept == 0.02);
+    BOOST_TEST(m.max_requests_per_connection == 100u);
+    BOOST_TEST(m.idle_timeout.count() == 5000);
+    BOOST_TEST(m.malformed_rate == 0.03);
+    BOOST_TEST(m.honour_idempotency);
+    BOOST_TEST(m.seed == 7u);
+    BOOST_TEST(*m.cert_out == "ca.pem");
+    BOOST_TEST(m.token == "mock-token");
+}
+
+BOOST_AUTO_TEST_CASE(mock_defaults_and_checks) {
+    const auto m = parse({"mock", "--latency", "15"}).mock;
+    BOOST_TEST(m.host == "127.0.0.1");
+    BOOST_TEST(m.port == 0);
+    BOOST_TEST(m.token == "demo-token");
+    BOOST_TEST(m.latency.count() == 15);
+    BOOST_TEST(m.latency_jitter.count() == 0);
+    BOOST_TEST(m.retry_after == "1");
+    BOOST_TEST(parse({"mock"}, token_env).mock.token == "secret-token");
+    BOOST_TEST(parse({"mock", "--retry-after", "Sun, 06 Nov 1994 08:49:37 GMT"}).mock.retry_after ==
+               "Sun, 06 Nov 1994 08:49:37 GMT");
+
+    BOOST_TEST(contains(usage_message([] { parse({"mock", "--error-rate", "700=0.1"}); }), "from 100 to 599"));
+    BOOST_TEST(contains(usage_message([] { parse({"mock", "--error-rate", "500=1.5"}); }), "probability"));
+    BOOST_TEST(contains(usage_message([] { parse({"mock", "--error-rate", "500=0.7,503=0.7"}); }), "more than 1"));
+    BOOST_TEST(contains(usage_message([] { parse({"mock", "--error-rate", "500"}); }), "STATUS=P"));
+    BOOST_TEST(contains(usage_message([] { parse({"mock", "--drop-on-accept", "2"}); }), "--drop-on-accept"));
+    BOOST_TEST(contains(usage_message([] { parse({"mock", "--latency", "1,2,3"}); }), "MS[,JITTER]"));
+    BOOST_TEST(contains(usage_message([] { parse({"mock", "--port", "70000"}); }), "--port"));
+    BOOST_TEST(contains(usage_message([] { parse({"mock", "--retry-after", "soon"}); }), "--retry-after"));
+    BOOST_TEST(contains(usage_message([] { parse({"mock", "--rate-limit", "x"}); }), "--rate-limit"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
