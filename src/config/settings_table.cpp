@@ -36,7 +36,7 @@ const std::vector<setting>& dispatch_settings() {
         {"allow_duplicates", k::boolean, nullptr, nullptr, "send rows whose key repeats in the input"},
         {"strict", k::boolean, nullptr, nullptr, "check the whole input first; send nothing if any row is invalid"},
         {"shard", k::text, "K/N", nullptr, "take only the rows whose key hashes to K of N; env INVENT_SHARD"},
-        {"quiet", k::boolean, nullptr, nullptr, "no progress line and no summary table"},
+        {"quiet", k::boolean, nullptr, nullptr, "no progress output (the summary is still printed)"},
         {"log_level", k::text, "LEVEL", "info", "trace, debug, info, warn, error or off"},
         {"log_file", k::text, "PATH", nullptr, "also write the log to PATH"},
         {"seed", k::integer, "N", "0", "seed for backoff jitter (0: random)"},

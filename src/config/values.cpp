@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "settings.hpp"
+#include "invent_dispatch/scheduler.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -25,27 +26,6 @@ std::optional<std::pair<double, std::string_view>> number_and_unit(std::string_v
     const auto number = whole_number<double>(text.substr(0, unit_at));
     if (!number || !std::isfinite(*number) || *number < 0) return std::nullopt;
     return std::pair{*number, unit_at == std::string_view::npos ? std::string_view{} : text.substr(unit_at)};
-}
-
-// The scheduler owns parse_rate (same grammar); this branch does not have its
-// implementation yet. Once merged, parse_rate_per_second calls parse_rate and this goes.
-std::optional<double> rate_per_second(std::string_view text) noexcept {
-    struct unit { std::string_view name; double seconds; };
-    static constexpr std::array<unit, 8> units{{
-        {"s", 1}, {"sec", 1}, {"second", 1}, {"min", 60}, {"minute", 60}, {"h", 3600}, {"hr", 3600}, {"hour", 3600},
-    }};
-    const auto slash = text.find('/');
-    double seconds = 1;
-    if (slash != std::string_view::npos) {
-        const auto found = std::find_if(units.begin(), units.end(), [&](const unit& u) { return u.name == text.substr(slash + 1); });
-        if (found == units.end()) return std::nullopt;
-        seconds = found->seconds;
-    }
-    const auto count = whole_number<double>(text.substr(0, slash));
-    if (!count) return std::nullopt;
-    const double per_second = *count / seconds;
-    if (!std::isfinite(per_second) || !(per_second > 0)) return std::nullopt;
-    return per_second;
 }
 
 } // namespace
@@ -124,7 +104,7 @@ double parse_probability(const std::string& text, const std::string& origin) {
 }
 
 double parse_rate_per_second(const std::string& text, const std::string& origin) {
-    const auto value = rate_per_second(trim(text));
+    const auto value = parse_rate(trim(text));
     if (!value) fail(origin, fmt::format("expected a rate such as 8, 8/s or 480/min, got '{}'", text));
     return *value;
 }
