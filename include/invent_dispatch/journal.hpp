@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -42,6 +43,18 @@ struct resume_state {
     bool repaired_torn_line = false;      // a torn last line was cut off
 };
 
+// The journal's line formats, exposed for tests and for anyone who needs the
+// same bytes. Each appends one whole line, '\n' included, to `out`; none
+// allocates beyond growing `out`.
+void append_result_record(std::string& out, const row_result& result);
+void append_sending_record(std::string& out, std::uint64_t line, std::string_view key);
+
+// Appends `text` as a JSON string literal: quotes, backslash and control
+// characters escaped, valid UTF-8 passed through, and each byte of an invalid
+// UTF-8 sequence replaced by U+FFFD, so that every line stays valid JSON
+// whatever a server or an input file put in it.
+void append_json_string(std::string& out, std::string_view text);
+
 // Reads (and repairs: truncates a torn last line) the journal at options.path.
 // A missing file is an empty state. Throws journal_error for another input's
 // journal or an unreadable file; the message names the file and line.
@@ -64,10 +77,14 @@ public:
     void start();   // the periodic flush and fsync
     void close();   // flush, fsync, stop the timers; idempotent
     std::uint64_t records_written() const noexcept;
+    std::uint64_t writes_issued() const noexcept;   // write(2) batches, header included
+    std::uint64_t syncs_issued() const noexcept;    // fdatasync/fsync calls
 
 private:
     struct impl;
-    std::unique_ptr<impl> impl_;
+    // Shared with the periodic timer coroutine, which may resume once after
+    // the writer is gone (to see that it was closed).
+    std::shared_ptr<impl> impl_;
 };
 
 } // namespace invent_dispatch
