@@ -121,6 +121,13 @@ void journal_scanner::whole_line(padded_line line, std::uint64_t offset) {
 }
 
 void journal_scanner::read_header(padded_line line) {
+    // Compared as bytes first: the identity went through append_json_string,
+    // which may have replaced invalid UTF-8 in it (a file name, say).
+    const auto expected = detail::journal_header_line(options_.input_identity);
+    if (line.text == std::string_view(expected).substr(0, expected.size() - 1)) {
+        header_seen_ = true;
+        return;
+    }
     // A whole first line that is not our header is someone else's file: refuse
     // it rather than "repair" it.
     ondemand::document doc;
@@ -135,23 +142,25 @@ void journal_scanner::read_header(padded_line line) {
                             " is not supported (this build reads version " +
                             std::to_string(detail::journal_version) + ")");
     if (doc.find_field("input").get_string().get(input)) not_a_record(line_number_);
-    if (input != options_.input_identity)
-        throw journal_error(options_.path + ": this journal belongs to input " +
-                            std::string(input) + ", not " + options_.input_identity);
-    header_seen_ = true;
+    throw journal_error(options_.path + ": this journal belongs to input " + std::string(input) +
+                        ", not " + options_.input_identity);
 }
 
 std::optional<record_fields> journal_scanner::parse_record(padded_line line) {
     record_fields record;
     ondemand::document doc;
     ondemand::object object;
+    ondemand::value key;
+    bool key_is_null = false;
     std::string_view outcome_name;
     // line and key lead every record; outcome comes later in final records.
+    // An invalid row may have no key (null).
     if (!ends_with_brace(line.text) ||
         parser_.iterate(line.text, line.capacity).get(doc) ||
         doc.get_object().get(object) ||
         object.find_field("line").get_uint64().get(record.line) ||
-        object.find_field("key").get_string().get(record.key) ||
+        object.find_field("key").get(key) || key.is_null().get(key_is_null) ||
+        (!key_is_null && key.get_string().get(record.key)) ||
         object.find_field_unordered("outcome").get_string().get(outcome_name))
         return std::nullopt;
     const auto parsed = parse_outcome(outcome_name);

@@ -291,6 +291,30 @@ BOOST_AUTO_TEST_CASE(load_keeps_the_last_word_on_each_key) {
     BOOST_TEST(!state.repaired_torn_line);
 }
 
+BOOST_AUTO_TEST_CASE(whatever_rows_hold_the_journal_reads_back) {
+    // An identity that is not UTF-8, an invalid row without a key, an error
+    // message with broken UTF-8 and control characters: all still load.
+    temp_dir dir;
+    const auto options = dir.options("inputs/\xff\xfe.csv");
+    asio::io_context io;
+    {
+        journal_writer writer(io.get_executor(), options);
+        row_result invalid;
+        invalid.line = 2;
+        invalid.result = outcome::invalid;
+        invalid.error = "contact_id is empty";
+        writer.append(invalid);
+        auto failed = final_result(3, "o/c/h", outcome::failed);
+        failed.error = "bad \xc3 byte\x02 and \"quotes\"";
+        writer.append(failed);
+        writer.append(final_result(4, "o/d/h", outcome::created));
+    }
+    const auto state = load_journal(options);
+    BOOST_TEST(state.records == 3u);
+    BOOST_TEST(state.created.contains("o/d/h"));
+    BOOST_TEST(!state.repaired_torn_line);
+}
+
 BOOST_AUTO_TEST_CASE(a_send_without_an_answer_is_unknown_and_dangling) {
     temp_dir dir;
     const auto options = dir.options();
