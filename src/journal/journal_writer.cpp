@@ -12,7 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "header_line.hpp"
+#include "journal_detail.hpp"
 #include "invent_dispatch/journal.hpp"
 
 namespace invent_dispatch {
@@ -26,10 +26,6 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 // Enough for a few thousand records between writes without growing.
 constexpr std::size_t initial_buffer_capacity = 1 << 20;
-
-[[noreturn]] void throw_system_error(const std::string& path, std::string_view what, int error) {
-    throw journal_error(path + ": " + std::string(what) + ": " + std::strerror(error));
-}
 
 } // namespace
 
@@ -72,30 +68,31 @@ struct journal_writer::impl {
 };
 
 void journal_writer::impl::open() {
+    // Read-write only to look at the last byte below; every write appends.
     fd = ::open(options.path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) throw_system_error(options.path, "cannot open", errno);
+    if (fd < 0) detail::throw_system_error(options.path, "cannot open", errno);
     struct stat info {};
-    if (::fstat(fd, &info) != 0) throw_system_error(options.path, "cannot stat", errno);
+    if (::fstat(fd, &info) != 0) detail::throw_system_error(options.path, "cannot stat", errno);
     if (info.st_size > 0) {
         // Appending after a torn line would glue two records into one bad line.
         char last = 0;
         if (::pread(fd, &last, 1, info.st_size - 1) != 1)
-            throw_system_error(options.path, "cannot read", errno);
+            detail::throw_system_error(options.path, "cannot read", errno);
         if (last != '\n')
             throw journal_error(options.path + ": ends in a torn line; load_journal repairs it");
         return;
     }
-    buffer = detail::journal_header_line(options.input_identity);
+    buffer += detail::journal_header_line(options.input_identity);
     write_out();
     sync(true);
     // A new file's name must survive a power cut too, or its records go with it.
     const auto directory = std::filesystem::absolute(options.path).parent_path();
     const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0) throw_system_error(directory.string(), "cannot open", errno);
+    if (dir_fd < 0) detail::throw_system_error(directory.string(), "cannot open", errno);
     const int synced = ::fsync(dir_fd);
     const int sync_error = errno;
     ::close(dir_fd);
-    if (synced != 0) throw_system_error(directory.string(), "cannot sync", sync_error);
+    if (synced != 0) detail::throw_system_error(directory.string(), "cannot sync", sync_error);
 }
 
 void journal_writer::impl::fail(std::string message) {

@@ -12,7 +12,7 @@
 #include <simdjson.h>
 #include <unordered_map>
 
-#include "header_line.hpp"
+#include "journal_detail.hpp"
 #include "invent_dispatch/journal.hpp"
 
 namespace invent_dispatch {
@@ -21,10 +21,6 @@ namespace {
 namespace ondemand = simdjson::ondemand;
 
 constexpr std::size_t chunk_size = 8 << 20;
-
-[[noreturn]] void throw_system_error(const std::string& path, std::string_view what, int error) {
-    throw journal_error(path + ": " + std::string(what) + ": " + std::strerror(error));
-}
 
 struct file_descriptor {
     int fd;
@@ -224,7 +220,7 @@ resume_state load_journal(const journal_options& options) {
     const int fd = ::open(options.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT) return state;
-        throw_system_error(options.path, "cannot open", errno);
+        detail::throw_system_error(options.path, "cannot open", errno);
     }
     const file_descriptor file{fd};
     journal_scanner scanner(options, state);
@@ -246,7 +242,7 @@ resume_state load_journal(const journal_options& options) {
         const auto n = ::read(fd, buffer.get() + filled, readable - filled);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw_system_error(options.path, "cannot read", errno);
+            detail::throw_system_error(options.path, "cannot read", errno);
         }
         if (n == 0) break;
         filled += static_cast<std::size_t>(n);
@@ -264,7 +260,7 @@ resume_state load_journal(const journal_options& options) {
     }
     const auto keep = scanner.finish({buffer.get(), filled}, offset);
     if (state.repaired_torn_line && ::truncate(options.path.c_str(), static_cast<off_t>(keep)) != 0)
-        throw_system_error(options.path, "cannot cut off the torn last line", errno);
+        detail::throw_system_error(options.path, "cannot cut off the torn last line", errno);
     return state;
 }
 

@@ -1,9 +1,12 @@
+#include <sys/resource.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <cstdlib>
 #include <filesystem>
@@ -236,6 +239,79 @@ BOOST_AUTO_TEST_CASE(close_flushes_syncs_and_lets_run_return) {
     BOOST_TEST(lines_of(read_file(options.path)).size() == 2u);
     writer.close();   // idempotent
     BOOST_CHECK_THROW(writer.append(full_result()), journal_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_writer_destroyed_while_its_timer_waits_is_safe) {
+    temp_dir dir;
+    asio::io_context io;
+    {
+        journal_writer writer(io.get_executor(), dir.options());
+        writer.start();
+        io.run_for(std::chrono::milliseconds(20));
+    }
+    io.run();   // the cadence coroutine wakes once, sees the writer closed, and ends
+    BOOST_TEST(io.stopped());
+}
+
+BOOST_AUTO_TEST_CASE(a_full_disk_stops_the_writer) {
+    BOOST_CHECK_EXCEPTION(
+        {
+            asio::io_context io;
+            journal_options options;
+            options.path = "/dev/full";
+            journal_writer writer(io.get_executor(), options);
+        },
+        journal_error,
+        [](const journal_error& e) {
+            return std::string(e.what()) == "/dev/full: write failed: No space left on device";
+        });
+}
+
+// Files may not grow past `bytes` while it lives; writes beyond fail with
+// EFBIG instead of raising SIGXFSZ.
+struct file_size_limit {
+    explicit file_size_limit(rlim_t bytes) {
+        ::getrlimit(RLIMIT_FSIZE, &saved);
+        previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit limit = saved;
+        limit.rlim_cur = bytes;
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+    }
+    ~file_size_limit() {
+        ::setrlimit(RLIMIT_FSIZE, &saved);
+        std::signal(SIGXFSZ, previous_handler);
+    }
+    rlimit saved{};
+    void (*previous_handler)(int);
+};
+
+BOOST_AUTO_TEST_CASE(a_failed_write_fails_every_waiting_commit) {
+    temp_dir dir;
+    const auto options = dir.options();
+    asio::io_context io;
+    journal_writer writer(io.get_executor(), options);
+    int failed = 0;
+    {
+        const file_size_limit limit(fs::file_size(options.path) + 100);
+        for (int i = 0; i < 3; ++i)
+            spawn(io, [&, i]() -> asio::awaitable<void> {
+                writer.append(full_result());
+                try {
+                    co_await writer.commit();
+                } catch (const journal_error& e) {
+                    BOOST_TEST(std::string(e.what()).find("write failed") != std::string::npos);
+                    ++failed;
+                }
+            });
+        io.run();
+    }
+    BOOST_TEST(failed == 3);
+    // Nothing more may be recorded, and nothing may be sent.
+    BOOST_CHECK_THROW(writer.append(full_result()), journal_error);
+    BOOST_CHECK_THROW(writer.close(), journal_error);
+    // What did reach the file is at most a torn last line, which load repairs.
+    const auto state = load_journal(options);
+    BOOST_TEST(state.repaired_torn_line);
 }
 
 BOOST_AUTO_TEST_CASE(reopening_appends_without_a_second_header) {

@@ -1,6 +1,8 @@
 #pragma once
-// The journal's first line, shared by the writer (which writes it) and the
-// loader (which checks it, and recognises a torn copy of it).
+// What the journal's writer and loader share: the first line (the writer
+// writes it, the loader checks it and recognises a torn copy of it) and how
+// a failed system call becomes a journal_error.
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,11 @@ inline std::string journal_header_line(std::string_view input_identity) {
     append_json_string(line, input_identity);
     line += "}\n";
     return line;
+}
+
+[[noreturn]] inline void throw_system_error(const std::string& path, std::string_view what,
+                                            int error) {
+    throw journal_error(path + ": " + std::string(what) + ": " + std::strerror(error));
 }
 
 } // namespace invent_dispatch::detail
