@@ -21,20 +21,33 @@ namespace invent_dispatch {
 // indexes by.
 std::uint64_t key_hash(std::string_view key) noexcept;
 
+// A key as key_set stores it: hash it once when one key meets several sets.
+class key_digest {
+public:
+    explicit key_digest(std::string_view key) noexcept;
+    std::uint64_t value() const noexcept { return value_; }
+
+private:
+    std::uint64_t value_;
+};
+
 class key_set {
 public:
-    bool insert(std::string_view key);   // false when already present
-    bool contains(std::string_view key) const noexcept;
-    void erase(std::string_view key) noexcept;
+    bool insert(std::string_view key) { return insert(key_digest(key)); }   // false when already present
+    bool contains(std::string_view key) const noexcept { return contains(key_digest(key)); }
+    void erase(std::string_view key) noexcept { erase(key_digest(key)); }
+    bool insert(key_digest key);
+    bool contains(key_digest key) const noexcept;
+    void erase(key_digest key) noexcept;
     std::size_t size() const noexcept { return size_; }
 
 private:
+    friend class key_digest;
     // Slot values 0 (never used) and 1 (erased) are reserved; a hash that
     // lands on them is stored as 2 or 3, which only adds 2^-63 to the odds above.
     static constexpr std::uint64_t empty_slot = 0;
     static constexpr std::uint64_t erased_slot = 1;
 
-    static std::uint64_t stored_hash(std::string_view key) noexcept;
     // The slot holding `hash`, or nullptr.
     const std::uint64_t* find(std::uint64_t hash) const noexcept;
     void rehash(std::size_t capacity);

@@ -16,9 +16,10 @@ admission_decision admission::admit(std::string_view key) {
     if (config_.shard && !in_shard(key, *config_.shard)) return admission_decision::other_shard;
     // Recorded before the resume checks: a key the journal answers for still
     // makes its later repeats in this input duplicates.
-    const bool first_occurrence = config_.allow_duplicates || seen_.insert(key);
-    if (resumed_.created.contains(key)) return admission_decision::already_created;
-    if (!config_.retry_unknown && resumed_.unknown.contains(key))
+    const key_digest digest(key);
+    const bool first_occurrence = config_.allow_duplicates || seen_.insert(digest);
+    if (resumed_.created.contains(digest)) return admission_decision::already_created;
+    if (!config_.retry_unknown && resumed_.unknown.contains(digest))
         return admission_decision::already_unknown;
     if (!first_occurrence) return admission_decision::duplicate;
     return admission_decision::send;

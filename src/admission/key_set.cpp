@@ -22,9 +22,8 @@ std::uint64_t key_hash(std::string_view key) noexcept {
     return z ^ (z >> 31);
 }
 
-std::uint64_t key_set::stored_hash(std::string_view key) noexcept {
-    const auto hash = key_hash(key);
-    return hash <= erased_slot ? hash + 2 : hash;
+key_digest::key_digest(std::string_view key) noexcept : value_(key_hash(key)) {
+    if (value_ <= key_set::erased_slot) value_ += 2;
 }
 
 const std::uint64_t* key_set::find(std::uint64_t hash) const noexcept {
@@ -36,21 +35,21 @@ const std::uint64_t* key_set::find(std::uint64_t hash) const noexcept {
     }
 }
 
-bool key_set::contains(std::string_view key) const noexcept {
-    return find(stored_hash(key)) != nullptr;
+bool key_set::contains(key_digest key) const noexcept {
+    return find(key.value()) != nullptr;
 }
 
-void key_set::erase(std::string_view key) noexcept {
+void key_set::erase(key_digest key) noexcept {
     // The slot is ours: find only returns pointers into slots_.
-    if (auto* slot = const_cast<std::uint64_t*>(find(stored_hash(key)))) {
+    if (auto* slot = const_cast<std::uint64_t*>(find(key.value()))) {
         *slot = erased_slot;
         --size_;
         ++tombstones_;
     }
 }
 
-bool key_set::insert(std::string_view key) {
-    const auto hash = stored_hash(key);
+bool key_set::insert(key_digest key) {
+    const auto hash = key.value();
     if (find(hash)) return false;
     if (slots_.empty() || over_load(size_ + tombstones_ + 1, slots_.size())) {
         // Rebuild with live keys at most half the slots, so the next rebuild

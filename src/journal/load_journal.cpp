@@ -70,8 +70,8 @@ private:
 
     // A row: one line of input with its key. Two rows of one key can both
     // be in flight only with --allow-duplicates; pairing by row keeps them apart.
-    static std::uint64_t row_id(std::uint64_t line, std::string_view key) noexcept {
-        return key_hash(key) ^ (line * 0x9e3779b97f4a7c15ULL);
+    static std::uint64_t row_id(std::uint64_t line, key_digest key) noexcept {
+        return key.value() ^ (line * 0x9e3779b97f4a7c15ULL);
     }
 
     const journal_options& options_;
@@ -166,22 +166,23 @@ std::optional<record_fields> journal_scanner::parse_record(padded_line line) {
 }
 
 void journal_scanner::apply(const record_fields& record) {
-    const auto row = row_id(record.line, record.key);
+    const key_digest key(record.key);
+    const auto row = row_id(record.line, key);
     switch (record.result) {
     case outcome::sending:
         in_flight_.insert_or_assign(row, dangling_send{record.line, std::string(record.key)});
         return;
     case outcome::created:
         // Nothing after this un-creates the chat: created stays.
-        state_.created.insert(record.key);
-        state_.unknown.erase(record.key);
+        state_.created.insert(key);
+        state_.unknown.erase(key);
         break;
     case outcome::unknown:
-        state_.unknown.insert(record.key);
+        state_.unknown.insert(key);
         break;
     case outcome::failed:
         // A definite answer (after --retry-unknown) replaces an earlier unknown.
-        state_.unknown.erase(record.key);
+        state_.unknown.erase(key);
         break;
     case outcome::invalid:
     case outcome::skipped:
