@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
@@ -190,10 +191,14 @@ BOOST_AUTO_TEST_CASE(concurrent_commits_share_one_write) {
     BOOST_TEST(writer.writes_issued() - writes_before == 1u);
     BOOST_TEST(writer.records_written() == 5u);
 
-    // Nothing new: commit returns without writing. Something new: one more write.
+    // Nothing new: commit returns at once, without writing or letting
+    // another coroutine run. Something new: one more write.
     io.restart();
     spawn(io, [&]() -> asio::awaitable<void> {
+        bool queued_ran = false;
+        asio::post(io, [&] { queued_ran = true; });
         co_await writer.commit();
+        BOOST_TEST(!queued_ran);
         BOOST_TEST(writer.writes_issued() - writes_before == 1u);
         writer.append(final_result(2, "org_1/c_0/ch_1", outcome::created));
         co_await writer.commit();
