@@ -87,7 +87,7 @@ public:
     // Resumes once everything appended before the call is in the file (one
     // write(2) for all callers waiting at that moment); at once when it is.
     boost::asio::awaitable<void> commit();
-    void start();   // the periodic flush and fsync
+    void start();   // the periodic flush and fsync; idempotent
     void close();   // flush, fsync, stop the timers; idempotent
     std::uint64_t records_written() const noexcept;
     std::uint64_t writes_issued() const noexcept;   // write(2) batches, header included

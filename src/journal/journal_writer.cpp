@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "journal_detail.hpp"
 #include "invent_dispatch/journal.hpp"
@@ -60,6 +61,7 @@ struct journal_writer::impl {
     std::uint64_t syncs = 0;
     bool unsynced = false;              // written since the last sync
     bool write_scheduled = false;       // a commit() is about to write for everyone waiting
+    bool started = false;
     bool closed = false;
     std::string failure;
     // Never expires: cancelling it wakes every commit() waiting for a write.
@@ -208,6 +210,7 @@ asio::awaitable<void> journal_writer::commit() {
 
 void journal_writer::start() {
     impl_->check_usable();
+    if (std::exchange(impl_->started, true)) return;
     asio::co_spawn(impl_->executor, impl::keep_cadence(impl_), asio::detached);
 }
 
