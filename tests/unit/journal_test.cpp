@@ -462,6 +462,42 @@ BOOST_AUTO_TEST_CASE(a_torn_last_line_is_cut_off) {
     BOOST_TEST(repaired.created.size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_crash_at_any_byte_leaves_a_journal_the_next_run_can_finish) {
+    temp_dir dir;
+    const auto options = dir.options();
+    asio::io_context io;
+    {
+        journal_writer writer(io.get_executor(), options);
+        writer.append_sending(2, "o/a/h");
+        auto created = full_result();
+        created.line = 2;
+        created.key = "o/a/h";
+        writer.append(created);
+        writer.append_sending(3, "o/b/h");
+    }
+    const auto complete = read_file(options.path);
+    for (std::size_t cut = 0; cut <= complete.size(); ++cut) {
+        fs::resize_file(options.path, cut);
+        const auto state = load_journal(options);   // never refuses its own torn file
+        const auto kept = read_file(options.path);
+        BOOST_TEST((kept.empty() || kept.back() == '\n'), "cut at " << cut);
+        BOOST_TEST(complete.starts_with(kept));
+        {
+            journal_writer writer(io.get_executor(), options);
+            for (const auto& send : state.dangling)
+                writer.append(final_result(send.line, send.key, outcome::unknown));
+        }
+        const auto resumed = load_journal(options);
+        BOOST_TEST(!resumed.repaired_torn_line);
+        BOOST_TEST(resumed.dangling.empty());
+        // Whatever was sent is now either created or unknown: never sent again.
+        const bool a_sent = kept.find(R"("key":"o/a/h","outcome":"sending")") != std::string::npos;
+        BOOST_TEST((!a_sent || resumed.created.contains("o/a/h") || resumed.unknown.contains("o/a/h")),
+                   "cut at " << cut);
+        std::ofstream(options.path, std::ios::binary | std::ios::trunc) << complete;
+    }
+}
+
 BOOST_AUTO_TEST_CASE(an_unparsable_last_line_is_cut_off) {
     temp_dir dir;
     const auto options = dir.options();
