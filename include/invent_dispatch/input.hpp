@@ -122,6 +122,10 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+// RFC 8259 number grammar. Numbers travel as text, as written: ids of any
+// size, and timestamps that go into the body unchanged.
+bool is_json_number(std::string_view text) noexcept;
+
 // Cheap counts for progress: CSV records after the header (quote-aware),
 // JSONL non-blank lines.
 std::uint64_t count_csv_records(input_file& file);
