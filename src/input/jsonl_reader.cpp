@@ -68,8 +68,7 @@ struct jsonl_reader::impl {
     bool eof = false;
     std::uint64_t line = 0;   // the last line handed out
     std::uint64_t generation = 0;
-    std::string names;            // this line's field names, length-prefixed
-    std::string previous_names;   // the last line's
+    std::string previous_names;   // the last line's field names, length-prefixed
     ondemand::parser parser;
 };
 
@@ -196,20 +195,39 @@ void jsonl_reader::impl::collect_fields(ondemand::object& object, input_record& 
 }
 
 // Lines of one file mostly share their names in the same order: keeping the
-// generation then spares the row builder its per-name lookups.
+// generation then spares the row builder its per-name lookups. The names are
+// compared in place with the last line's copy, which is only rebuilt when
+// they differ.
 void jsonl_reader::impl::note_names(input_record& out) {
-    names.clear();
+    out.valid_utf8 = true;   // simdjson validated the whole line
+    std::size_t at = 0;
+    bool same = true;
+    for (const auto& field : out.fields) {
+        std::uint32_t size = 0;
+        if (at + sizeof size > previous_names.size()) {
+            same = false;
+            break;
+        }
+        std::memcpy(&size, previous_names.data() + at, sizeof size);
+        at += sizeof size;
+        if (size != field.name.size() || at + size > previous_names.size() ||
+            std::memcmp(previous_names.data() + at, field.name.data(), size) != 0) {
+            same = false;
+            break;
+        }
+        at += size;
+    }
+    if (same && at == previous_names.size()) {
+        out.names_generation = generation;
+        return;
+    }
+    previous_names.clear();
     for (const auto& field : out.fields) {
         const auto size = static_cast<std::uint32_t>(field.name.size());
-        names.append(reinterpret_cast<const char*>(&size), sizeof size);
-        names += field.name;
+        previous_names.append(reinterpret_cast<const char*>(&size), sizeof size);
+        previous_names += field.name;
     }
-    if (names != previous_names) {
-        ++generation;
-        std::swap(names, previous_names);
-    }
-    out.names_generation = generation;
-    out.valid_utf8 = true;   // simdjson validated the whole line
+    out.names_generation = ++generation;
 }
 
 jsonl_reader::jsonl_reader(input_file file, jsonl_options options)
