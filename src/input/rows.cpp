@@ -50,9 +50,9 @@ class reader_rows final : public row_source {
 public:
     reader_rows(const input_config& input, const row_defaults& defaults)
         : builder_(defaults, input.field_map) {
+        const auto format = format_of(input);
         input_file file(input.path);
         name_ = file.display_name();
-        const auto format = format_of(input);
         if (format == input_format::jsonl) {
             reader_ = std::make_unique<jsonl_reader>(std::move(file), jsonl_options{});
             return;
