@@ -234,9 +234,10 @@ void row_builder::state::write_idempotency_key(chat_request& request) {
         throw std::runtime_error("SHA-256 failed");
     constexpr char hex[] = "0123456789abcdef";
     request.idempotency_key.resize(2 * hash_length);
+    char* out = request.idempotency_key.data();   // a local pointer: char stores may alias the string's own
     for (unsigned int i = 0; i < hash_length; ++i) {
-        request.idempotency_key[2 * i] = hex[hash[i] >> 4];
-        request.idempotency_key[2 * i + 1] = hex[hash[i] & 0x0F];
+        *out++ = hex[hash[i] >> 4];
+        *out++ = hex[hash[i] & 0x0F];
     }
 }
 
@@ -390,7 +391,8 @@ void row_builder::build(const input_record& record, built_row& out) {
     if (!text_of(known_field::title, s.title, s.rendered_title, title) ||
         !text_of(known_field::message, s.message, s.rendered_message, message))
         return;
-    if (const auto chars = code_points(title); chars > max_title_chars)
+    // No more bytes than the limit means no more characters either.
+    if (const auto chars = title.size() > max_title_chars ? code_points(title) : 0; chars > max_title_chars)
         return invalid(fmt::format("{} has {} characters; at most {} are allowed",
                                    s.labels[index(known_field::title)], chars, max_title_chars));
 
