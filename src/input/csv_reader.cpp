@@ -1,0 +1,234 @@
+#include "invent_dispatch/input.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace invent_dispatch {
+
+namespace {
+
+constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
+
+unsigned char byte(char c) noexcept { return static_cast<unsigned char>(c); }
+
+} // namespace
+
+csv_reader::csv_reader(input_file file, csv_options options)
+    : file_(std::move(file)), options_(options) {
+    const char delimiter = options_.delimiter;
+    // A byte of a multi-byte character would cut characters apart.
+    if (delimiter == '"' || delimiter == '\n' || delimiter == '\r' || byte(delimiter) >= 0x80)
+        throw input_error(file_.display_name() +
+                          ": the delimiter must be one ASCII character other than a quote or a line break");
+    // The BOM check below needs the first three bytes in one buffer.
+    options_.read_size = std::max<std::size_t>(options_.read_size, utf8_bom.size());
+    buffer_ = std::make_unique<char[]>(options_.read_size);
+    special_[byte(delimiter)] = special_[byte('\n')] = special_[byte('\r')] = true;
+
+    std::size_t size = 0;
+    while (size < utf8_bom.size() && !eof_) {
+        const auto n = file_.read(buffer_.get() + size, options_.read_size - size);
+        eof_ = n == 0;
+        size += n;
+    }
+    pos_ = buffer_.get();
+    end_ = pos_ + size;
+    if (std::string_view(pos_, end_ - pos_).starts_with(utf8_bom))
+        pos_ += utf8_bom.size();
+
+    std::uint64_t line = 1;
+    std::string problem;
+    const auto& name = file_.display_name();
+    if (!read_fields(line, problem))
+        throw input_error(name + ":1: missing header row (the input is empty)");
+    const auto fail = [&](const std::string& reason) {
+        throw input_error(fmt::format("{}:{}: header: {}", name, line, reason));
+    };
+    if (!problem.empty())
+        fail(problem);
+    std::unordered_set<std::string_view> seen;
+    for (const auto column : fields_) {
+        if (column.empty())
+            fail(fmt::format("column {} has no name", header_.size() + 1));
+        if (!simdjson::validate_utf8(column))
+            fail(fmt::format("column {} is not valid UTF-8", header_.size() + 1));
+        if (!seen.insert(column).second)
+            fail(fmt::format("column \"{}\" appears twice", column));
+        header_.emplace_back(column);
+    }
+}
+
+bool csv_reader::fill() {
+    if (eof_)
+        return false;
+    const auto n = file_.read(buffer_.get(), options_.read_size);
+    eof_ = n == 0;
+    pos_ = buffer_.get();
+    end_ = pos_ + n;
+    return !eof_;
+}
+
+bool csv_reader::read_fields(std::uint64_t& start_line, std::string& problem) {
+    problem.clear();
+    fields_.clear();
+    return read_simple_record(start_line) || read_quoted_record(start_line, problem);
+}
+
+// The common case, without copying: a record with no quotes whose line ends
+// inside the buffer is split where it lies. Blank lines are skipped here too.
+bool csv_reader::read_simple_record(std::uint64_t& start_line) {
+    for (;;) {
+        const auto* newline = static_cast<const char*>(std::memchr(pos_, '\n', end_ - pos_));
+        if (!newline)
+            return false;
+        const char* line_end = newline;
+        if (line_end != pos_ && line_end[-1] == '\r')
+            --line_end;
+        if (std::memchr(pos_, '"', line_end - pos_))
+            return false;
+        start_line = line_++;
+        if (line_end == pos_) {
+            pos_ = newline + 1;
+            continue;
+        }
+        const char delimiter = options_.delimiter;
+        for (const char* field = pos_;;) {
+            const auto* stop = static_cast<const char*>(std::memchr(field, delimiter, line_end - field));
+            fields_.emplace_back(field, (stop ? stop : line_end) - field);
+            if (!stop)
+                break;
+            field = stop + 1;
+        }
+        pos_ = newline + 1;
+        return true;
+    }
+}
+
+// Anything else (quotes, a record across reads, no final newline) goes
+// through the RFC 4180 state machine into data_. Bytes are copied as they
+// are, so a character split across two reads is whole again in data_.
+bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& problem) {
+    data_.clear();
+    ends_.clear();
+    const auto end_field = [this] { ends_.push_back(data_.size()); };
+    const auto end_record = [&] {
+        end_field();
+        std::size_t begin = 0;
+        for (const auto end : ends_) {
+            fields_.emplace_back(data_.data() + begin, end - begin);
+            begin = end;
+        }
+        return true;
+    };
+    start_line = line_;
+    std::uint64_t quote_line = 0;
+    bool content = false;   // false while the record is still a blank line
+    auto st = state::field_start;
+    for (;;) {
+        if (pos_ == end_ && !fill())
+            break;
+        switch (st) {
+        case state::field_start:
+            if (*pos_ == '"') {
+                ++pos_;
+                content = true;
+                quote_line = line_;
+                st = state::quoted;
+                break;
+            }
+            st = state::unquoted;
+            [[fallthrough]];
+        case state::unquoted: {
+            const char* run_end = pos_;
+            while (run_end != end_ && !special_[byte(*run_end)])
+                ++run_end;
+            if (run_end != pos_) {
+                data_.append(pos_, run_end);
+                content = true;
+            }
+            pos_ = run_end;
+            if (pos_ == end_)
+                break;
+            const char c = *pos_++;
+            if (c == '\r') {
+                st = state::after_cr;
+            } else if (c == '\n') {
+                ++line_;
+                if (content)
+                    return end_record();
+                start_line = line_;
+                st = state::field_start;
+            } else {   // the delimiter
+                end_field();
+                content = true;
+                st = state::field_start;
+            }
+            break;
+        }
+        case state::after_cr:
+            if (*pos_ == '\n') {
+                ++pos_;
+                ++line_;
+                if (content)
+                    return end_record();
+                start_line = line_;
+                st = state::field_start;
+            } else {   // a lone CR inside an unquoted field is text
+                data_ += '\r';
+                content = true;
+                st = state::unquoted;
+            }
+            break;
+        case state::quoted: {
+            const auto* quote = static_cast<const char*>(std::memchr(pos_, '"', end_ - pos_));
+            const char* run_end = quote ? quote : end_;
+            line_ += static_cast<std::uint64_t>(std::count(pos_, run_end, '\n'));
+            data_.append(pos_, run_end);
+            pos_ = quote ? quote + 1 : end_;
+            if (quote)
+                st = state::quote_in_quoted;
+            break;
+        }
+        case state::quote_in_quoted:
+            if (*pos_ == '"') {   // "" is one quote
+                data_ += '"';
+                ++pos_;
+                st = state::quoted;
+                break;
+            }
+            if (!special_[byte(*pos_)] && problem.empty())
+                problem = fmt::format("field {}: text after the closing quote", ends_.size() + 1);
+            st = state::unquoted;
+            break;
+        }
+    }
+    if (!content)
+        return false;
+    if (st == state::quoted)
+        problem = fmt::format("the quote opened on line {} is never closed", quote_line);
+    return end_record();
+}
+
+bool csv_reader::next(input_record& out) {
+    if (!read_fields(out.line, out.problem))
+        return false;
+    const auto columns = header_.size();
+    if (fields_.size() != columns && out.problem.empty())
+        out.problem = fmt::format("{} fields where the header has {}", fields_.size(), columns);
+    out.names_generation = 1;
+    // The record's fields lie back to back (with their delimiters and quotes),
+    // so one check covers them all.
+    const auto& last = fields_.back();
+    out.valid_utf8 = simdjson::validate_utf8(fields_.front().data(),
+                                             last.data() + last.size() - fields_.front().data());
+    out.fields.resize(std::min(fields_.size(), columns));
+    for (std::size_t i = 0; i < out.fields.size(); ++i)
+        out.fields[i] = {header_[i], fields_[i], value_kind::text};
+    return true;
+}
+
+} // namespace invent_dispatch

@@ -1,0 +1,121 @@
+// The input stage as the dispatcher sees it: a reader feeding the row builder.
+#include "invent_dispatch/rows.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "invent_dispatch/input.hpp"
+#include "invent_dispatch/row_builder.hpp"
+
+namespace invent_dispatch {
+
+namespace {
+
+std::string lower_extension(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    const auto dot = path.find_last_of('.');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+        return {};
+    std::string extension = path.substr(dot);
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return extension;
+}
+
+input_format format_of(const input_config& input) {
+    if (input.format)
+        return *input.format;
+    const auto extension = lower_extension(input.path);
+    if (extension == ".csv")
+        return input_format::csv;
+    if (extension == ".tsv")
+        return input_format::tsv;
+    if (extension == ".jsonl" || extension == ".ndjson")
+        return input_format::jsonl;
+    const auto name = input.path == "-" ? std::string("<stdin>") : input.path;
+    throw input_error(fmt::format("{}: cannot tell the input format from {}; use --format csv|tsv|jsonl", name,
+                                  extension.empty() ? "the name" : "\"" + extension + "\""));
+}
+
+char delimiter_of(const input_config& input, input_format format) {
+    if (input.delimiter)
+        return *input.delimiter;
+    return format == input_format::tsv ? '\t' : ',';
+}
+
+class reader_rows final : public row_source {
+public:
+    reader_rows(const input_config& input, const row_defaults& defaults)
+        : builder_(defaults, input.field_map) {
+        const auto format = format_of(input);
+        input_file file(input.path);
+        name_ = file.display_name();
+        if (format == input_format::jsonl) {
+            reader_ = std::make_unique<jsonl_reader>(std::move(file), jsonl_options{});
+            return;
+        }
+        auto csv = std::make_unique<csv_reader>(std::move(file), csv_options{delimiter_of(input, format)});
+        builder_.check_header(csv->header(), name_);
+        reader_ = std::move(csv);
+    }
+
+    bool next(built_row& out) override {
+        if (!reader_->next(record_))
+            return false;
+        builder_.build(record_, out);
+        return true;
+    }
+
+    const std::string& display_name() const override { return name_; }
+
+private:
+    row_builder builder_;
+    std::string name_;
+    std::unique_ptr<record_reader> reader_;
+    input_record record_;
+};
+
+} // namespace
+
+std::unique_ptr<row_source> open_rows(const input_config& input, const row_defaults& defaults) {
+    return std::make_unique<reader_rows>(input, defaults);
+}
+
+// Progress only: an input that cannot be counted has no total, and open_rows
+// is where an unreadable input is reported.
+std::optional<std::uint64_t> count_rows(const input_config& input) {
+    if (input.path == "-")
+        return std::nullopt;
+    try {
+        const auto format = format_of(input);
+        input_file file(input.path);
+        return format == input_format::jsonl ? count_jsonl_records(file) : count_csv_records(file);
+    } catch (const input_error&) {
+        return std::nullopt;
+    }
+}
+
+int validate_input(const input_config& input, const row_defaults& defaults, std::ostream& out) {
+    constexpr std::uint64_t problems_shown = 20;
+    const auto rows = open_rows(input, defaults);
+    built_row row;
+    std::uint64_t total = 0;
+    std::uint64_t invalid = 0;
+    while (rows->next(row)) {
+        ++total;
+        if (row.valid)
+            continue;
+        if (++invalid <= problems_shown)
+            out << rows->display_name() << ':' << row.request.line << ": " << row.reason << '\n';
+    }
+    if (invalid > problems_shown)
+        out << "... and " << invalid - problems_shown << " more invalid rows\n";
+    out << rows->display_name() << ": " << total << " rows, " << total - invalid << " valid, " << invalid
+        << " invalid\n";
+    return invalid == 0 ? 0 : 1;
+}
+
+} // namespace invent_dispatch

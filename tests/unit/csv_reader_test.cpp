@@ -1,0 +1,221 @@
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "invent_dispatch/input.hpp"
+#include "unit/input_files.hpp"
+
+using namespace invent_dispatch;
+
+namespace {
+
+struct csv_row {
+    std::uint64_t line = 0;
+    std::vector<std::string> values;
+    std::string problem;
+};
+
+struct csv_contents {
+    std::vector<std::string> header;
+    std::vector<csv_row> rows;
+};
+
+csv_contents read_csv_file(const std::string& path, csv_options options = {}) {
+    csv_reader reader(input_file(path), options);
+    csv_contents contents{reader.header(), {}};
+    input_record record;
+    while (reader.next(record)) {
+        csv_row row{record.line, {}, record.problem};
+        for (const auto& field : record.fields)
+            row.values.emplace_back(field.value);
+        contents.rows.push_back(std::move(row));
+    }
+    return contents;
+}
+
+csv_contents read_csv(std::string_view bytes, csv_options options = {}) {
+    const test::scratch_dir dir;
+    return read_csv_file(dir.write("input.csv", bytes), options);
+}
+
+using strings = std::vector<std::string>;
+
+const std::string spectrum_dir = INVENT_SHARED_DIR "/conformance/csv-spectrum";
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(csv_reader)
+
+// Every csv-spectrum case parses to exactly its JSON (header names as keys).
+BOOST_AUTO_TEST_CASE(csv_spectrum_conformance) {
+    std::size_t cases = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(spectrum_dir + "/csvs")) {
+        const auto name = entry.path().stem().string();
+        BOOST_TEST_CONTEXT("case " << name) {
+            std::ifstream json_file(spectrum_dir + "/json/" + name + ".json");
+            std::stringstream json_text;
+            json_text << json_file.rdbuf();
+            const auto expected = boost::json::parse(json_text.str()).as_array();
+
+            const auto contents = read_csv_file(entry.path().string());
+            BOOST_TEST_REQUIRE(contents.rows.size() == expected.size());
+            for (std::size_t r = 0; r < expected.size(); ++r) {
+                const auto& row = contents.rows[r];
+                BOOST_TEST(row.problem == "");
+                const auto& object = expected[r].as_object();
+                BOOST_TEST_REQUIRE(row.values.size() == contents.header.size());
+                BOOST_TEST(object.size() == contents.header.size());
+                for (std::size_t c = 0; c < contents.header.size(); ++c)
+                    BOOST_TEST(row.values[c] == std::string(object.at(contents.header[c]).as_string()));
+            }
+            ++cases;
+        }
+    }
+    BOOST_TEST(cases == 11u);
+}
+
+BOOST_AUTO_TEST_CASE(tab_and_semicolon_delimiters) {
+    const auto tsv = read_csv("a\tb\n1,2\t\"x\ty\"\n", csv_options{'\t'});
+    BOOST_TEST(tsv.header == (strings{"a", "b"}));
+    BOOST_TEST(tsv.rows.at(0).values == (strings{"1,2", "x\ty"}));
+
+    const auto semicolons = read_csv("a;b\n\"1;2\";3,4\n", csv_options{';'});
+    BOOST_TEST(semicolons.rows.at(0).values == (strings{"1;2", "3,4"}));
+}
+
+BOOST_AUTO_TEST_CASE(crlf_inside_quotes_is_kept_and_counted) {
+    const auto contents = read_csv("a,b\r\n\"x\r\ny\",2\r\n3,4\r\n");
+    BOOST_TEST_REQUIRE(contents.rows.size() == 2u);
+    BOOST_TEST(contents.rows[0].values == (strings{"x\r\ny", "2"}));
+    BOOST_TEST(contents.rows[0].line == 2u);
+    BOOST_TEST(contents.rows[1].values == (strings{"3", "4"}));
+    BOOST_TEST(contents.rows[1].line == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(bom_is_dropped) {
+    const auto contents = read_csv("\xEF\xBB\xBF" "contact_id,b\n1,2\n", csv_options{',', 4});
+    BOOST_TEST(contents.header == (strings{"contact_id", "b"}));
+    BOOST_TEST(contents.rows.at(0).values == (strings{"1", "2"}));
+}
+
+// Every way of cutting a 3-byte and a 4-byte character across reads,
+// in quoted and unquoted fields.
+BOOST_AUTO_TEST_CASE(multibyte_characters_split_across_reads) {
+    const std::string euro = "\xE2\x82\xAC";          // U+20AC, 3 bytes
+    const std::string emoji = "\xF0\x9F\x98\x80";     // U+1F600, 4 bytes
+    const std::string bytes = "name,note\n" + euro + emoji + euro + ",\"" + emoji + euro + emoji + "\"\n";
+    for (std::size_t read_size = 4; read_size <= 12; ++read_size) {
+        BOOST_TEST_CONTEXT("read size " << read_size) {
+            const auto contents = read_csv(bytes, csv_options{',', read_size});
+            BOOST_TEST_REQUIRE(contents.rows.size() == 1u);
+            BOOST_TEST(contents.rows[0].values == (strings{euro + emoji + euro, emoji + euro + emoji}));
+            BOOST_TEST(contents.rows[0].problem == "");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(missing_final_newline) {
+    const auto contents = read_csv("a,b\n1,2\n3,\"4\"");
+    BOOST_TEST_REQUIRE(contents.rows.size() == 2u);
+    BOOST_TEST(contents.rows[1].values == (strings{"3", "4"}));
+    BOOST_TEST(contents.rows[1].line == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(unterminated_quote_at_end_of_file) {
+    const auto contents = read_csv("a,b\n1,2\n3,\"open\nstill open\n");
+    BOOST_TEST_REQUIRE(contents.rows.size() == 2u);
+    BOOST_TEST(contents.rows[1].line == 3u);
+    BOOST_TEST(contents.rows[1].problem == "the quote opened on line 3 is never closed");
+}
+
+BOOST_AUTO_TEST_CASE(too_few_and_too_many_fields) {
+    const auto contents = read_csv("a,b,c\n1,2\n1,2,3,4\n1,2,3\n");
+    BOOST_TEST_REQUIRE(contents.rows.size() == 3u);
+    BOOST_TEST(contents.rows[0].problem == "2 fields where the header has 3");
+    BOOST_TEST(contents.rows[1].problem == "4 fields where the header has 3");
+    BOOST_TEST(contents.rows[2].problem == "");
+}
+
+BOOST_AUTO_TEST_CASE(text_after_a_closing_quote_is_a_problem) {
+    const auto contents = read_csv("a,b\n\"x\"y,2\n");
+    BOOST_TEST(contents.rows.at(0).problem == "field 1: text after the closing quote");
+}
+
+BOOST_AUTO_TEST_CASE(quote_inside_an_unquoted_field_is_text) {
+    const auto contents = read_csv("a,b\n5'10\",2\n");
+    BOOST_TEST(contents.rows.at(0).values == (strings{"5'10\"", "2"}));
+    BOOST_TEST(contents.rows.at(0).problem == "");
+}
+
+BOOST_AUTO_TEST_CASE(empty_fields) {
+    const auto contents = read_csv("a,b,c\n,,\n\"\",x,\n");
+    BOOST_TEST(contents.rows.at(0).values == (strings{"", "", ""}));
+    BOOST_TEST(contents.rows.at(1).values == (strings{"", "x", ""}));
+}
+
+BOOST_AUTO_TEST_CASE(bad_headers_are_fatal) {
+    const auto fails_with = [](std::string_view bytes, const std::string& message) {
+        BOOST_TEST_CONTEXT("input " << bytes) {
+            try {
+                read_csv(bytes);
+                BOOST_ERROR("no input_error");
+            } catch (const input_error& e) {
+                BOOST_TEST(std::string(e.what()).find(message) != std::string::npos, e.what());
+            }
+        }
+    };
+    fails_with("", ":1: missing header row");
+    fails_with("\n\r\n", "missing header row");
+    fails_with("a,b,a\n1,2,3\n", ":1: header: column \"a\" appears twice");
+    fails_with("a,,c\n", ":1: header: column 2 has no name");
+    fails_with("a,\"b\n", "header: the quote opened on line 1 is never closed");
+    fails_with("a,\xFF\n", "header: column 2 is not valid UTF-8");
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_file_is_fatal) {
+    BOOST_CHECK_THROW(input_file("/nonexistent/contacts.csv"), input_error);
+}
+
+BOOST_AUTO_TEST_CASE(header_only_has_no_records) {
+    BOOST_TEST(read_csv("a,b\n").rows.empty());
+}
+
+// A row's line is where it starts; quoted line breaks and blank lines count.
+BOOST_AUTO_TEST_CASE(line_numbers_are_physical) {
+    const auto contents = read_csv("a,b\n1,\"x\ny\nz\"\n\n2,3\r\n\r\n\"p\",\"q\nr\"\n4,5");
+    BOOST_TEST_REQUIRE(contents.rows.size() == 4u);
+    BOOST_TEST(contents.rows[0].line == 2u);
+    BOOST_TEST(contents.rows[1].line == 6u);
+    BOOST_TEST(contents.rows[2].line == 8u);
+    BOOST_TEST(contents.rows[3].line == 10u);
+}
+
+// The same lines whatever the read size: records that straddle reads go the
+// slow way, the others the fast way.
+BOOST_AUTO_TEST_CASE(read_size_does_not_change_records) {
+    const std::string bytes = "a,b\n1,2\n\"x\ny\",\"\"\"\"\n\n3,4\r\n5,6";
+    const auto expected = read_csv(bytes);
+    for (std::size_t read_size = 4; read_size < bytes.size(); ++read_size) {
+        BOOST_TEST_CONTEXT("read size " << read_size) {
+            const auto contents = read_csv(bytes, csv_options{',', read_size});
+            BOOST_TEST_REQUIRE(contents.rows.size() == expected.rows.size());
+            for (std::size_t i = 0; i < expected.rows.size(); ++i) {
+                BOOST_TEST(contents.rows[i].values == expected.rows[i].values);
+                BOOST_TEST(contents.rows[i].line == expected.rows[i].line);
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(count_is_quote_aware) {
+    const test::scratch_dir dir;
+    input_file file(dir.write("count.csv", "a,b\n1,\"x\ny\"\n\n2,3\n4,\"\"\"\n\"\n"));
+    BOOST_TEST(count_csv_records(file) == 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
