@@ -13,6 +13,16 @@
 
 namespace invent_dispatch {
 
+// Certificates made at run time for loopback TLS: a throwaway CA and a server
+// certificate it signed.
+struct generated_certificates {
+    std::string ca_cert_pem;
+    std::string server_cert_pem;
+    std::string server_key_pem;
+};
+generated_certificates generate_certificates(const std::vector<std::string>& dns_names,
+                                             const std::vector<std::string>& ip_addresses);
+
 struct mock_config {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;                      // 0: a free port
@@ -31,17 +41,10 @@ struct mock_config {
     double malformed_rate = 0;                   // 200 with a broken body (no chat created)
     bool honour_idempotency = false;             // a repeated Idempotency-Key returns the first chat
     std::uint64_t seed = 1;
+    // Serve these instead of generating a CA and a certificate for localhost,
+    // 127.0.0.1 and ::1 (tests use one for another host name).
+    std::optional<generated_certificates> certificates;
 };
-
-// Certificates made at run time for loopback TLS: a throwaway CA and a server
-// certificate it signed.
-struct generated_certificates {
-    std::string ca_cert_pem;
-    std::string server_cert_pem;
-    std::string server_key_pem;
-};
-generated_certificates generate_certificates(const std::vector<std::string>& dns_names,
-                                             const std::vector<std::string>& ip_addresses);
 
 // Runs the mock on a thread of its own (demo, tests, benchmarks).
 class mock_server {
