@@ -17,6 +17,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -114,6 +115,13 @@ struct chat_ids {
         return path;
     }
 };
+
+std::string serialize(request req) {
+    req.prepare_payload();
+    std::ostringstream bytes;
+    bytes << req;
+    return bytes.str();
+}
 
 request create_request(const chat_ids& ids, std::string body = R"({"title":"Hello"})",
                        std::string bearer = token) {
@@ -389,9 +397,9 @@ BOOST_AUTO_TEST_CASE(survives_garbage_and_oversized_requests) {
         test_client client(server);
         auto req = create_request({});
         req.content_length(2 * 1024 * 1024);   // announced, never sent
-        std::ostringstream bytes;
-        bytes << req.base();
-        client.send_raw(bytes.str());
+        std::ostringstream header;
+        header << req.base();
+        client.send_raw(header.str());
         BOOST_TEST(client.receive().result_int() == 413);
     }
     {
@@ -418,6 +426,20 @@ BOOST_AUTO_TEST_CASE(stats_and_reset_over_http) {
     BOOST_TEST(client.send(request{http::verb::post, "/_mock/reset", 11}).result_int() == 200);
     BOOST_TEST(stat(server, "created") == 0u);
     BOOST_TEST(server.stats_json().find("\"chats\":{}") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(stops_promptly_with_idle_and_waiting_connections) {
+    auto config = base_config();
+    config.latency = std::chrono::seconds(30);   // a request parked in the latency wait
+    std::optional<mock_server> server(std::in_place, config);
+    test_client idle(*server);
+    test_client waiting(*server);
+    waiting.send_raw(serialize(create_request({})));
+    while (stat(*server, "requests") == 0) std::this_thread::yield();
+
+    server.reset();   // must not wait out the latency nor the idle connection
+    BOOST_TEST(waiting.closed_by_server());
+    BOOST_TEST(idle.closed_by_server());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
