@@ -14,10 +14,12 @@
 #include <boost/test/unit_test.hpp>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -426,6 +428,29 @@ BOOST_AUTO_TEST_CASE(stats_and_reset_over_http) {
     BOOST_TEST(client.send(request{http::verb::post, "/_mock/reset", 11}).result_int() == 200);
     BOOST_TEST(stat(server, "created") == 0u);
     BOOST_TEST(server.stats_json().find("\"chats\":{}") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_same_seed_gives_the_same_faults) {
+    auto config = base_config();
+    config.error_rates = {{500, 0.3}, {503, 0.2}};
+    config.seed = 42;
+    const auto statuses = [&] {
+        mock_server server(config);
+        test_client client(server);
+        std::vector<unsigned> seen;
+        for (int i = 0; i < 30; ++i) seen.push_back(client.send(create_request({})).result_int());
+        return seen;
+    };
+    const auto first = statuses();
+    BOOST_TEST(first == statuses(), boost::test_tools::per_element());
+    BOOST_TEST(std::count(first.begin(), first.end(), 200u) < 30);
+    BOOST_TEST(std::count(first.begin(), first.end(), 200u) > 0);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_to_listen_beyond_loopback) {
+    auto config = base_config();
+    config.host = "0.0.0.0";
+    BOOST_CHECK_THROW(mock_server{config}, std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(stops_promptly_with_idle_and_waiting_connections) {
