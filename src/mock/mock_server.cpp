@@ -154,10 +154,14 @@ mock_server::impl::impl(mock_config c)
     }
 
     const tcp::endpoint endpoint{address, config.port};
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(net::socket_base::reuse_address(true));
-    acceptor.bind(endpoint);
-    acceptor.listen(net::socket_base::max_listen_connections);
+    error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw std::runtime_error("cannot listen on " + config.host + ":" +
+                                 std::to_string(config.port) + ": " + ec.message());
     bound = acceptor.local_endpoint();
 
     net::co_spawn(io, accept_loop(), log_escaped_exception);
