@@ -51,8 +51,9 @@ class test_client {
     }
 
 public:
-    explicit test_client(const mock_server& server, std::string host = "localhost")
-        : endpoint_(net::ip::make_address("127.0.0.1"), server.port()) {
+    explicit test_client(const mock_server& server, std::string host = "localhost",
+                         std::string address = "127.0.0.1")
+        : endpoint_(net::ip::make_address(address), server.port()) {
         if (server.ca_pem().empty()) {
             plain_.emplace(io_);
             plain_->connect(endpoint_);
@@ -376,6 +377,15 @@ BOOST_AUTO_TEST_CASE(serves_plain_http) {
     test_client client(server);
     BOOST_TEST(client.send(create_request({})).result_int() == 200);
     BOOST_TEST(stat(server, "created") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(serves_ipv6_loopback_with_an_ip_address_in_the_certificate) {
+    auto config = base_config();
+    config.host = "::1";
+    mock_server server(config);
+    BOOST_TEST(server.url() == "https://[::1]:" + std::to_string(server.port()));
+    test_client client(server, "::1", "::1");   // verified against the IP subjectAltName
+    BOOST_TEST(client.send(create_request({})).result_int() == 200);
 }
 
 BOOST_AUTO_TEST_CASE(a_certificate_for_another_host_name_is_rejected) {
