@@ -13,8 +13,22 @@
 
 namespace invent_dispatch {
 
+// Certificates made at run time for loopback TLS: a throwaway CA and a server
+// certificate it signed.
+struct generated_certificates {
+    std::string ca_cert_pem;
+    std::string server_cert_pem;
+    std::string server_key_pem;
+};
+generated_certificates generate_certificates(const std::vector<std::string>& dns_names,
+                                             const std::vector<std::string>& ip_addresses);
+
+// Every fault decision comes from one std::mt19937_64 seeded with `seed`, in
+// this order per request: auth, path, rate limit, error_rates, body,
+// malformed, create (or idempotent replay), drop_before_response, latency.
+// drop_on_accept is drawn once per connection, before anything is read.
 struct mock_config {
-    std::string host = "127.0.0.1";
+    std::string host = "127.0.0.1";              // must be a loopback address
     std::uint16_t port = 0;                      // 0: a free port
     bool plain = false;                          // HTTP instead of HTTPS
     std::string token = "demo-token";            // the bearer token it accepts
@@ -31,17 +45,10 @@ struct mock_config {
     double malformed_rate = 0;                   // 200 with a broken body (no chat created)
     bool honour_idempotency = false;             // a repeated Idempotency-Key returns the first chat
     std::uint64_t seed = 1;
+    // Serve these instead of generating a CA and a certificate for localhost,
+    // 127.0.0.1 and ::1 (tests use one for another host name).
+    std::optional<generated_certificates> certificates;
 };
-
-// Certificates made at run time for loopback TLS: a throwaway CA and a server
-// certificate it signed.
-struct generated_certificates {
-    std::string ca_cert_pem;
-    std::string server_cert_pem;
-    std::string server_key_pem;
-};
-generated_certificates generate_certificates(const std::vector<std::string>& dns_names,
-                                             const std::vector<std::string>& ip_addresses);
 
 // Runs the mock on a thread of its own (demo, tests, benchmarks).
 class mock_server {
@@ -54,7 +61,14 @@ public:
     std::string url() const;                    // "https://127.0.0.1:PORT"
     std::uint16_t port() const;
     const std::string& ca_pem() const;          // empty when plain
-    // GET /_mock/stats, the same JSON (see the mock's README section).
+    // GET /_mock/stats, the same JSON (POST /_mock/reset clears it):
+    //   {"requests":N,"created":N,"responses":{"200":n,"429":n},
+    //    "dropped_before_response":n,"dropped_on_accept":n,"malformed":n,
+    //    "idempotent_replays":n,"connections":n,"max_in_any_second":n,
+    //    "chats":{"<make_chat_key of the decoded ids>":{"count":n,"ambiguous":n,"ids":["chat_1"]}}}
+    // requests/responses leave out /_mock/*; max_in_any_second counts create
+    // requests (POST on the chats path, before any check) in the densest
+    // sliding one-second window; ambiguous = created, answer dropped.
     std::string stats_json() const;
 
 private:
@@ -63,7 +77,7 @@ private:
 };
 
 // `invent-dispatch mock`: serves in the foreground, prints its URL, until
-// SIGINT/SIGTERM. Returns the exit code.
+// SIGINT/SIGTERM. Returns 0, or 2 (message on stderr) when it cannot start.
 int run_mock_command(const mock_config& config);
 
 } // namespace invent_dispatch
