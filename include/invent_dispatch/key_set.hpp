@@ -6,7 +6,8 @@
 // Why storing only a hash is safe enough: two distinct keys are confused only
 // when their 64-bit hashes are equal. For n keys the chance that any pair
 // collides is about n^2 / 2^65: 3e-8 for a million keys, 3e-6 for ten
-// million. And a collision errs on the safe side: every set of keys we keep
+// million (for keys not crafted to collide: FNV-1a is no defence against
+// that, but the input is the user's own). And a collision errs on the safe side: every set of keys we keep
 // (already created, unknown, seen earlier in the input) makes a row *not* be
 // sent, so a false positive skips a row (visible in the journal and summary),
 // it never sends a chat twice. There are no false negatives.
