@@ -1,5 +1,7 @@
 #include "invent_dispatch/key_set.hpp"
 
+#include <utility>
+
 #include "invent_dispatch/encoding.hpp"
 
 namespace invent_dispatch {
@@ -26,31 +28,30 @@ key_digest::key_digest(std::string_view key) noexcept : value_(key_hash(key)) {
     if (value_ <= key_set::erased_slot) value_ += 2;
 }
 
-const std::uint64_t* key_set::find(std::uint64_t hash) const noexcept {
-    if (slots_.empty()) return nullptr;
+std::size_t key_set::find(std::uint64_t hash) const noexcept {
+    if (slots_.empty()) return absent;
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-        if (slots_[i] == hash) return &slots_[i];
-        if (slots_[i] == empty_slot) return nullptr;
+        if (slots_[i] == hash) return i;
+        if (slots_[i] == empty_slot) return absent;
     }
 }
 
 bool key_set::contains(key_digest key) const noexcept {
-    return find(key.value()) != nullptr;
+    return find(key.value()) != absent;
 }
 
 void key_set::erase(key_digest key) noexcept {
-    // The slot is ours: find only returns pointers into slots_.
-    if (auto* slot = const_cast<std::uint64_t*>(find(key.value()))) {
-        *slot = erased_slot;
-        --size_;
-        ++tombstones_;
-    }
+    const auto slot = find(key.value());
+    if (slot == absent) return;
+    slots_[slot] = erased_slot;
+    --size_;
+    ++tombstones_;
 }
 
 bool key_set::insert(key_digest key) {
     const auto hash = key.value();
-    if (find(hash)) return false;
+    if (find(hash) != absent) return false;
     if (slots_.empty() || over_load(size_ + tombstones_ + 1, slots_.size())) {
         // Rebuild with live keys at most half the slots, so the next rebuild
         // is far away; when tombstones filled the table, that is often the
@@ -69,11 +70,10 @@ bool key_set::insert(key_digest key) {
 }
 
 void key_set::rehash(std::size_t capacity) {
-    std::vector<std::uint64_t> old(capacity, empty_slot);
-    old.swap(slots_);
+    const auto previous = std::exchange(slots_, std::vector<std::uint64_t>(capacity, empty_slot));
     tombstones_ = 0;
     const std::size_t mask = capacity - 1;
-    for (const auto hash : old) {
+    for (const auto hash : previous) {
         if (hash == empty_slot || hash == erased_slot) continue;
         std::size_t i = hash & mask;
         while (slots_[i] != empty_slot) i = (i + 1) & mask;

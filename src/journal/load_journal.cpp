@@ -199,7 +199,7 @@ std::uint64_t journal_scanner::finish(std::string_view tail, std::uint64_t offse
         if (suspect_line_) not_a_record(*suspect_line_);   // not the last line after all
         // A torn first line must be a piece of our own header, or the file
         // is not a journal at all.
-        if (!header_seen_ && !suspect_line_ &&
+        if (!header_seen_ &&
             !detail::journal_header_line(options_.input_identity).starts_with(tail))
             not_a_record(line_number_);
     }

@@ -203,14 +203,14 @@ net::awaitable<void> mock_server::impl::accept_loop() {
 
 net::awaitable<void> mock_server::impl::run_connection(tcp::socket socket) {
     if (stopping) co_return;   // stop() ran between accept and this start
+    error_code ignored;
     if (!api.accept_connection()) {
-        // Before the TLS handshake: the client's handshake fails, so it knows
-        // for certain that nothing was sent (safe to retry).
-        error_code ignored;
+        // Before the TLS handshake, so a TLS client's handshake fails and it
+        // knows for certain that nothing was sent (safe to retry). A plain
+        // client may already have written its request; it sees a reset.
         socket.close(ignored);
         co_return;
     }
-    error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (config.plain) {
         plain_stream stream(std::move(socket));
@@ -225,8 +225,8 @@ template <class Stream>
 net::awaitable<void> mock_server::impl::run_session(Stream& stream) {
     net::steady_timer timer(io);
     // Registered before the first suspension, so stop() always finds it.
-    const live_registration registration{
-        live, live.insert(live.end(), live_connection{&beast::get_lowest_layer(stream).socket(), &timer})};
+    auto& socket = beast::get_lowest_layer(stream).socket();
+    const live_registration registration{live, live.insert(live.end(), {&socket, &timer})};
     if (co_await open_session(stream) && co_await serve(stream, timer) && !stopping)
         co_await close_session(stream);
 }
