@@ -141,6 +141,27 @@ BOOST_AUTO_TEST_CASE(too_few_and_too_many_fields) {
     BOOST_TEST(contents.rows[2].problem == "");
 }
 
+// Memory stays bounded whatever a record holds: the excess is dropped.
+BOOST_AUTO_TEST_CASE(overlong_record_is_a_problem) {
+    const csv_options small{',', 16, 64};
+    const auto contents = read_csv("a,b\n1,\"" + std::string(100, 'x') + "\"\n2,3\n", small);
+    BOOST_TEST_REQUIRE(contents.rows.size() == 2u);
+    BOOST_TEST(contents.rows[0].problem == "record longer than 64 bytes");
+    BOOST_TEST(contents.rows[0].values.at(0).size() + contents.rows[0].values.at(1).size() <= 64u);
+    BOOST_TEST(contents.rows[1].values == (strings{"2", "3"}));
+    BOOST_TEST(contents.rows[1].line == 3u);
+
+    const auto delimiters = read_csv("a,b\n\"1\"" + std::string(1000, ',') + "\n2,3\n", small);
+    BOOST_TEST_REQUIRE(delimiters.rows.size() == 2u);
+    BOOST_TEST(delimiters.rows[0].problem == "record longer than 64 bytes");
+    BOOST_TEST(delimiters.rows[1].problem == "");
+
+    const auto open_quote = read_csv("a,b\n1,\"" + std::string(1000, 'y') + "\n2,3\n", small);
+    BOOST_TEST_REQUIRE(open_quote.rows.size() == 1u);
+    BOOST_TEST(open_quote.rows[0].problem == "the quote opened on line 2 is never closed");
+    BOOST_TEST(open_quote.rows[0].values.at(1).size() <= 64u);
+}
+
 BOOST_AUTO_TEST_CASE(text_after_a_closing_quote_is_a_problem) {
     const auto contents = read_csv("a,b\n\"x\"y,2\n");
     BOOST_TEST(contents.rows.at(0).problem == "field 1: text after the closing quote");
