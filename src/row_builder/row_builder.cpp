@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
+#include <array>
 #include <limits>
 
 #include <boost/json/serializer.hpp>
