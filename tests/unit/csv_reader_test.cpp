@@ -271,6 +271,9 @@ BOOST_AUTO_TEST_CASE(random_round_trip) {
         }
         const std::size_t read_size = 4 + random() % 40;
         BOOST_TEST_CONTEXT("round " << round << ", read size " << read_size) {
+            const test::scratch_dir dir;
+            input_file file(dir.write("count.csv", bytes));
+            BOOST_TEST(count_csv_records(file) == expected.size());
             const auto contents = read_csv(bytes, csv_options{',', read_size});
             BOOST_TEST_REQUIRE(contents.rows.size() == expected.size());
             for (std::size_t i = 0; i < expected.size(); ++i) {
