@@ -65,15 +65,19 @@ public:
 
 inline constexpr std::size_t default_read_size = 64 * 1024;
 
+inline constexpr std::size_t default_max_record = 1024 * 1024;
+
 struct csv_options {
     char delimiter = ',';
     std::size_t read_size = default_read_size;   // injectable so tests can split characters
+    std::size_t max_record = default_max_record;  // longer records are invalid, and not kept
 };
 
 // RFC 4180 with the usual leniencies: LF or CRLF, an optional UTF-8 BOM, no
 // final newline, blank lines skipped, a quote inside an unquoted field kept
 // as text. Problems with one record (field count, text after a closing quote,
-// a quote left open at the end) go into input_record::problem.
+// a quote left open at the end, over max_record bytes) go into
+// input_record::problem.
 class csv_reader final : public record_reader {
 public:
     // Reads and checks the header; throws input_error for a missing header,
@@ -106,7 +110,7 @@ private:
 
 struct jsonl_options {
     std::size_t read_size = default_read_size;
-    std::size_t max_line = 1024 * 1024;   // longer lines are invalid records, skipped
+    std::size_t max_line = default_max_record;   // longer lines are invalid records, skipped
 };
 
 // One JSON object per line (simdjson On-Demand); blank lines skipped. Field

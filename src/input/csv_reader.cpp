@@ -12,6 +12,7 @@ namespace invent_dispatch {
 namespace {
 
 constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
+constexpr char cr[] = "\r";
 
 unsigned char byte(char c) noexcept { return static_cast<unsigned char>(c); }
 
@@ -114,9 +115,25 @@ bool csv_reader::read_simple_record(std::uint64_t& start_line) {
 bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& problem) {
     data_.clear();
     ends_.clear();
-    const auto end_field = [this] { ends_.push_back(data_.size()); };
+    // Bytes past max_record are dropped, not kept: a quote left open near the
+    // top of a large file must not pull the whole file into memory.
+    bool too_long = false;
+    const auto keep = [&](const char* first, const char* last) {
+        const auto room = options_.max_record - std::min(options_.max_record, data_.size());
+        too_long = too_long || static_cast<std::size_t>(last - first) > room;
+        data_.append(first, std::min<std::size_t>(last - first, room));
+    };
+    const auto end_field = [&] {
+        // Field ends get the same memory budget: a line of a million delimiters is long too.
+        if (ends_.size() < options_.max_record / sizeof(std::size_t))
+            ends_.push_back(data_.size());
+        else
+            too_long = true;
+    };
     const auto end_record = [&] {
         end_field();
+        if (too_long && problem.empty())
+            problem = fmt::format("record longer than {} bytes", options_.max_record);
         std::size_t begin = 0;
         for (const auto end : ends_) {
             fields_.emplace_back(data_.data() + begin, end - begin);
@@ -147,7 +164,7 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
             while (run_end != end_ && !special_[byte(*run_end)])
                 ++run_end;
             if (run_end != pos_) {
-                data_.append(pos_, run_end);
+                keep(pos_, run_end);
                 content = true;
             }
             pos_ = run_end;
@@ -178,7 +195,7 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
                 start_line = line_;
                 st = state::field_start;
             } else {   // a lone CR inside an unquoted field is text
-                data_ += '\r';
+                keep(cr, cr + 1);
                 content = true;
                 st = state::unquoted;
             }
@@ -187,7 +204,7 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
             const auto* quote = static_cast<const char*>(std::memchr(pos_, '"', end_ - pos_));
             const char* run_end = quote ? quote : end_;
             line_ += static_cast<std::uint64_t>(std::count(pos_, run_end, '\n'));
-            data_.append(pos_, run_end);
+            keep(pos_, run_end);
             pos_ = quote ? quote + 1 : end_;
             if (quote)
                 st = state::quote_in_quoted;
@@ -195,7 +212,7 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
         }
         case state::quote_in_quoted:
             if (*pos_ == '"') {   // "" is one quote
-                data_ += '"';
+                keep(pos_, pos_ + 1);
                 ++pos_;
                 st = state::quoted;
                 break;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
+#include <array>
 #include <limits>
 
 #include <boost/json/serializer.hpp>
@@ -174,12 +174,9 @@ std::optional<std::string_view> row_builder::state::render(const compiled_templa
 // the serializer is reused, so this allocates nothing once warm.
 void row_builder::state::append_json_string(std::string& out, std::string_view text) {
     serializer.reset(text);
-    while (!serializer.done()) {
-        const auto old_size = out.size();
-        out.resize(old_size + text.size() + 16);
-        const auto written = serializer.read(out.data() + old_size, out.size() - old_size);
-        out.resize(old_size + written.size());
-    }
+    char chunk[512];
+    while (!serializer.done())
+        out += serializer.read(chunk, sizeof chunk);
 }
 
 void row_builder::state::write_body(std::string& body, std::string_view assistant_id,

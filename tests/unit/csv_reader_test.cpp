@@ -1,8 +1,9 @@
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <map>
+#include <random>
 #include <sstream>
 
 #include <boost/json.hpp>
@@ -141,6 +142,27 @@ BOOST_AUTO_TEST_CASE(too_few_and_too_many_fields) {
     BOOST_TEST(contents.rows[2].problem == "");
 }
 
+// Memory stays bounded whatever a record holds: the excess is dropped.
+BOOST_AUTO_TEST_CASE(overlong_record_is_a_problem) {
+    const csv_options small{',', 16, 64};
+    const auto contents = read_csv("a,b\n1,\"" + std::string(100, 'x') + "\"\n2,3\n", small);
+    BOOST_TEST_REQUIRE(contents.rows.size() == 2u);
+    BOOST_TEST(contents.rows[0].problem == "record longer than 64 bytes");
+    BOOST_TEST(contents.rows[0].values.at(0).size() + contents.rows[0].values.at(1).size() <= 64u);
+    BOOST_TEST(contents.rows[1].values == (strings{"2", "3"}));
+    BOOST_TEST(contents.rows[1].line == 3u);
+
+    const auto delimiters = read_csv("a,b\n\"1\"" + std::string(1000, ',') + "\n2,3\n", small);
+    BOOST_TEST_REQUIRE(delimiters.rows.size() == 2u);
+    BOOST_TEST(delimiters.rows[0].problem == "record longer than 64 bytes");
+    BOOST_TEST(delimiters.rows[1].problem == "");
+
+    const auto open_quote = read_csv("a,b\n1,\"" + std::string(1000, 'y') + "\n2,3\n", small);
+    BOOST_TEST_REQUIRE(open_quote.rows.size() == 1u);
+    BOOST_TEST(open_quote.rows[0].problem == "the quote opened on line 2 is never closed");
+    BOOST_TEST(open_quote.rows[0].values.at(1).size() <= 64u);
+}
+
 BOOST_AUTO_TEST_CASE(text_after_a_closing_quote_is_a_problem) {
     const auto contents = read_csv("a,b\n\"x\"y,2\n");
     BOOST_TEST(contents.rows.at(0).problem == "field 1: text after the closing quote");
@@ -207,6 +229,57 @@ BOOST_AUTO_TEST_CASE(read_size_does_not_change_records) {
             for (std::size_t i = 0; i < expected.rows.size(); ++i) {
                 BOOST_TEST(contents.rows[i].values == expected.rows[i].values);
                 BOOST_TEST(contents.rows[i].line == expected.rows[i].line);
+            }
+        }
+    }
+}
+
+// Random fields (delimiters, quotes, CR, LF, multi-byte characters) written
+// the RFC 4180 way come back exactly, whatever the read size.
+BOOST_AUTO_TEST_CASE(random_round_trip) {
+    std::mt19937 random(20240601);
+    const std::vector<std::string> pieces = {"a", "Z", "0", " ", ",", ";", "\"", "\r", "\n", "\r\n",
+                                             "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "'"};
+    const auto random_field = [&] {
+        std::string field;
+        for (auto n = random() % 6; n > 0; --n)
+            field += pieces[random() % pieces.size()];
+        return field;
+    };
+    const auto encode = [](const std::string& field) {
+        if (field.find_first_of(",\"\r\n") == std::string::npos)
+            return field;
+        std::string quoted = "\"";
+        for (const char c : field)
+            quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return quoted + "\"";
+    };
+    for (int round = 0; round < 20; ++round) {
+        std::vector<std::vector<std::string>> expected;
+        std::vector<std::uint64_t> lines;
+        std::string bytes = "a,b,c\n";
+        for (int row = 0; row < 30; ++row) {
+            std::vector<std::string> values;
+            for (int column = 0; column < 3; ++column)
+                values.push_back(random_field());
+            if (values == std::vector<std::string>{"", "", ""})
+                values[0] = "x";   // an all-empty unquoted row would be a blank line
+            lines.push_back(1 + static_cast<std::uint64_t>(std::count(bytes.begin(), bytes.end(), '\n')));
+            bytes += encode(values[0]) + "," + encode(values[1]) + "," + encode(values[2]) +
+                     (random() % 2 ? "\r\n" : "\n");
+            expected.push_back(values);
+        }
+        const std::size_t read_size = 4 + random() % 40;
+        BOOST_TEST_CONTEXT("round " << round << ", read size " << read_size) {
+            const test::scratch_dir dir;
+            input_file file(dir.write("count.csv", bytes));
+            BOOST_TEST(count_csv_records(file) == expected.size());
+            const auto contents = read_csv(bytes, csv_options{',', read_size});
+            BOOST_TEST_REQUIRE(contents.rows.size() == expected.size());
+            for (std::size_t i = 0; i < expected.size(); ++i) {
+                BOOST_TEST(contents.rows[i].values == expected[i]);
+                BOOST_TEST(contents.rows[i].line == lines[i]);
+                BOOST_TEST(contents.rows[i].problem == "");
             }
         }
     }

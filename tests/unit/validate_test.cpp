@@ -2,6 +2,9 @@
 
 #include <sstream>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "invent_dispatch/rows.hpp"
 #include "unit/input_files.hpp"
 
@@ -33,6 +36,25 @@ std::string fatal_message(const std::string& path, input_config input = {}) {
     }
     return "no input_error";
 }
+
+// Puts a file in the place of standard input while it lives.
+class stdin_from {
+public:
+    explicit stdin_from(const std::string& path) : saved_(::dup(STDIN_FILENO)) {
+        const int file = ::open(path.c_str(), O_RDONLY);
+        ::dup2(file, STDIN_FILENO);
+        ::close(file);
+    }
+    ~stdin_from() {
+        ::dup2(saved_, STDIN_FILENO);
+        ::close(saved_);
+    }
+    stdin_from(const stdin_from&) = delete;
+    stdin_from& operator=(const stdin_from&) = delete;
+
+private:
+    int saved_;
+};
 
 } // namespace
 
@@ -131,6 +153,22 @@ BOOST_AUTO_TEST_CASE(fatal_problems_throw) {
     BOOST_TEST(fatal_message(unmapped, mapped) == unmapped + ":1: the header has no ContactID (contact_id) column");
     const auto empty = dir.write("empty.csv", "");
     BOOST_TEST(fatal_message(empty) == empty + ":1: missing header row (the input is empty)");
+}
+
+// "-" reads standard input: here a file put in its place for the test.
+BOOST_AUTO_TEST_CASE(standard_input) {
+    const test::scratch_dir dir;
+    const auto path = dir.write("piped.jsonl", "{\"contact_id\":\"c1\",\"channel_id\":\"ch1\"}\n[]\n");
+    input_config input;
+    input.format = input_format::jsonl;
+    validation result;
+    {
+        const stdin_from file(path);
+        result = run_validate("-", {}, input);
+    }
+    BOOST_TEST(result.exit_code == 1);
+    BOOST_TEST(result.output == "<stdin>:2: not a JSON object but an array\n<stdin>: 2 rows, 1 valid, 1 invalid\n");
+    BOOST_TEST(fatal_message("-").find("<stdin>: cannot tell the input format") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(shipped_examples_are_clean) {
