@@ -90,7 +90,22 @@ BOOST_AUTO_TEST_CASE(wrong_token_stops_the_batch_after_three_refusals) {
     const auto result = run_binary(f.run_args(input, {"--concurrency", "1"}), f.env("wrong-token"), f.dir.path);
     BOOST_TEST(result.exit_code == 3, result.err);
     BOOST_TEST(result.err.find("stopping the batch") != std::string::npos, result.err);
-    BOOST_TEST(stat(f.mock.stats_json()) == 3);
+    BOOST_TEST(stat_of(f.mock.stats_json(), "requests") == 3);
+}
+
+BOOST_AUTO_TEST_CASE(a_certificate_for_another_host_name_is_refused) {
+    mock_config config;
+    config.certificates = invent_dispatch::generate_certificates({"invent.example"}, {});
+    mock_fixture f(config);
+    const auto input = f.dir / "contacts.csv";
+    write_contacts_csv(input, 10);
+    const auto result = run_binary(f.run_args(input), f.env(), f.dir.path);
+    BOOST_TEST(result.exit_code != 0);
+    BOOST_TEST(stat_of(f.mock.stats_json(), "requests") == 0);   // nothing reached the server
+    for (const auto& [key, r] : final_by_key(read_journal(f.dir / "contacts.csv.results.jsonl"))) {
+        BOOST_TEST(str(r, "outcome") == "failed", key);
+        BOOST_TEST(str(r, "error").find("certificate") != std::string::npos, str(r, "error"));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(plain_http_to_a_remote_host_is_refused_before_sending) {

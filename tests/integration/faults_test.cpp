@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(dropped_connections_before_reading_are_retried) {
     config.drop_on_accept = 0.3;
     const auto b = run_against(config, fault_rows);
     check_invariants(b, fault_rows);
-    BOOST_TEST(stat(b.stats, "dropped_on_accept") > 0);
+    BOOST_TEST(stat_of(b.stats, "dropped_on_accept") > 0);
     BOOST_TEST(b.result.exit_code == 0, b.result.err);
 }
 
@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(unanswered_requests_are_unknown_not_retried) {
     config.drop_before_response = 0.02;
     const auto b = run_against(config, fault_rows);
     check_invariants(b, fault_rows);
-    BOOST_TEST(stat(b.stats, "dropped_before_response") > 0);
+    BOOST_TEST(stat_of(b.stats, "dropped_before_response") > 0);
     BOOST_TEST(b.result.exit_code == 1);
 }
 
@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(ambiguous_retries_with_idempotency_end_created_once) {
         BOOST_TEST(str(r, "outcome") == "created", key);
         BOOST_TEST(ledger.at(key).count == 1, key);
     }
-    BOOST_TEST(stat(b.stats, "idempotent_replays") > 0);
+    BOOST_TEST(stat_of(b.stats, "idempotent_replays") > 0);
 }
 
 BOOST_AUTO_TEST_CASE(connection_close_and_idle_timeouts_are_honoured) {
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(connection_close_and_idle_timeouts_are_honoured) {
     const auto b = run_against(config, 2000, {"--rate", "400", "--burst", "20"});
     check_invariants(b, 2000);
     BOOST_TEST(b.result.exit_code == 0, b.result.err);
-    BOOST_TEST(stat(b.stats, "connections") > 2000 / 7);
+    BOOST_TEST(stat_of(b.stats, "connections") > 2000 / 7);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_bodies_fail_and_create_nothing) {
@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE(malformed_bodies_fail_and_create_nothing) {
     config.malformed_rate = 0.05;
     const auto b = run_against(config, fault_rows);
     check_invariants(b, fault_rows);
-    BOOST_TEST(stat(b.stats, "malformed") > 0);
+    BOOST_TEST(stat_of(b.stats, "malformed") > 0);
     BOOST_TEST(b.result.exit_code == 1);
 }
 
@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE(a_client_rate_below_the_server_limit_meets_no_429) {
     const auto b = run_against(config, 1500, {"--rate", "150", "--burst", "5"});
     BOOST_TEST(b.result.exit_code == 0, b.result.err);
     BOOST_TEST(responses_with(b.stats, "429") == 0);
-    BOOST_TEST(stat(b.stats, "created") == 1500);
+    BOOST_TEST(stat_of(b.stats, "created") == 1500);
 }
 
 BOOST_AUTO_TEST_CASE(without_a_client_rate_429s_are_honoured_and_the_batch_completes) {

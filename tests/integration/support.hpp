@@ -204,7 +204,7 @@ inline std::map<std::string, ledger_entry> ledger_of(const std::string& stats_js
     return ledger;
 }
 
-inline std::int64_t stat(const std::string& stats_json, const char* name) {
+inline std::int64_t stat_of(const std::string& stats_json, const char* name) {
     return boost::json::parse(stats_json).as_object().at(name).to_number<std::int64_t>();
 }
 

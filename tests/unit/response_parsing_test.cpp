@@ -31,7 +31,7 @@ parsed parse(std::string body) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(response_parser)
+BOOST_AUTO_TEST_SUITE(response_parsing)
 
 BOOST_AUTO_TEST_CASE(documented_example_is_a_chat) {
     const auto result = parse(read_file(INVENT_SHARED_DIR "/invent-api/chat-response.example.json"));
