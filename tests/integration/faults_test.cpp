@@ -69,8 +69,8 @@ void check_invariants(const batch& b, int rows) {
 }
 
 std::int64_t responses_with(const std::string& stats, const char* status) {
-    const auto& responses = boost::json::parse(stats).as_object().at("responses").as_object();
-    const auto* count = responses.if_contains(status);
+    const auto parsed = boost::json::parse(stats);
+    const auto* count = parsed.at("responses").as_object().if_contains(status);
     return count ? count->to_number<std::int64_t>() : 0;
 }
 

@@ -72,7 +72,17 @@ BOOST_AUTO_TEST_CASE(truncated_and_non_json_bodies_are_not_chats) {
         BOOST_TEST((parse(example.substr(0, cut)).ec == dispatch_errc::not_a_chat), "cut at " << cut);
     BOOST_TEST((parse("").ec == dispatch_errc::not_a_chat));
     BOOST_TEST((parse("<html>502 Bad Gateway</html>").ec == dispatch_errc::not_a_chat));
-    BOOST_TEST((parse(R"({"id":"chat_1", "title": tru})").ec == dispatch_errc::not_a_chat));
+    BOOST_TEST((parse(R"({"id":"chat_1" "status":"RUNNING"})").ec == dispatch_errc::not_a_chat));
+    BOOST_TEST((parse(R"({"id":tru})").ec == dispatch_errc::not_a_chat));
+    BOOST_TEST((parse("{\"id\":\"chat_\xFF\"}").ec == dispatch_errc::not_a_chat));   // invalid UTF-8
+}
+
+// On-demand parsing skims values it does not read: their structure and UTF-8
+// are checked, their literals are not. Such a body still names its chat.
+BOOST_AUTO_TEST_CASE(unread_values_are_skimmed_not_validated) {
+    const auto result = parse(R"({"id":"chat_1","title":tru,"status":"RUNNING"})");
+    BOOST_TEST(!result.ec);
+    BOOST_TEST(result.chat.status == "RUNNING");
 }
 
 BOOST_AUTO_TEST_CASE(error_messages_from_the_usual_shapes) {
