@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(plain_http_to_a_remote_host_is_refused_before_sending) {
 
 BOOST_AUTO_TEST_CASE(demo_creates_every_sample_row) {
     temp_dir dir;
-    const auto result = run_binary({"demo"}, {}, INVENT_SOURCE_DIR);
+    const auto result = run_binary({"demo"}, {}, dir.path);
     BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
     const auto at = result.err.find("summary JSON:");
     BOOST_TEST_REQUIRE(at != std::string::npos, result.err);
