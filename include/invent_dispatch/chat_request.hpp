@@ -35,7 +35,7 @@ struct chat_info {
 
 // One finished row, as handed to the journal and the report. Views into
 // storage the caller keeps alive for the duration of the call; an empty
-// string_view or zero number is written as JSON null.
+// string_view, or an http_status of 0 (no answer), is written as JSON null.
 struct row_result {
     std::uint64_t line = 0;
     std::string_view key;

@@ -170,8 +170,6 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (const auto* v = s.find("title")) config.defaults.title = v->text();
     if (const auto* v = s.find("message")) config.defaults.message = v->text();
 
-    const auto* results = s.find("results");
-    config.results_path = results ? results->text() : (input == "-" ? "stdin" : input) + ".results.jsonl";
     if (const auto* v = s.find("summary")) config.summary_path = v->text();
     if (const auto* v = s.find("ca_file")) config.ca_file = v->text();
     config.insecure = s.is_on("insecure");
@@ -196,6 +194,13 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
         if (!config.admission.shard)
             throw usage_error(fmt::format("{}: expected K/N with 0 <= K < N, got '{}'", v->origin, v->text()));
     }
+    // Each shard gets its own default journal, so shards on one machine never share one.
+    const auto* results = s.find("results");
+    const auto shard_suffix = config.admission.shard ? fmt::format(".shard-{}-of-{}", config.admission.shard->index,
+                                                                   config.admission.shard->count)
+                                                     : std::string();
+    config.results_path = results ? results->text()
+                                  : (input == "-" ? "stdin" : input) + shard_suffix + ".results.jsonl";
     config.strict = s.is_on("strict");
     config.quiet = s.is_on("quiet");
     if (const auto* v = s.find("log_level")) config.log_level = parse_log_level(*v);

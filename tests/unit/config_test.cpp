@@ -179,6 +179,8 @@ BOOST_AUTO_TEST_CASE(shards) {
     for (const auto* bad : {"4/4", "0/0", "1", "a/b", "-1/4", "1/4/2", "/4", "1/"}) BOOST_TEST(!parse_shard(bad), bad);
 
     BOOST_TEST(run({"--shard", "2/8"}).admission.shard->index == 2u);
+    BOOST_TEST(run({"--shard", "2/8"}).results_path == "contacts.csv.shard-2-of-8.results.jsonl");
+    BOOST_TEST(run({"--shard", "2/8", "--results", "r.jsonl"}).results_path == "r.jsonl");
     auto env = token_env;
     env["INVENT_SHARD"] = "5/8";
     BOOST_TEST(run({}, env).admission.shard->index == 5u);
