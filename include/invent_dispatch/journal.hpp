@@ -57,12 +57,6 @@ struct resume_state {
 void append_result_record(std::string& out, const row_result& result);
 void append_sending_record(std::string& out, std::uint64_t line, std::string_view key);
 
-// Appends `text` as a JSON string literal: quotes, backslash and control
-// characters escaped, valid UTF-8 passed through, and each byte of an invalid
-// UTF-8 sequence replaced by U+FFFD, so that every line stays valid JSON
-// whatever a server or an input file put in it.
-void append_json_string(std::string& out, std::string_view text);
-
 // Reads (and repairs: truncates a torn last line) the journal at options.path.
 // A missing file is an empty state. Throws journal_error for another input's
 // journal, a file that is not a journal, a bad line before the last, or an

@@ -39,6 +39,18 @@ std::string input_identity(const input_config& input) {
 
 bool is_success(int status) { return status >= 200 && status < 300; }
 
+// The row's identity in a result; the caller adds how it ended.
+row_result result_of(const chat_request& request, outcome result) {
+    row_result r;
+    r.line = request.line;
+    r.key = request.key;
+    r.org_id = request.org_id;
+    r.contact_id = request.contact_id;
+    r.channel_id = request.channel_id;
+    r.result = result;
+    return r;
+}
+
 // One worker: one connection, one row at a time, all buffers reused.
 struct worker {
     worker(net::io_context& io, const http_client& client) : conn(io.get_executor(), client), timer(io) {}
@@ -200,13 +212,7 @@ private:
     }
 
     void record_unsent(const built_row& row, outcome result, std::string_view reason) {
-        row_result r;
-        r.line = row.request.line;
-        r.key = row.request.key;
-        r.org_id = row.request.org_id;
-        r.contact_id = row.request.contact_id;
-        r.channel_id = row.request.channel_id;
-        r.result = result;
+        auto r = result_of(row.request, result);
         r.error = reason;
         journal_.append(r);
         report_.row_finished(r);
@@ -326,14 +332,7 @@ private:
 
     void finish_row(worker& w, const http_answer& answer, outcome result, unsigned attempts,
                     std::string_view note = {}) {
-        const chat_request& request = w.row.request;
-        row_result r;
-        r.line = request.line;
-        r.key = request.key;
-        r.org_id = request.org_id;
-        r.contact_id = request.contact_id;
-        r.channel_id = request.channel_id;
-        r.result = result;
+        auto r = result_of(w.row.request, result);
         r.attempts = attempts;
         if (!answer.ec || answer.ec == dispatch_errc::not_a_chat) {
             r.http_status = answer.status;

@@ -70,28 +70,6 @@ constexpr std::string_view link_prefix = "https://app.useinvent.com/chats/";
 
 } // namespace
 
-void append_json_escaped(std::string& out, std::string_view text) {
-    static constexpr char hex[] = "0123456789abcdef";
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (byte < 0x20) {
-                out += "\\u00";
-                out += hex[byte >> 4];
-                out += hex[byte & 0xf];
-            } else {
-                out += c;
-            }
-        }
-    }
-}
-
 chat_template::chat_template() {
     static constexpr std::pair<std::string_view, field> names[] = {
         {"id", field::id},                 {"title", field::title},

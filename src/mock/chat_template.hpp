@@ -8,11 +8,9 @@
 #include <string_view>
 #include <vector>
 
-namespace invent_dispatch::mock_detail {
+#include "invent_dispatch/json_text.hpp"
 
-// Appends `text` as the contents of a JSON string (no quotes around it).
-// `text` must be valid UTF-8; only '"', '\\' and control characters change.
-void append_json_escaped(std::string& out, std::string_view text);
+namespace invent_dispatch::mock_detail {
 
 // What varies from one chat to the next; everything else is fixed text.
 struct chat_fields {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/json_text.hpp"
 
 using namespace invent_dispatch;
 namespace asio = boost::asio;
