@@ -64,11 +64,12 @@ public:
     // GET /_mock/stats, the same JSON (POST /_mock/reset clears it):
     //   {"requests":N,"created":N,"responses":{"200":n,"429":n},
     //    "dropped_before_response":n,"dropped_on_accept":n,"malformed":n,
-    //    "idempotent_replays":n,"connections":n,"max_in_any_second":n,
+    //    "idempotent_replays":n,"connections":n,"resumed_sessions":n,"max_in_any_second":n,
     //    "chats":{"<make_chat_key of the decoded ids>":{"count":n,"ambiguous":n,"ids":["chat_1"]}}}
     // requests/responses leave out /_mock/*; max_in_any_second counts create
     // requests (POST on the chats path, before any check) in the densest
-    // sliding one-second window; ambiguous = created, answer dropped.
+    // sliding one-second window; resumed_sessions counts TLS handshakes that
+    // resumed a session; ambiguous = created, answer dropped.
     std::string stats_json() const;
 
 private:

@@ -132,6 +132,11 @@ mock_api::mock_api(const mock_config& config)
       malformed_body_(make_malformed_body(chat_)),
       random_(config.seed) {}
 
+void mock_api::note_resumed_session() {
+    std::lock_guard lock(mutex_);
+    ++counters_.resumed_sessions;
+}
+
 bool mock_api::accept_connection() {
     std::lock_guard lock(mutex_);
     ++counters_.connections;
@@ -326,6 +331,7 @@ std::string mock_api::stats_json() const {
     number("malformed", counters_.malformed);
     number("idempotent_replays", counters_.idempotent_replays);
     number("connections", counters_.connections);
+    number("resumed_sessions", counters_.resumed_sessions);
     number("max_in_any_second", counters_.max_in_any_second);
 
     // Sorted, so two runs with the same seed print the same text.

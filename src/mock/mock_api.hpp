@@ -36,6 +36,7 @@ public:
 
     // Counts a new connection; false means drop it now (drop_on_accept).
     bool accept_connection();
+    void note_resumed_session();
     // `json` is the connection's parser, reused; the body gains padding for it.
     reply handle(request& req, simdjson::dom::parser& json);
     // A request that could not be read as HTTP (too large, not HTTP at all).
@@ -63,6 +64,7 @@ private:
         std::uint64_t malformed = 0;
         std::uint64_t idempotent_replays = 0;
         std::uint64_t connections = 0;
+        std::uint64_t resumed_sessions = 0;   // TLS handshakes that resumed a session
         std::size_t max_in_any_second = 0;
     };
 

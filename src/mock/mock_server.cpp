@@ -86,6 +86,9 @@ net::awaitable<bool> open_session(tls_stream& stream) {
     co_return !ec;
 }
 
+bool resumed(const plain_stream&) { return false; }
+bool resumed(tls_stream& stream) { return SSL_session_reused(stream.native_handle()) == 1; }
+
 net::awaitable<void> close_session(plain_stream& stream) {
     error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -227,8 +230,9 @@ net::awaitable<void> mock_server::impl::run_session(Stream& stream) {
     // Registered before the first suspension, so stop() always finds it.
     auto& socket = beast::get_lowest_layer(stream).socket();
     const live_registration registration{live, live.insert(live.end(), {&socket, &timer})};
-    if (co_await open_session(stream) && co_await serve(stream, timer) && !stopping)
-        co_await close_session(stream);
+    if (!co_await open_session(stream)) co_return;
+    if (resumed(stream)) api.note_resumed_session();
+    if (co_await serve(stream, timer) && !stopping) co_await close_session(stream);
 }
 
 // The keep-alive loop. Returns true to end politely (Connection: close was

@@ -56,6 +56,22 @@ BOOST_AUTO_TEST_CASE(thousand_rows_create_exactly_one_chat_each) {
     BOOST_TEST(final_by_key(records).size() == 1000u);
 }
 
+// The pool's first connection fetches a TLS session; the others, opened
+// while it is in flight, wait for it and resume it instead of verifying the
+// server's certificate chain each.
+BOOST_AUTO_TEST_CASE(connections_resume_the_first_tls_session) {
+    mock_fixture f;
+    const auto input = f.dir / "contacts.csv";
+    write_contacts_csv(input, 200);
+    const auto result = run_binary(f.run_args(input, {"--concurrency", "16"}), f.env(), f.dir.path);
+    BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
+    const auto stats = f.mock.stats_json();
+    BOOST_TEST(stat_of(stats, "connections") == 16);
+    // Bounded by a wait of 250 ms for the first answer, so a very slow
+    // machine may open some connections in full; most resume.
+    BOOST_TEST(stat_of(stats, "resumed_sessions") > 0);
+}
+
 BOOST_AUTO_TEST_CASE(ids_that_look_like_paths_arrive_as_one_segment) {
     mock_fixture f;
     const auto input = f.dir / "odd.csv";
