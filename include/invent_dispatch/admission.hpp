@@ -33,6 +33,8 @@ class admission {
 public:
     admission(admission_config config, resume_state& resumed);
     admission_decision admit(std::string_view key);
+    // The input holds this many rows: the duplicate check sizes its set once.
+    void expect_rows(std::uint64_t rows);
     // An invalid row has no reliable key: shard K of N owns lines with line % N == K.
     bool owns_invalid_line(std::uint64_t line) const noexcept;
 

@@ -42,6 +42,11 @@ public:
     bool contains(key_digest key) const noexcept;
     void erase(key_digest key) noexcept;
     std::size_t size() const noexcept { return size_; }
+    // Room for `keys` keys without a rebuild. Growing one step at a time
+    // holds the old and the new table at once (1.5x the final size at the
+    // peak); sizing it once, when the count is known, does not.
+    void reserve(std::size_t keys);
+    std::size_t capacity() const noexcept { return slots_.size(); }   // slots, not keys
 
 private:
     friend class key_digest;

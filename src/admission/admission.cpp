@@ -25,6 +25,13 @@ admission_decision admission::admit(std::string_view key) {
     return admission_decision::send;
 }
 
+void admission::expect_rows(std::uint64_t rows) {
+    if (config_.allow_duplicates) return;
+    // A shard keeps about 1/N of the rows; a few more leave room for an uneven split.
+    const auto shards = config_.shard ? config_.shard->count : 1;
+    seen_.reserve(static_cast<std::size_t>(rows / shards + rows / shards / 8 + 16));
+}
+
 bool admission::owns_invalid_line(std::uint64_t line) const noexcept {
     return !config_.shard || line % config_.shard->count == config_.shard->index;
 }

@@ -1,5 +1,6 @@
 #include "invent_dispatch/key_set.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "invent_dispatch/encoding.hpp"
@@ -67,6 +68,12 @@ bool key_set::insert(key_digest key) {
     slots_[i] = hash;
     ++size_;
     return true;
+}
+
+void key_set::reserve(std::size_t keys) {
+    auto capacity = std::max(min_capacity, slots_.size());
+    while (over_load(keys + tombstones_, capacity)) capacity *= 2;
+    if (capacity > slots_.size()) rehash(capacity);
 }
 
 void key_set::rehash(std::size_t capacity) {

@@ -84,8 +84,9 @@ public:
     int run() {
         record_dangling_sends();
         journal_.start();
-        if (!config_.quiet)
-            progress_.emplace(report_, count_rows(config_.input), context_.terminal, *context_.out);
+        const auto total_rows = count_rows(config_.input);
+        if (total_rows) admission_.expect_rows(*total_rows);
+        if (!config_.quiet) progress_.emplace(report_, total_rows, context_.terminal, *context_.out);
         spdlog::info("dispatching {} to {} with concurrency {}, rate {}", rows_->display_name(),
                      config_.base_url, config_.concurrency,
                      config_.rate ? fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst)

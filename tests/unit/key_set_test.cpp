@@ -37,6 +37,23 @@ BOOST_AUTO_TEST_CASE(erase_removes_and_allows_reinsert) {
     BOOST_TEST(keys.size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(reserved_room_takes_every_key_without_a_rebuild) {
+    invent_dispatch::key_set keys;
+    keys.insert(key_of(0));
+    keys.insert(key_of(1));
+    keys.erase(key_of(1));
+    keys.reserve(100000);
+    const auto reserved = keys.capacity();
+    BOOST_TEST(reserved * 7 >= 100000u * 10);   // under the 70% load limit
+    BOOST_TEST(keys.contains(key_of(0)));      // what it held survives
+    BOOST_TEST(!keys.contains(key_of(1)));
+    for (std::size_t i = 1; i < 100000; ++i) BOOST_TEST_REQUIRE(keys.insert(key_of(i)));
+    BOOST_TEST(keys.capacity() == reserved);
+    BOOST_TEST(keys.size() == 100000u);
+    keys.reserve(10);                          // never shrinks
+    BOOST_TEST(keys.capacity() == reserved);
+}
+
 BOOST_AUTO_TEST_CASE(a_million_keys_grow_without_false_negatives) {
     constexpr std::size_t count = 1'000'000;
     invent_dispatch::key_set keys;
