@@ -65,10 +65,12 @@ public:
     //   {"requests":N,"created":N,"responses":{"200":n,"429":n},
     //    "dropped_before_response":n,"dropped_on_accept":n,"malformed":n,
     //    "idempotent_replays":n,"connections":n,"resumed_sessions":n,"max_in_any_second":n,
+    //    "create_span_us":n,
     //    "chats":{"<make_chat_key of the decoded ids>":{"count":n,"ambiguous":n,"ids":["chat_1"]}}}
     // requests/responses leave out /_mock/*; max_in_any_second counts create
     // requests (POST on the chats path, before any check) in the densest
-    // sliding one-second window; resumed_sessions counts TLS handshakes that
+    // sliding one-second window, create_span_us the time from the first to the
+    // last of them; resumed_sessions counts TLS handshakes that
     // resumed a session; ambiguous = created, answer dropped.
     std::string stats_json() const;
 

@@ -262,6 +262,8 @@ reply mock_api::finish(reply r) {
 // of it are the densest window ending there, and every window's maximum is
 // reached at some arrival.
 void mock_api::note_arrival(clock::time_point now) {
+    if (!counters_.first_create) counters_.first_create = now;
+    counters_.last_create = now;
     arrivals_.push_back(now);
     while (now - arrivals_.front() >= std::chrono::seconds(1)) arrivals_.pop_front();
     counters_.max_in_any_second = std::max(counters_.max_in_any_second, arrivals_.size());
@@ -333,6 +335,8 @@ std::string mock_api::stats_json() const {
     number("connections", counters_.connections);
     number("resumed_sessions", counters_.resumed_sessions);
     number("max_in_any_second", counters_.max_in_any_second);
+    const auto span = counters_.first_create ? counters_.last_create - *counters_.first_create : clock::duration{};
+    number("create_span_us", static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(span).count()));
 
     // Sorted, so two runs with the same seed print the same text.
     std::vector<const std::pair<const std::string, ledger_entry>*> chats;

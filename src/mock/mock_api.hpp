@@ -66,6 +66,8 @@ private:
         std::uint64_t connections = 0;
         std::uint64_t resumed_sessions = 0;   // TLS handshakes that resumed a session
         std::size_t max_in_any_second = 0;
+        std::optional<std::chrono::steady_clock::time_point> first_create;   // arrivals of create requests
+        std::chrono::steady_clock::time_point last_create{};
     };
 
     reply handle_control(const request& req);

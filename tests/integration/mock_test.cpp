@@ -434,6 +434,9 @@ BOOST_AUTO_TEST_CASE(stats_and_reset_over_http) {
     const json_document parsed(stats.body());
     BOOST_TEST(std::uint64_t(parsed.root["requests"]) == 1u);
     BOOST_TEST(std::uint64_t(parsed.root["max_in_any_second"]) == 1u);
+    BOOST_TEST(std::uint64_t(parsed.root["create_span_us"]) == 0u);   // one arrival spans no time
+    BOOST_TEST(client.send(create_request({})).result_int() == 200);
+    BOOST_TEST(stat(server, "create_span_us") > 0u);                  // a round trip lies between two
 
     BOOST_TEST(client.send(request{http::verb::post, "/_mock/reset", 11}).result_int() == 200);
     BOOST_TEST(stat(server, "created") == 0u);
