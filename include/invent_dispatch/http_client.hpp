@@ -68,8 +68,12 @@ public:
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
-    // Connects when needed (after checking that a kept-alive connection is
-    // still open), writes the request, reads the answer.
+    // Connects unless a kept-alive connection is still open (checked first):
+    // a clear answer when it is, ec and detail when it could not be made.
+    // Call it before waiting for a rate grant, so that a handshake does not
+    // delay the request past its slot.
+    boost::asio::awaitable<http_answer> open();
+    // Connects when needed (as open does), writes the request, reads the answer.
     boost::asio::awaitable<http_answer> send(const chat_request& request);
     // Cancels what is under way: the current send completes with an error.
     void close() noexcept;

@@ -60,8 +60,9 @@ struct worker {
     chat_info chat;
     std::string error;
     std::uint64_t stale_seen = 0;
+    bool connecting = false;
     bool in_flight = false;
-    bool cut_off = false;   // its connection was closed by the drain timeout
+    bool cut_off = false;   // its request's connection was closed by the drain timeout
 };
 
 class dispatcher {
@@ -167,8 +168,8 @@ private:
         drain_timer_.async_wait([this](boost::system::error_code ec) {
             if (ec) return;
             for (auto& w : workers_) {
-                if (!w.in_flight) continue;
-                w.cut_off = true;
+                if (!w.in_flight && !w.connecting) continue;
+                w.cut_off = w.in_flight;
                 w.conn.close();
             }
         });
@@ -242,30 +243,40 @@ private:
         http_answer answer;
         attempt_report attempt;
         for (;;) {
-            // A grant taken before a Retry-After pause began is stale once the
-            // pause ends: take a new one, so the waiters leave at the rate.
-            bool may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
-            while (may_send && scheduler_.pause_end(clock_type::now()))
-                may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
-            if (!may_send) {
-                if (attempts > 0) record_abandoned(w, answer, attempt, attempts);
-                co_return;
-            }
-            if (!intent_written) {
-                // Write-ahead: if we die from here on, the next run knows this
-                // row may have reached the server.
-                journal_.append_sending(request.line, request.key);
-                co_await journal_.commit();
-                intent_written = true;
+            // Connected before the grant is taken: a handshake can outlast a
+            // grant interval, and grants used late would bunch requests up
+            // where the server counts them.
+            w.connecting = true;
+            answer = co_await w.conn.open();
+            w.connecting = false;
+            if (!answer.ec) {
+                // A grant taken before a Retry-After pause began is stale once
+                // the pause ends: take a new one, so the waiters leave at the rate.
+                bool may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
+                while (may_send && scheduler_.pause_end(clock_type::now()))
+                    may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
+                if (!may_send) {
+                    if (attempts > 0) record_abandoned(w, answer, attempt, attempts);
+                    co_return;
+                }
+                if (!intent_written) {
+                    // Write-ahead: if we die from here on, the next run knows
+                    // this row may have reached the server.
+                    journal_.append_sending(request.line, request.key);
+                    co_await journal_.commit();
+                    intent_written = true;
+                }
             }
             ++attempts;
-            w.in_flight = true;
             auto& counters = report_.counters();
             ++counters.requests;
-            ++counters.in_flight;
-            answer = co_await w.conn.send(request);
-            --counters.in_flight;
-            w.in_flight = false;
+            if (!answer.ec) {
+                w.in_flight = true;
+                ++counters.in_flight;
+                answer = co_await w.conn.send(request);
+                --counters.in_flight;
+                w.in_flight = false;
+            }
             const auto stale = w.conn.stale_reconnects();
             counters.stale_reconnects += stale - w.stale_seen;
             w.stale_seen = stale;

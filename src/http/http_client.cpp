@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -194,13 +195,14 @@ bool is_timeout(const boost::system::error_code& ec) {
     return ec == beast::error::timeout;
 }
 
-// Ends the session probe when the send that probes ends, whatever its
-// outcome (after keep_session when an answer came).
-struct session_probe_guard {
+// Held by the connection that probes for the TLS session: ended by its
+// first answer (after keep_session), a failure, or the connection's end.
+struct session_probe {
     http_client::shared* client = nullptr;
-    ~session_probe_guard() {
-        if (client != nullptr) client->end_probe();
+    void end() noexcept {
+        if (client != nullptr) std::exchange(client, nullptr)->end_probe();
     }
+    ~session_probe() { end(); }
 };
 
 } // namespace
@@ -225,6 +227,8 @@ struct connection::impl {
     std::string retry_after;
     std::string detail;
     bool open = false;
+    unsigned exchanges = 0;   // requests this connection carried since it was made
+    session_probe probe;
     bool session_kept = false;
     std::chrono::steady_clock::time_point idle_deadline = std::chrono::steady_clock::time_point::max();
     std::uint64_t stale = 0;
@@ -232,6 +236,7 @@ struct connection::impl {
     beast::tcp_stream& lowest() { return tls ? tls->next_layer() : *plain; }
 
     void close_socket() noexcept {
+        probe.end();   // a closed connection brings no session
         if (!open) return;
         open = false;
         boost::system::error_code ignored;
@@ -250,6 +255,21 @@ struct connection::impl {
         if (probe.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return false;
         // Idle plain HTTP has nothing to say; TLS 1.3 may have sent session tickets.
         return !(probe.revents & POLLIN) || tls.has_value();
+    }
+
+    // Opens a connection unless a kept-alive one is still usable.
+    net::awaitable<boost::system::error_code> ensure_open() {
+        if (open && !still_open()) {
+            close_socket();
+            ++stale;
+        }
+        if (open) co_return boost::system::error_code{};
+        if (client->start_probe(executor)) probe.client = client.get();
+        else co_await client->wait_for_probe();
+        exchanges = 0;
+        const auto ec = co_await connect();
+        if (ec) probe.end();
+        co_return ec;
     }
 
     void build_request(const chat_request& request) {
@@ -359,28 +379,26 @@ connection::connection(net::any_io_executor executor, const http_client& client)
     : impl_(std::make_unique<impl>(std::move(executor), client.state())) {}
 connection::~connection() = default;
 
+net::awaitable<http_answer> connection::open() {
+    auto& self = *impl_;
+    http_answer answer;
+    if ((answer.ec = co_await self.ensure_open())) answer.detail = self.detail;
+    co_return answer;
+}
+
 net::awaitable<http_answer> connection::send(const chat_request& request) {
     auto& self = *impl_;
     http_answer answer;
-    if (self.open && !self.still_open()) {
-        self.close_socket();
-        ++self.stale;
+    if ((answer.ec = co_await self.ensure_open())) {
+        answer.detail = self.detail;
+        co_return answer;
     }
-    answer.reused_connection = self.open;
-    session_probe_guard probe;
-    if (!self.open) {
-        if (self.client->start_probe(self.executor)) probe.client = self.client.get();
-        else co_await self.client->wait_for_probe();
-        if (auto ec = co_await self.connect()) {
-            answer.ec = ec;
-            answer.detail = self.detail;
-            co_return answer;
-        }
-    }
+    answer.reused_connection = self.exchanges++ > 0;
     self.build_request(request);
     self.lowest().expires_after(self.client->options.timeout);
     if (self.tls) co_await self.exchange(*self.tls, answer);
     else co_await self.exchange(*self.plain, answer);
+    self.probe.end();
     if (answer.ec) answer.detail = self.detail;
     co_return answer;
 }
