@@ -39,6 +39,13 @@ std::optional<duration> parse_retry_after(std::string_view value,
 // Times are integer nanoseconds and the emission interval carries a 32-bit
 // binary fraction of a nanosecond, so the achieved rate does not drift however
 // long the run and however high the rate.
+//
+// It starts empty: the first grants are one interval apart, and the burst is
+// credit earned by idling. A run started right after another one stopped (a
+// resumed batch) thus adds no burst on top of the rate the server has just
+// seen; and requests held up by the start-up (connections still opening) do
+// not land on top of a burst, which once gave the server 511 requests in one
+// second for --rate 500 --burst 10.
 class token_bucket {
 public:
     explicit token_bucket(rate_limit limit) noexcept;
@@ -50,6 +57,7 @@ private:
     duration interval_;                      // whole nanoseconds of 1/rate
     std::uint64_t interval_fraction_ = 0;    // and its fraction, in 2^-32 ns
     duration tolerance_;                     // (burst - 1) * interval
+    bool started_ = false;
     time_point theoretical_arrival_{};       // whole nanoseconds of the TAT
     std::uint64_t arrival_fraction_ = 0;     // and its fraction, in 2^-32 ns
 };

@@ -38,6 +38,12 @@ token_bucket::token_bucket(rate_limit limit) noexcept {
 }
 
 time_point token_bucket::reserve(time_point now) noexcept {
+    if (!started_) {
+        // Empty at the start (see the header): the burst is owed to no one yet.
+        started_ = true;
+        theoretical_arrival_ = now + tolerance_;
+        arrival_fraction_ = 0;
+    }
     // An idle bucket refills up to the burst and no further: the theoretical
     // arrival time never lags behind now.
     if (theoretical_arrival_ < now) {
