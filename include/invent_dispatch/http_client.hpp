@@ -68,12 +68,12 @@ public:
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
-    // Connects unless a kept-alive connection is still open (checked first):
-    // a clear answer when it is, ec and detail when it could not be made.
-    // Call it before waiting for a rate grant, so that a handshake does not
-    // delay the request past its slot.
+    // Connects unless a connection is open: a clear answer when one is, ec
+    // and detail when it could not be made. Call it before waiting for a rate
+    // grant, so that a handshake does not delay the request past its slot.
     boost::asio::awaitable<http_answer> open();
-    // Connects when needed (as open does), writes the request, reads the answer.
+    // Drops a kept-alive connection the server has closed, connects when
+    // needed, writes the request, reads the answer.
     boost::asio::awaitable<http_answer> send(const chat_request& request);
     // Cancels what is under way: the current send completes with an error.
     void close() noexcept;

@@ -247,9 +247,9 @@ private:
             // grant interval, and grants used late would bunch requests up
             // where the server counts them.
             w.connecting = true;
-            answer = co_await w.conn.open();
+            http_answer opened = co_await w.conn.open();
             w.connecting = false;
-            if (!answer.ec) {
+            if (!opened.ec) {
                 // A grant taken before a Retry-After pause began is stale once
                 // the pause ends: take a new one, so the waiters leave at the rate.
                 bool may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
@@ -270,7 +270,9 @@ private:
             ++attempts;
             auto& counters = report_.counters();
             ++counters.requests;
-            if (!answer.ec) {
+            if (opened.ec) {
+                answer = opened;
+            } else {
                 w.in_flight = true;
                 ++counters.in_flight;
                 answer = co_await w.conn.send(request);

@@ -257,13 +257,15 @@ struct connection::impl {
         return !(probe.revents & POLLIN) || tls.has_value();
     }
 
-    // Opens a connection unless a kept-alive one is still usable.
-    net::awaitable<boost::system::error_code> ensure_open() {
-        if (open && !still_open()) {
-            close_socket();
-            ++stale;
-        }
-        if (open) co_return boost::system::error_code{};
+    // Drops a kept-alive connection the server has closed (or is about to).
+    void drop_if_stale() {
+        if (!open || still_open()) return;
+        close_socket();
+        ++stale;
+    }
+
+    // A new connection, resuming the probe's TLS session when there is one.
+    net::awaitable<boost::system::error_code> make_connection() {
         if (client->start_probe(executor)) probe.client = client.get();
         else co_await client->wait_for_probe();
         exchanges = 0;
@@ -382,14 +384,17 @@ connection::~connection() = default;
 net::awaitable<http_answer> connection::open() {
     auto& self = *impl_;
     http_answer answer;
-    if ((answer.ec = co_await self.ensure_open())) answer.detail = self.detail;
+    // A kept-alive connection is checked by send, right before it is written
+    // to: the wait for a grant may be long enough for the server to close it.
+    if (!self.open && (answer.ec = co_await self.make_connection())) answer.detail = self.detail;
     co_return answer;
 }
 
 net::awaitable<http_answer> connection::send(const chat_request& request) {
     auto& self = *impl_;
     http_answer answer;
-    if ((answer.ec = co_await self.ensure_open())) {
+    self.drop_if_stale();
+    if (!self.open && (answer.ec = co_await self.make_connection())) {
         answer.detail = self.detail;
         co_return answer;
     }

@@ -142,6 +142,33 @@ BOOST_AUTO_TEST_CASE(first_sigint_drains_and_writes_journal_and_summary) {
     for (const auto& [key, entry] : ledger) BOOST_TEST(entry.count == 1, key);
 }
 
+BOOST_AUTO_TEST_CASE(rows_waiting_to_retry_when_stopped_keep_their_last_answer) {
+    // Each 503 is retried at once (Retry-After: 0), and the retry then waits
+    // about a second for its rate grant: the signal finds the row there.
+    mock_config config;
+    config.error_rates = {{503, 1.0}};
+    config.retry_after = "0";
+    session s(config);
+    const auto input = s.dir / "contacts.csv";
+    const auto journal = s.dir / "contacts.csv.results.jsonl";
+    write_contacts_csv(input, 50);
+    child_process run(s.args(input, {"--quiet", "--concurrency", "1", "--rate", "1"}), s.env(), s.dir.path);
+    BOOST_TEST_REQUIRE(wait_for([&] { return stat_of(s.mock.stats_json(), "requests") > 0; }));
+    run.signal(SIGINT);
+    const auto result = run.wait();
+    BOOST_TEST(result.exit_code == 130, result.err);
+    // The rows that were tried have a record; the rest are for the next run.
+    const auto finals = final_by_key(read_journal(journal));
+    BOOST_TEST(finals.size() == static_cast<std::size_t>(stat_of(s.mock.stats_json(), "requests")));
+    for (const auto& [key, r] : finals) {
+        BOOST_TEST(str(r, "outcome") == "failed", key);
+        BOOST_TEST(r.at("http_status").as_int64() == 503, key);
+        const auto error = str(r, "error");
+        BOOST_TEST(error.find("stopped before the next attempt") != std::string::npos, error);
+        BOOST_TEST(error.find("HTTP 503: injected failure") != std::string::npos, error);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_exits_143) {
     session s(slow_mock(20));
     const auto input = s.dir / "contacts.csv";
