@@ -350,6 +350,16 @@ struct connection::impl {
         answer.elapsed = std::chrono::steady_clock::now() - started;
         if (read_ec) {
             close_socket();
+            if (answer.reused_connection && !reader.got_some() && read_ec == net::error::connection_reset) {
+                // The stale-connection race: the server closed the kept-alive
+                // connection while the request was on its way. A reset, not a
+                // clean close, says it left the request unread, so it cannot
+                // have acted on it: the request goes again on a new connection.
+                ++stale;
+                detail = "the server reset the kept-alive connection before answering: " + read_ec.message();
+                answer.ec = dispatch_errc::stale_connection;
+                co_return;
+            }
             detail = "no answer after the request was sent: " + read_ec.message();
             if (is_timeout(read_ec)) answer.ec = dispatch_errc::response_timeout;
             else if (read_ec.category() == http::make_error_code(http::error::end_of_stream).category() &&

@@ -1,7 +1,15 @@
 // Flow control against a faulty mock (issue 4): whatever the faults, every
 // row ends in exactly one known outcome and no key gets two chats.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "integration/support.hpp"
 #include "invent_dispatch/mock.hpp"
@@ -74,9 +82,101 @@ std::int64_t responses_with(const std::string& stats, const char* status) {
     return count ? count->to_number<std::int64_t>() : 0;
 }
 
+// A plain HTTP server for the stale-connection race, made exact: on its first
+// connection it answers one request, waits until the next one has arrived,
+// and closes with that request unread (a reset); later connections it serves.
+class resetting_server {
+    using tcp = boost::asio::ip::tcp;
+
+public:
+    resetting_server() : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~resetting_server() {
+        // A blocked accept() is not woken by closing the acceptor: connect to it.
+        stopping_ = true;
+        boost::system::error_code ignored;
+        tcp::socket wake(io_);
+        wake.connect(acceptor_.local_endpoint(), ignored);
+        thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+
+    std::atomic<int> answered{0};
+    std::atomic<int> resets{0};
+
+private:
+    void serve() {
+        for (int connection = 0;; ++connection) {
+            tcp::socket socket(io_);
+            boost::system::error_code ec;
+            acceptor_.accept(socket, ec);
+            if (ec || stopping_) return;
+            boost::asio::streambuf pending;
+            while (read_request(socket, pending)) {
+                answer(socket);
+                if (connection > 0) continue;
+                socket.wait(tcp::socket::wait_read, ec);   // the next request is here
+                socket.set_option(boost::asio::socket_base::linger(true, 0), ec);
+                socket.close(ec);
+                ++resets;
+                break;
+            }
+        }
+    }
+    bool read_request(tcp::socket& socket, boost::asio::streambuf& pending) {
+        boost::system::error_code ec;
+        const auto head_size = boost::asio::read_until(socket, pending, "\r\n\r\n", ec);
+        if (ec) return false;
+        std::string head(boost::asio::buffers_begin(pending.data()),
+                         boost::asio::buffers_begin(pending.data()) + static_cast<std::ptrdiff_t>(head_size));
+        pending.consume(head_size);
+        const auto at = head.find("Content-Length: ");
+        const std::size_t length = at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
+        if (pending.size() < length) boost::asio::read(socket, pending, boost::asio::transfer_exactly(length - pending.size()), ec);
+        pending.consume(length);
+        return !ec;
+    }
+    void answer(tcp::socket& socket) {
+        const std::string body = R"({"id":"chat_)" + std::to_string(++answered) + R"(","status":"RUNNING"})";
+        const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body;
+        boost::system::error_code ignored;
+        boost::asio::write(socket, boost::asio::buffer(reply), ignored);
+    }
+
+    boost::asio::io_context io_;
+    tcp::acceptor acceptor_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(faults)
+
+// A reset before any answer on a kept-alive connection means the server left
+// the request unread: it goes again on a new connection, not down as unknown.
+BOOST_AUTO_TEST_CASE(a_request_reset_unread_on_a_kept_alive_connection_is_sent_again) {
+    temp_dir dir;
+    resetting_server server;
+    const auto input = dir / "contacts.csv";
+    write_contacts_csv(input, 3);
+    const auto result = run_binary({"run", input.string(), "--base-url", server.url(), "--quiet",
+                                    "--concurrency", "1", "--summary", (dir / "summary.json").string()},
+                                   {{"INVENT_API_TOKEN", "demo-token"}}, dir.path);
+    BOOST_TEST(result.exit_code == 0, result.err);
+    BOOST_TEST(server.resets == 1);
+    BOOST_TEST(server.answered == 3);
+    const auto finals = final_by_key(read_journal(dir / "contacts.csv.results.jsonl"));
+    BOOST_TEST(finals.size() == 3u);
+    for (const auto& [key, r] : finals) {
+        BOOST_TEST(str(r, "outcome") == "created", key);
+        BOOST_TEST(r.at("attempts").as_int64() == 1, key);   // a stale connection uses up no attempt
+    }
+    const auto summary = boost::json::parse(read_text(dir / "summary.json")).as_object();
+    BOOST_TEST(summary.at("stale_reconnects").as_int64() == 1);
+}
 
 BOOST_AUTO_TEST_CASE(server_errors_are_retried) {
     mock_config config;
