@@ -39,6 +39,8 @@ constexpr std::uint64_t body_limit = 1024 * 1024;
 // Bounds on a peer that stalls; the mock must not hold a coroutine forever.
 constexpr auto handshake_timeout = std::chrono::seconds(10);
 constexpr auto write_timeout = std::chrono::seconds(30);
+constexpr auto request_timeout = std::chrono::seconds(30);   // once a request has begun to arrive
+constexpr std::size_t first_read_size = 4096;
 constexpr auto shutdown_timeout = std::chrono::seconds(2);
 
 using plain_stream = beast::tcp_stream;
@@ -244,11 +246,23 @@ net::awaitable<bool> mock_server::impl::serve(Stream& stream, net::steady_timer&
     auto& transport = beast::get_lowest_layer(stream);
     for (unsigned served = 1; !stopping; ++served) {
         // tcp_stream's expiry covers every operation started after it, so it
-        // is set before each phase (STYLE.md).
-        if (config.idle_timeout.count() > 0)
-            transport.expires_after(config.idle_timeout);
-        else
+        // is set before each phase (STYLE.md). The idle timeout covers only
+        // the wait for a request's first bytes: a request that has begun to
+        // arrive is read whole and answered, so a client never loses one the
+        // mock began to take in, and an idle close leaves any late bytes
+        // unread (the client sees a reset, not a clean end).
+        if (config.idle_timeout.count() > 0) {
+            if (buffer.size() == 0) {
+                transport.expires_after(config.idle_timeout);
+                const auto [idle_ec, first_bytes] =
+                    co_await stream.async_read_some(buffer.prepare(first_read_size), use_nothrow);
+                if (idle_ec) co_return false;
+                buffer.commit(first_bytes);
+            }
+            transport.expires_after(request_timeout);
+        } else {
             transport.expires_never();
+        }
         http::request_parser<http::string_body> parser;
         parser.body_limit(body_limit);
         const auto [read_ec, read_bytes] = co_await http::async_read(stream, buffer, parser, use_nothrow);
