@@ -8,8 +8,16 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+top="$(cd "$here/../.." && pwd)"
 rows="${1:-1000000}"
-binary="${INVENT_DISPATCH:-$here/../../build/invent-dispatch}"
+if [[ -n "${INVENT_DISPATCH:-}" ]]; then
+    binary="$INVENT_DISPATCH"
+else
+    # Release, like the other benchmarks (bench/run, bench/rate).
+    cmake -S "$top" -B "$top/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+    cmake --build "$top/build-release" -j "$(nproc)" --target invent-dispatch >/dev/null
+    binary="$top/build-release/invent-dispatch"
+fi
 data="${BENCH_DIR:-${TMPDIR:-/tmp}/invent-input-bench}/$rows"
 
 if [[ ! -f "$data/contacts.csv" || ! -f "$data/contacts.jsonl" ]]; then
