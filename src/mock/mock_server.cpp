@@ -16,6 +16,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -305,8 +306,9 @@ mock_server::~mock_server() = default;
 
 std::string mock_server::url() const {
     const auto address = impl_->bound.address();
-    const auto host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-    return (impl_->config.plain ? "http://" : "https://") + host + ":" + std::to_string(port());
+    const char* scheme = impl_->config.plain ? "http" : "https";
+    return address.is_v6() ? fmt::format("{}://[{}]:{}", scheme, address.to_string(), port())
+                           : fmt::format("{}://{}:{}", scheme, address.to_string(), port());
 }
 
 std::uint16_t mock_server::port() const { return impl_->bound.port(); }
