@@ -72,6 +72,7 @@ public:
     // and detail when it could not be made. Call it before waiting for a rate
     // grant, so that a handshake does not delay the request past its slot.
     boost::asio::awaitable<http_answer> open();
+    bool is_open() const noexcept;   // without a check of the server's side (send makes that)
     // Drops a kept-alive connection the server has closed, connects when
     // needed, writes the request, reads the answer.
     boost::asio::awaitable<http_answer> send(const chat_request& request);

@@ -246,9 +246,12 @@ private:
             // Connected before the grant is taken: a handshake can outlast a
             // grant interval, and grants used late would bunch requests up
             // where the server counts them.
-            w.connecting = true;
-            http_answer opened = co_await w.conn.open();
-            w.connecting = false;
+            http_answer opened;
+            if (!w.conn.is_open()) {   // no coroutine a request for the common case
+                w.connecting = true;
+                opened = co_await w.conn.open();
+                w.connecting = false;
+            }
             if (!opened.ec) {
                 // A grant taken before a Retry-After pause began is stale once
                 // the pause ends: take a new one, so the waiters leave at the rate.

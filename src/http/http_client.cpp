@@ -400,6 +400,8 @@ net::awaitable<http_answer> connection::open() {
     co_return answer;
 }
 
+bool connection::is_open() const noexcept { return impl_->open; }
+
 net::awaitable<http_answer> connection::send(const chat_request& request) {
     auto& self = *impl_;
     http_answer answer;
