@@ -10,6 +10,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 top="$(cd "$here/../.." && pwd)"
 rows="${1:-1000000}"
+"$top/scripts/install-deps" --bench   # python3 for the generator, among others
 if [[ -n "${INVENT_DISPATCH:-}" ]]; then
     binary="$INVENT_DISPATCH"
 else
