@@ -70,7 +70,7 @@ struct http_client::shared {
     // server's certificate chain is most of a handshake's cost (OpenSSL 3.0:
     // ~4 of ~5.5 M instructions), and a resumed handshake skips it, so
     // hundreds of connections come up several times faster.
-    enum class probe_state { not_started, in_flight, over } session_probe = probe_state::not_started;
+    enum class probe_state { not_started, in_flight, over } probe = probe_state::not_started;
     std::optional<net::steady_timer> session_ready;   // fires at the bound; cancelled when the probe ends
 
     explicit shared(client_options opts) : options(std::move(opts)) {
@@ -88,17 +88,17 @@ struct http_client::shared {
 
     // True when the caller is to be the session probe (and must call end_probe).
     bool start_probe(const net::any_io_executor& executor) {
-        if (!tls || session_probe != probe_state::not_started) return false;
-        session_probe = probe_state::in_flight;
+        if (!tls || probe != probe_state::not_started) return false;
+        probe = probe_state::in_flight;
         session_ready.emplace(executor, std::chrono::steady_clock::now() + max_session_wait);
         return true;
     }
     void end_probe() {
-        session_probe = probe_state::over;
+        probe = probe_state::over;
         session_ready->cancel();
     }
     net::awaitable<void> wait_for_probe() {
-        if (session_probe != probe_state::in_flight) co_return;
+        if (probe != probe_state::in_flight) co_return;
         co_await session_ready->async_wait(use_nothrow);
     }
 
@@ -197,12 +197,12 @@ bool is_timeout(const boost::system::error_code& ec) {
 
 // Held by the connection that probes for the TLS session: ended by its
 // first answer (after keep_session), a failure, or the connection's end.
-struct session_probe {
+struct probe_role {
     http_client::shared* client = nullptr;
     void end() noexcept {
         if (client != nullptr) std::exchange(client, nullptr)->end_probe();
     }
-    ~session_probe() { end(); }
+    ~probe_role() { end(); }
 };
 
 } // namespace
@@ -228,7 +228,7 @@ struct connection::impl {
     std::string detail;
     bool open = false;
     unsigned exchanges = 0;   // requests this connection carried since it was made
-    session_probe probe;
+    probe_role probe;   // held while this connection is the session probe
     bool session_kept = false;
     std::chrono::steady_clock::time_point idle_deadline = std::chrono::steady_clock::time_point::max();
     std::uint64_t stale = 0;
