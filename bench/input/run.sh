@@ -15,8 +15,7 @@ if [[ -n "${INVENT_DISPATCH:-}" ]]; then
     binary="$INVENT_DISPATCH"
 else
     # Release, like the other benchmarks (bench/run, bench/rate).
-    cmake -S "$top" -B "$top/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-    cmake --build "$top/build-release" -j "$(nproc)" --target invent-dispatch >/dev/null
+    RELEASE=1 "$top/scripts/build" --target invent-dispatch >/dev/null
     binary="$top/build-release/invent-dispatch"
 fi
 data="${BENCH_DIR:-${TMPDIR:-/tmp}/invent-input-bench}/$rows"
