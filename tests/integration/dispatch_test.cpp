@@ -21,6 +21,13 @@ struct mock_fixture {
         return args;
     }
     env_map env(const std::string& token = "demo-token") const { return {{"INVENT_API_TOKEN", token}}; }
+    // `rows` generated contacts in contacts.csv, dispatched to the mock.
+    process_result run_contacts(int rows, std::vector<std::string> extra = {},
+                                const std::string& token = "demo-token") const {
+        const auto input = dir / "contacts.csv";
+        write_contacts_csv(input, rows);
+        return run_binary(run_args(input, std::move(extra)), env(token), dir.path);
+    }
 
     temp_dir dir;
     mock_server mock;
@@ -32,9 +39,7 @@ BOOST_AUTO_TEST_SUITE(dispatch)
 
 BOOST_AUTO_TEST_CASE(thousand_rows_create_exactly_one_chat_each) {
     mock_fixture f;
-    const auto input = f.dir / "contacts.csv";
-    write_contacts_csv(input, 1000);
-    const auto result = run_binary(f.run_args(input, {"--concurrency", "64"}), f.env(), f.dir.path);
+    const auto result = f.run_contacts(1000, {"--concurrency", "64"});
     BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
 
     const auto ledger = ledger_of(f.mock.stats_json());
@@ -61,9 +66,7 @@ BOOST_AUTO_TEST_CASE(thousand_rows_create_exactly_one_chat_each) {
 // server's certificate chain each.
 BOOST_AUTO_TEST_CASE(connections_resume_the_first_tls_session) {
     mock_fixture f;
-    const auto input = f.dir / "contacts.csv";
-    write_contacts_csv(input, 200);
-    const auto result = run_binary(f.run_args(input, {"--concurrency", "16"}), f.env(), f.dir.path);
+    const auto result = f.run_contacts(200, {"--concurrency", "16"});
     BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
     const auto stats = f.mock.stats_json();
     BOOST_TEST(stat_of(stats, "connections") == 16);
@@ -85,10 +88,8 @@ BOOST_AUTO_TEST_CASE(ids_that_look_like_paths_arrive_as_one_segment) {
 
 BOOST_AUTO_TEST_CASE(wrong_token_fails_rows_with_401) {
     mock_fixture f;
-    const auto input = f.dir / "contacts.csv";
-    write_contacts_csv(input, 20);
     // With the auth abort out of the way, every row is tried and fails.
-    const auto result = run_binary(f.run_args(input, {"--auth-failures", "1000"}), f.env("wrong-token"), f.dir.path);
+    const auto result = f.run_contacts(20, {"--auth-failures", "1000"}, "wrong-token");
     BOOST_TEST(result.exit_code == 1, result.err);
     const auto finals = final_by_key(read_journal(f.dir / "contacts.csv.results.jsonl"));
     BOOST_TEST(finals.size() == 20u);
@@ -101,9 +102,7 @@ BOOST_AUTO_TEST_CASE(wrong_token_fails_rows_with_401) {
 
 BOOST_AUTO_TEST_CASE(wrong_token_stops_the_batch_after_three_refusals) {
     mock_fixture f;
-    const auto input = f.dir / "contacts.csv";
-    write_contacts_csv(input, 500);
-    const auto result = run_binary(f.run_args(input, {"--concurrency", "1"}), f.env("wrong-token"), f.dir.path);
+    const auto result = f.run_contacts(500, {"--concurrency", "1"}, "wrong-token");
     BOOST_TEST(result.exit_code == 3, result.err);
     BOOST_TEST(result.err.find("stopping the batch") != std::string::npos, result.err);
     BOOST_TEST(stat_of(f.mock.stats_json(), "requests") == 3);
@@ -113,9 +112,7 @@ BOOST_AUTO_TEST_CASE(a_certificate_for_another_host_name_is_refused) {
     mock_config config;
     config.certificates = invent_dispatch::generate_certificates({"invent.example"}, {});
     mock_fixture f(config);
-    const auto input = f.dir / "contacts.csv";
-    write_contacts_csv(input, 10);
-    const auto result = run_binary(f.run_args(input), f.env(), f.dir.path);
+    const auto result = f.run_contacts(10);
     BOOST_TEST(result.exit_code != 0);
     BOOST_TEST(stat_of(f.mock.stats_json(), "requests") == 0);   // nothing reached the server
     for (const auto& [key, r] : final_by_key(read_journal(f.dir / "contacts.csv.results.jsonl"))) {
