@@ -302,8 +302,10 @@ private:
                 co_return;
             case retry_decision::action::abort_batch:
                 finish_row(w, answer, outcome::failed, attempts);
-                spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
-                              config_.retry.auth_failures_to_abort, describe_failure(answer));
+                // The other requests in flight get the same refusal: say it once.
+                if (stop_ == stop_reason::none)
+                    spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
+                                  config_.retry.auth_failures_to_abort, describe_failure(answer));
                 request_stop(stop_reason::auth);
                 co_return;
             case retry_decision::action::retry:

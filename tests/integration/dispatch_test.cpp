@@ -108,6 +108,20 @@ BOOST_AUTO_TEST_CASE(wrong_token_stops_the_batch_after_three_refusals) {
     BOOST_TEST(stat_of(f.mock.stats_json(), "requests") == 3);
 }
 
+// With many requests in flight, all of them come back refused; the user is
+// told once why the batch stopped, not once per connection.
+BOOST_AUTO_TEST_CASE(a_refused_token_is_reported_once_however_many_requests_were_in_flight) {
+    mock_fixture f;
+    const auto result = f.run_contacts(500, {"--concurrency", "64"}, "wrong-token");
+    BOOST_TEST(result.exit_code == 3, result.err);
+    BOOST_TEST(stat_of(f.mock.stats_json(), "requests") > 3);   // more than the three that decided
+    std::size_t said = 0;
+    for (auto at = result.err.find("stopping the batch"); at != std::string::npos;
+         at = result.err.find("stopping the batch", at + 1))
+        ++said;
+    BOOST_TEST(said == 1u, result.err);
+}
+
 BOOST_AUTO_TEST_CASE(a_certificate_for_another_host_name_is_refused) {
     mock_config config;
     config.certificates = invent_dispatch::generate_certificates({"invent.example"}, {});
