@@ -233,6 +233,7 @@ private:
             if (!have_row) break;
             co_await send_row(w);
         }
+        w.conn.close();   // nothing more for it to carry
     }
 
     net::awaitable<void> send_row(worker& w) {
