@@ -1,7 +1,7 @@
 #pragma once
 // The connection pool's unit: one keep-alive HTTP/1.1 connection (TLS
-// through OpenSSL on the socket, or plain TCP; Beast's parser reads the
-// answers), owned by one worker coroutine. It knows how to
+// through OpenSSL over the connection's own BIO, or plain TCP; Beast's parser
+// reads the answers), owned by one worker coroutine. It knows how to
 // send a chat_request and how an attempt failed; it knows nothing of CSV,
 // journals or retries.
 #include <boost/asio/any_io_executor.hpp>
@@ -35,8 +35,7 @@ struct client_options {
 boost::asio::ssl::context make_tls_context(const client_options& options);
 
 // What a connection's users share: the options, the TLS context, the session
-// kept for resumption, and the constant part of every request head. Made
-// for TLS, it sets SIGPIPE to be ignored, process-wide (see the source).
+// kept for resumption, and the constant part of every request head.
 class http_client {
 public:
     explicit http_client(client_options options);
