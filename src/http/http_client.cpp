@@ -65,9 +65,9 @@ struct http_client::shared {
     std::optional<ssl::context> tls;
     std::string fixed_headers;      // from " HTTP/1.1" to User-Agent, CRLF-terminated
     SSL_SESSION* session = nullptr; // the last resumable session, for reconnects
-    // The first TLS connection is the session probe: until its first answer
-    // brings a session ticket (or max_session_wait passes) other connections
-    // wait instead of making full handshakes of their own. Verifying the
+    // The first TLS connection is the session probe: until the server gives
+    // it a session (or its first answer comes, or max_session_wait passes)
+    // other connections wait instead of making full handshakes of their own. Verifying the
     // server's certificate chain is most of a handshake's cost (OpenSSL 3.0:
     // ~4 of ~5.5 M instructions), and a resumed handshake skips it, so
     // hundreds of connections come up several times faster.
@@ -102,6 +102,44 @@ struct http_client::shared {
         if (probe != probe_state::in_flight) co_return;
         co_await session_ready->async_wait(use_nothrow);
     }
+
+    // The server's addresses, resolved once for the whole pool: a thousand
+    // connections opening at once would otherwise queue a thousand lookups
+    // on Asio's resolver thread (tens of ms before the first request). Looked
+    // up again after address_ttl, or after a connect to them failed.
+    net::awaitable<boost::system::error_code> addresses(tcp::resolver& resolver, tcp::resolver::results_type& out) {
+        if (lookup.in_flight) {
+            // Another connection is asking: take its answer, good or bad.
+            co_await lookup.done->async_wait(use_nothrow);
+            out = lookup.results;
+            co_return lookup.error;
+        }
+        if (std::chrono::steady_clock::now() < lookup.valid_until) {
+            out = lookup.results;
+            co_return boost::system::error_code{};
+        }
+        lookup.in_flight = true;
+        lookup.done.emplace(resolver.get_executor(), std::chrono::steady_clock::time_point::max());
+        auto [ec, results] = co_await resolver.async_resolve(options.endpoint.host, options.endpoint.port, use_nothrow);
+        lookup.in_flight = false;
+        lookup.error = ec;
+        lookup.results = ec ? tcp::resolver::results_type{} : results;
+        lookup.valid_until = ec ? std::chrono::steady_clock::time_point{}
+                                : std::chrono::steady_clock::now() + address_ttl;
+        lookup.done->cancel();
+        out = lookup.results;
+        co_return ec;
+    }
+    void forget_addresses() noexcept { lookup.valid_until = {}; }
+
+    static constexpr std::chrono::seconds address_ttl{60};
+    struct {
+        tcp::resolver::results_type results;
+        boost::system::error_code error;
+        std::chrono::steady_clock::time_point valid_until{};
+        bool in_flight = false;
+        std::optional<net::steady_timer> done;   // cancelled when the lookup in flight ends
+    } lookup;
 
     // OpenSSL's new-session callback: the server's ticket (TLS 1.3, read with
     // the first answer or just before it) or session (TLS 1.2, in the
@@ -279,10 +317,13 @@ boost::system::error_code tls_failure(int verdict) {
     return {static_cast<int>(queued), net::error::get_ssl_category()};
 }
 
-// The bytes read from the socket that OpenSSL has not taken yet.
+// The bytes read from the socket that OpenSSL has not taken yet. OpenSSL
+// takes all there is before it asks for more (a record larger than what one
+// read brought is assembled in its own buffer), so a read always finds the
+// inbox empty and has all of it.
 class inbox {
 public:
-    static constexpr std::size_t capacity = 18 * 1024;   // a whole TLS record, at most 16.6 KB
+    static constexpr std::size_t capacity = 16 * 1024;
 
     std::size_t take(char* out, std::size_t size) noexcept {
         const auto n = std::min(size, end_ - begin_);
@@ -290,17 +331,13 @@ public:
         begin_ += n;
         return n;
     }
+    // Where the next read of the socket goes; filled(n) once it came.
     net::mutable_buffer room() {
         if (!bytes_) bytes_ = std::make_unique<char[]>(capacity);   // TLS connections only
-        if (begin_ == end_) begin_ = end_ = 0;
-        else if (end_ == capacity) {
-            std::memmove(bytes_.get(), bytes_.get() + begin_, end_ - begin_);
-            end_ -= begin_;
-            begin_ = 0;
-        }
-        return {bytes_.get() + end_, capacity - end_};
+        begin_ = end_ = 0;
+        return {bytes_.get(), capacity};
     }
-    void filled(std::size_t n) noexcept { end_ += n; }
+    void filled(std::size_t n) noexcept { end_ = n; }
     void clear() noexcept { begin_ = end_ = 0; }
 
 private:
@@ -373,9 +410,9 @@ struct connection::impl {
     std::shared_ptr<http_client::shared> client;
     tcp::resolver resolver;
     tcp::socket socket;
-    std::unique_ptr<SSL, ssl_free_deleter> tls;   // none for plain HTTP
     inbox tls_inbox;
     tls_transport transport{&tls_inbox, -1};
+    std::unique_ptr<SSL, ssl_free_deleter> tls;   // none for plain HTTP; freed before its transport
     watchdog timeout;
     beast::flat_buffer read_buffer;
     std::string request_bytes;
@@ -521,8 +558,8 @@ struct connection::impl {
     net::awaitable<boost::system::error_code> connect() {
         const auto& options = client->options;
         const auto& endpoint = options.endpoint;
-        auto [resolve_ec, results] = co_await resolver.async_resolve(endpoint.host, endpoint.port, use_nothrow);
-        if (resolve_ec) {
+        tcp::resolver::results_type results;
+        if (const auto resolve_ec = co_await client->addresses(resolver, results)) {
             detail = "cannot resolve " + endpoint.host + ": " + resolve_ec.message();
             co_return dispatch_errc::connect_failed;
         }
@@ -531,6 +568,7 @@ struct connection::impl {
         auto [connect_ec, peer] = co_await net::async_connect(socket, results, use_nothrow);
         if (connect_ec) {
             timeout.disarm();
+            client->forget_addresses();
             const auto ec = waited(connect_ec);
             detail = "cannot connect to " + endpoint.host + ":" + endpoint.port + ": " + ec.message();
             co_return is_timeout(ec) ? dispatch_errc::connect_timeout : dispatch_errc::connect_failed;

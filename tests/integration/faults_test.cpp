@@ -7,6 +7,8 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -35,8 +37,9 @@ batch run_against(const mock_config& config, int rows, std::vector<std::string> 
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, rows);
     std::vector<std::string> args{"run", input.string(), "--base-url", mock.url(), "--ca-file",
-                                  (dir / "ca.pem").string(), "--quiet", "--concurrency", "32",
-                                  "--timeout", "5s", "--seed", "7"};
+                                  (dir / "ca.pem").string(), "--quiet", "--concurrency", "32", "--seed", "7"};
+    if (std::find(extra.begin(), extra.end(), "--timeout") == extra.end())
+        extra.insert(extra.end(), {"--timeout", "5s"});
     args.insert(args.end(), extra.begin(), extra.end());
     batch b;
     b.result = run_binary(args, {{"INVENT_API_TOKEN", config.token}}, dir.path);
@@ -248,6 +251,23 @@ BOOST_AUTO_TEST_CASE(connection_close_and_idle_timeouts_are_honoured) {
     check_invariants(b, 2000);
     BOOST_TEST(b.result.exit_code == 0, b.result.err);
     BOOST_TEST(stat_of(b.stats, "connections") > 2000 / 7);
+}
+
+// A request sent and not answered within --timeout may have been acted on:
+// it ends unknown, not failed, and is not sent again.
+BOOST_AUTO_TEST_CASE(an_answer_later_than_the_timeout_leaves_the_row_unknown) {
+    mock_config config;
+    config.latency = std::chrono::milliseconds(3000);
+    const auto b = run_against(config, 4, {"--timeout", "300ms"});
+    BOOST_TEST(b.result.exit_code == 1, b.result.err);
+    const auto finals = final_by_key(b.journal);
+    BOOST_TEST(finals.size() == 4u);
+    for (const auto& [key, r] : finals) {
+        BOOST_TEST(str(r, "outcome") == "unknown", key);
+        BOOST_TEST(r.at("attempts").as_int64() == 1, key);
+        BOOST_TEST(str(r, "error").find("timed out") != std::string::npos, str(r, "error"));
+    }
+    BOOST_TEST(stat_of(b.stats, "requests") == 4);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_bodies_fail_and_create_nothing) {
