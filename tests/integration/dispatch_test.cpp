@@ -146,6 +146,24 @@ BOOST_AUTO_TEST_CASE(plain_http_to_a_remote_host_is_refused_before_sending) {
     BOOST_TEST(!fs::exists(dir / "contacts.csv.results.jsonl"));
 }
 
+// The pool looks the host up once for all its connections; those waiting
+// for that lookup take its failure too, and every row says why it failed.
+BOOST_AUTO_TEST_CASE(a_host_that_does_not_resolve_fails_every_row_with_the_reason) {
+    temp_dir dir;
+    const auto input = dir / "contacts.csv";
+    write_contacts_csv(input, 20);
+    const auto result = run_binary({"run", input.string(), "--base-url", "https://no-such-host.invalid",
+                                    "--quiet", "--concurrency", "8", "--max-attempts", "2"},
+                                   {{"INVENT_API_TOKEN", "t"}}, dir.path);
+    BOOST_TEST(result.exit_code == 1, result.err);
+    const auto finals = final_by_key(read_journal(dir / "contacts.csv.results.jsonl"));
+    BOOST_TEST(finals.size() == 20u);
+    for (const auto& [key, r] : finals) {
+        BOOST_TEST(str(r, "outcome") == "failed", key);
+        BOOST_TEST(str(r, "error").find("cannot resolve no-such-host.invalid") != std::string::npos, str(r, "error"));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(demo_creates_every_sample_row) {
     temp_dir dir;
     const auto result = run_binary({"demo"}, {}, dir.path);
