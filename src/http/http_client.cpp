@@ -327,6 +327,7 @@ public:
 
     std::size_t take(char* out, std::size_t size) noexcept {
         const auto n = std::min(size, end_ - begin_);
+        if (n == 0) return 0;   // and no bytes_ yet before the first read
         std::memcpy(out, bytes_.get() + begin_, n);
         begin_ += n;
         return n;
