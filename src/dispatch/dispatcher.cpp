@@ -103,7 +103,10 @@ public:
         for (unsigned i = 0; i < config_.concurrency; ++i) {
             auto& w = workers_.emplace_back(io_, client_);
             ++active_workers_;
-            net::co_spawn(io_, work(w), [this](std::exception_ptr failure) { worker_exited(failure); });
+            net::co_spawn(io_, work(w), [this, &w](std::exception_ptr failure) {
+                w.conn.close();   // nothing more for it to carry; its timers go too
+                worker_exited(failure);
+            });
         }
         io_.run();
         return finish();
@@ -233,7 +236,6 @@ private:
             if (!have_row) break;
             co_await send_row(w);
         }
-        w.conn.close();   // nothing more for it to carry
     }
 
     net::awaitable<void> send_row(worker& w) {

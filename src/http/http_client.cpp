@@ -67,10 +67,10 @@ struct http_client::shared {
     SSL_SESSION* session = nullptr; // the last resumable session, for reconnects
     // The first TLS connection is the session probe: until the server gives
     // it a session (or its first answer comes, or max_session_wait passes)
-    // other connections wait instead of making full handshakes of their own. Verifying the
-    // server's certificate chain is most of a handshake's cost (OpenSSL 3.0:
-    // ~4 of ~5.5 M instructions), and a resumed handshake skips it, so
-    // hundreds of connections come up several times faster.
+    // other connections wait instead of making full handshakes of their own.
+    // Verifying the server's certificate chain is most of a handshake's cost
+    // (OpenSSL 3.0: ~4 of ~5.5 M instructions), and a resumed handshake skips
+    // it, so hundreds of connections come up several times faster.
     enum class probe_state { not_started, in_flight, over } probe = probe_state::not_started;
     std::optional<net::steady_timer> session_ready;   // fires at the bound; cancelled when the probe ends
 
@@ -303,18 +303,15 @@ struct ssl_free_deleter {
 };
 
 // What a failed SSL call (SSL_get_error's verdict) means as an error code.
-// Called right after the call, while errno and OpenSSL's error queue hold its cause.
+// Called right after the call, while errno and OpenSSL's error queue hold its
+// cause. The end of the stream never gets here: Asio's read reports it.
 boost::system::error_code tls_failure(int verdict) {
-    const unsigned long queued = ERR_get_error();
-    if (verdict == SSL_ERROR_ZERO_RETURN) return net::error::eof;   // close_notify
-    if (queued == 0) {
-        // A socket error, or the peer closed without close_notify.
-        if (verdict == SSL_ERROR_SYSCALL && errno != 0)
-            return {errno, boost::system::system_category()};
-        return net::error::eof;
-    }
-    if (ERR_GET_REASON(queued) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return net::error::eof;
-    return {static_cast<int>(queued), net::error::get_ssl_category()};
+    const int sys_error = errno;
+    if (verdict == SSL_ERROR_ZERO_RETURN) return net::error::eof;   // the server's close_notify
+    if (const unsigned long queued = ERR_get_error())
+        return {static_cast<int>(queued), net::error::get_ssl_category()};
+    // SSL_ERROR_SYSCALL: sending failed, and errno says why.
+    return {sys_error != 0 ? sys_error : EIO, boost::system::system_category()};
 }
 
 // The bytes read from the socket that OpenSSL has not taken yet. OpenSSL
@@ -427,10 +424,10 @@ struct connection::impl {
     std::uint64_t stale = 0;
 
     void close_socket() noexcept {
-        probe.end();   // a closed connection brings no session
+        probe.end();      // a closed connection brings no session
+        timeout.stop();   // also after a failed connect, which left it waiting
         if (!open) return;
         open = false;
-        timeout.stop();
         boost::system::error_code ignored;
         socket.shutdown(tcp::socket::shutdown_both, ignored);
         socket.close(ignored);
@@ -568,7 +565,7 @@ struct connection::impl {
         timeout.arm(options.timeout);
         auto [connect_ec, peer] = co_await net::async_connect(socket, results, use_nothrow);
         if (connect_ec) {
-            timeout.disarm();
+            close_socket();
             client->forget_addresses();
             const auto ec = waited(connect_ec);
             detail = "cannot connect to " + endpoint.host + ":" + endpoint.port + ": " + ec.message();

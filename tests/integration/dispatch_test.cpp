@@ -164,6 +164,25 @@ BOOST_AUTO_TEST_CASE(a_host_that_does_not_resolve_fails_every_row_with_the_reaso
     }
 }
 
+// A failed connect must not leave the connection's timeout pending: with
+// --timeout 1h the run would otherwise end (and write its summary) an hour on.
+BOOST_AUTO_TEST_CASE(a_refused_connection_ends_the_run_without_waiting_out_the_timeout) {
+    temp_dir dir;
+    const auto input = dir / "contacts.csv";
+    write_contacts_csv(input, 5);
+    const auto summary = dir / "summary.json";
+    child_process run({"run", input.string(), "--base-url", "http://127.0.0.1:" + std::to_string(unused_port()),
+                       "--quiet", "--max-attempts", "1", "--timeout", "1h", "--summary", summary.string()},
+                      {{"INVENT_API_TOKEN", "t"}}, dir.path);
+    BOOST_TEST_REQUIRE(wait_for([&] { return fs::exists(summary); }), run.stderr_so_far());
+    const auto result = run.wait();
+    BOOST_TEST(result.exit_code == 1, result.err);
+    for (const auto& [key, r] : final_by_key(read_journal(dir / "contacts.csv.results.jsonl"))) {
+        BOOST_TEST(str(r, "outcome") == "failed", key);
+        BOOST_TEST(str(r, "error").find("cannot connect") != std::string::npos, str(r, "error"));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(demo_creates_every_sample_row) {
     temp_dir dir;
     const auto result = run_binary({"demo"}, {}, dir.path);
