@@ -661,9 +661,9 @@ struct connection::impl {
             close_socket();
             co_return;
         }
-        if (auto timeout = reader.keep_alive_timeout()) {
+        if (const auto keep_alive = reader.keep_alive_timeout()) {
             // Leave a margin so that we retire the connection before the server does.
-            idle_deadline = std::chrono::steady_clock::now() + *timeout * 3 / 4;
+            idle_deadline = std::chrono::steady_clock::now() + *keep_alive * 3 / 4;
         }
     }
 };
