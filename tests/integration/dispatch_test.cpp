@@ -33,6 +33,14 @@ struct mock_fixture {
     mock_server mock;
 };
 
+// Every row in the journal ended failed, with `reason` in its error.
+void every_row_failed_with(const fs::path& journal, const std::string& reason) {
+    for (const auto& [key, r] : final_by_key(read_journal(journal))) {
+        BOOST_TEST(str(r, "outcome") == "failed", key);
+        BOOST_TEST(str(r, "error").find(reason) != std::string::npos, str(r, "error"));
+    }
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(dispatch)
@@ -129,10 +137,7 @@ BOOST_AUTO_TEST_CASE(a_certificate_for_another_host_name_is_refused) {
     const auto result = f.run_contacts(10);
     BOOST_TEST(result.exit_code != 0);
     BOOST_TEST(stat_of(f.mock.stats_json(), "requests") == 0);   // nothing reached the server
-    for (const auto& [key, r] : final_by_key(read_journal(f.dir / "contacts.csv.results.jsonl"))) {
-        BOOST_TEST(str(r, "outcome") == "failed", key);
-        BOOST_TEST(str(r, "error").find("certificate") != std::string::npos, str(r, "error"));
-    }
+    every_row_failed_with(f.dir / "contacts.csv.results.jsonl", "certificate");
 }
 
 BOOST_AUTO_TEST_CASE(plain_http_to_a_remote_host_is_refused_before_sending) {
@@ -156,12 +161,8 @@ BOOST_AUTO_TEST_CASE(a_host_that_does_not_resolve_fails_every_row_with_the_reaso
                                     "--quiet", "--concurrency", "8", "--max-attempts", "2"},
                                    {{"INVENT_API_TOKEN", "t"}}, dir.path);
     BOOST_TEST(result.exit_code == 1, result.err);
-    const auto finals = final_by_key(read_journal(dir / "contacts.csv.results.jsonl"));
-    BOOST_TEST(finals.size() == 20u);
-    for (const auto& [key, r] : finals) {
-        BOOST_TEST(str(r, "outcome") == "failed", key);
-        BOOST_TEST(str(r, "error").find("cannot resolve no-such-host.invalid") != std::string::npos, str(r, "error"));
-    }
+    BOOST_TEST(final_by_key(read_journal(dir / "contacts.csv.results.jsonl")).size() == 20u);
+    every_row_failed_with(dir / "contacts.csv.results.jsonl", "cannot resolve no-such-host.invalid");
 }
 
 // A failed connect must not leave the connection's timeout pending: with
@@ -177,10 +178,8 @@ BOOST_AUTO_TEST_CASE(a_refused_connection_ends_the_run_without_waiting_out_the_t
     BOOST_TEST_REQUIRE(wait_for([&] { return fs::exists(summary); }), run.stderr_so_far());
     const auto result = run.wait();
     BOOST_TEST(result.exit_code == 1, result.err);
-    for (const auto& [key, r] : final_by_key(read_journal(dir / "contacts.csv.results.jsonl"))) {
-        BOOST_TEST(str(r, "outcome") == "failed", key);
-        BOOST_TEST(str(r, "error").find("cannot connect") != std::string::npos, str(r, "error"));
-    }
+    BOOST_TEST(final_by_key(read_journal(dir / "contacts.csv.results.jsonl")).size() == 5u);
+    every_row_failed_with(dir / "contacts.csv.results.jsonl", "cannot connect");
 }
 
 BOOST_AUTO_TEST_CASE(demo_creates_every_sample_row) {
