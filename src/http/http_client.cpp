@@ -259,8 +259,8 @@ class watchdog {
 public:
     watchdog(const net::any_io_executor& executor, tcp::socket& socket) : timer_(executor), socket_(socket) {}
 
-    void arm(std::chrono::milliseconds timeout) {
-        deadline_ = std::chrono::steady_clock::now() + timeout;
+    void arm(std::chrono::steady_clock::time_point deadline) {
+        deadline_ = deadline;
         expired_ = false;
         if (!waiting_) wait();
     }
@@ -562,7 +562,7 @@ struct connection::impl {
             co_return dispatch_errc::connect_failed;
         }
         read_buffer.clear();
-        timeout.arm(options.timeout);
+        timeout.arm(std::chrono::steady_clock::now() + options.timeout);
         auto [connect_ec, peer] = co_await net::async_connect(socket, results, use_nothrow);
         if (connect_ec) {
             close_socket();
@@ -600,10 +600,11 @@ struct connection::impl {
         BIO_set_init(bio, 1);
         SSL_set_bio(ssl, bio, bio);
         SSL_set_app_data(ssl, client.get());   // for the new-session callback
-        if (!is_ip_literal(host)) SSL_set_tlsext_host_name(ssl, host.c_str());
+        const bool ip_literal = is_ip_literal(host);
+        if (!ip_literal) SSL_set_tlsext_host_name(ssl, host.c_str());   // SNI takes names only
         // OpenSSL checks the name against the certificate while it verifies the chain.
         if (!options.insecure) {
-            if (is_ip_literal(host)) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+            if (ip_literal) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
             else SSL_set1_host(ssl, host.c_str());
         }
         if (client->session != nullptr) SSL_set_session(ssl, client->session);
@@ -622,7 +623,7 @@ struct connection::impl {
 
     net::awaitable<void> exchange(http_answer& answer) {
         const auto started = std::chrono::steady_clock::now();
-        timeout.arm(client->options.timeout);
+        timeout.arm(started + client->options.timeout);
         if (const auto write_ec = co_await write_request()) {
             // Not all of the request reached the socket: the server cannot have acted on it.
             close_socket();
