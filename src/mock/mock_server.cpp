@@ -306,9 +306,8 @@ mock_server::~mock_server() = default;
 
 std::string mock_server::url() const {
     const auto address = impl_->bound.address();
-    const char* scheme = impl_->config.plain ? "http" : "https";
-    return address.is_v6() ? fmt::format("{}://[{}]:{}", scheme, address.to_string(), port())
-                           : fmt::format("{}://{}:{}", scheme, address.to_string(), port());
+    const auto host = address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string();
+    return fmt::format("{}://{}:{}", impl_->config.plain ? "http" : "https", host, port());
 }
 
 std::uint16_t mock_server::port() const { return impl_->bound.port(); }

@@ -277,7 +277,6 @@ row_builder::row_builder(const row_defaults& defaults,
     s.message.source = text_template(defaults.message, "message");
     for (auto* t : {&s.title, &s.message})
         t->field_of_piece.assign(t->source.pieces().size(), -1);
-
 }
 
 row_builder::~row_builder() = default;
