@@ -130,9 +130,9 @@ private:
 // size, and timestamps that go into the body unchanged.
 bool is_json_number(std::string_view text) noexcept;
 
-// Cheap counts for progress: CSV records after the header (quote-aware),
-// JSONL non-blank lines.
-std::uint64_t count_csv_records(input_file& file);
+// Cheap counts for progress: CSV records after the header (quoted as the
+// reader quotes, with the same delimiter), JSONL non-blank lines.
+std::uint64_t count_csv_records(input_file& file, char delimiter);
 std::uint64_t count_jsonl_records(input_file& file);
 
 } // namespace invent_dispatch

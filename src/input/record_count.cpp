@@ -23,36 +23,64 @@ const char* find(const char* first, const char* last, char c) noexcept {
 
 } // namespace
 
-// Quotes and line breaks alone decide where a CSV record ends, whatever the
-// delimiter; memchr does the scanning, so this runs at memory speed.
-std::uint64_t count_csv_records(input_file& file) {
+// The reader's quoting rules (csv_reader.cpp), kept to what decides where a
+// record ends: a quote opens a quoted field only at a field's start (after
+// the delimiter or a line break); anywhere else it is text, as is everything
+// after a closing quote up to the next delimiter. memchr does the scanning,
+// so this runs at memory speed.
+std::uint64_t count_csv_records(input_file& file, char delimiter) {
+    enum class state { unquoted, quoted, quote_in_quoted };
     std::uint64_t records = 0;
-    bool in_quotes = false;
-    bool content = false;   // the current record is not a blank line
+    auto st = state::unquoted;
+    char previous = '\n';   // the byte before the current one (a line break at the start)
+    bool content = false;    // the current record is not a blank line
     for_each_chunk(file, [&](const char* p, const char* end) {
         while (p != end) {
-            if (in_quotes) {   // "" closes and reopens: still right
+            switch (st) {
+            case state::quoted: {
                 const char* quote = find(p, end, '"');
                 if (quote == end)
                     return;
-                in_quotes = false;
+                st = state::quote_in_quoted;
                 p = quote + 1;
-                continue;
+                break;
             }
-            const char* newline = find(p, end, '\n');
-            const char* quote = find(p, newline, '"');
-            if (quote != newline) {
-                in_quotes = true;
-                content = true;
-                p = quote + 1;
-                continue;
+            case state::quote_in_quoted:
+                if (*p == '"') {   // "" is one quote: still quoted
+                    st = state::quoted;
+                    ++p;
+                } else {
+                    st = state::unquoted;
+                    previous = '"';
+                }
+                break;
+            case state::unquoted: {
+                const char* newline = find(p, end, '\n');
+                const char* quote = find(p, newline, '"');
+                while (quote != newline) {
+                    const char before = quote == p ? previous : quote[-1];
+                    if (before == delimiter || before == '\n')
+                        break;
+                    quote = find(quote + 1, newline, '"');   // text inside an unquoted field
+                }
+                if (quote != newline) {
+                    st = state::quoted;
+                    content = true;
+                    p = quote + 1;
+                    break;
+                }
+                content = content || std::any_of(p, newline, [](char c) { return c != '\r'; });
+                if (newline == end) {
+                    previous = end[-1];
+                    return;
+                }
+                records += content;
+                content = false;
+                previous = '\n';
+                p = newline + 1;
+                break;
             }
-            content = content || std::any_of(p, newline, [](char c) { return c != '\r'; });
-            if (newline == end)
-                return;
-            records += content;
-            content = false;
-            p = newline + 1;
+            }
         }
     });
     records += content;

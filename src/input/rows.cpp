@@ -92,7 +92,8 @@ std::optional<std::uint64_t> count_rows(const input_config& input) {
     try {
         const auto format = format_of(input);
         input_file file(input.path);
-        return format == input_format::jsonl ? count_jsonl_records(file) : count_csv_records(file);
+        return format == input_format::jsonl ? count_jsonl_records(file)
+                                              : count_csv_records(file, delimiter_of(input, format));
     } catch (const input_error&) {
         return std::nullopt;
     }

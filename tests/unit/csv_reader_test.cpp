@@ -273,7 +273,7 @@ BOOST_AUTO_TEST_CASE(random_round_trip) {
         BOOST_TEST_CONTEXT("round " << round << ", read size " << read_size) {
             const test::scratch_dir dir;
             input_file file(dir.write("count.csv", bytes));
-            BOOST_TEST(count_csv_records(file) == expected.size());
+            BOOST_TEST(count_csv_records(file, ',') == expected.size());
             const auto contents = read_csv(bytes, csv_options{',', read_size});
             BOOST_TEST_REQUIRE(contents.rows.size() == expected.size());
             for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -288,7 +288,26 @@ BOOST_AUTO_TEST_CASE(random_round_trip) {
 BOOST_AUTO_TEST_CASE(count_is_quote_aware) {
     const test::scratch_dir dir;
     input_file file(dir.write("count.csv", "a,b\n1,\"x\ny\"\n\n2,3\n4,\"\"\"\n\"\n"));
-    BOOST_TEST(count_csv_records(file) == 3u);
+    BOOST_TEST(count_csv_records(file, ',') == 3u);
+}
+
+// A quote opens a quoted field only at a field's start, for the count as for
+// the reader: the progress total must be the number of rows the reader gives.
+BOOST_AUTO_TEST_CASE(count_quotes_as_the_reader_does) {
+    const std::vector<std::pair<std::string, char>> inputs{
+        {"a,b\n1,x\"y\n2,3\n", ','},                    // a quote inside an unquoted field is text
+        {"a,b\n\"1\"x\"y,2\n3,4\n", ','},                 // text after a closing quote, quotes in it too
+        {"a;b\n1;\"x\ny\"\n2,\"3\n4;5\n", ';'},            // only the delimiter makes a field start
+        {"a,b\n1,\"x\"\"\ny\"\n2,\r\"\n", ','},            // "" inside quotes; a lone CR before a quote
+    };
+    for (const auto& [bytes, delimiter] : inputs) {
+        BOOST_TEST_CONTEXT(bytes) {
+            const test::scratch_dir dir;
+            input_file file(dir.write("count.csv", bytes));
+            BOOST_TEST(count_csv_records(file, delimiter) ==
+                       read_csv(bytes, csv_options{delimiter}).rows.size());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
