@@ -2,7 +2,7 @@
 // The connection pool's unit: one keep-alive HTTP/1.1 connection (TLS
 // through OpenSSL over the connection's own BIO, or plain TCP; Beast's parser
 // reads the answers), owned by one worker coroutine. It knows how to
-// send a chat_request and how an attempt failed; it knows nothing of CSV,
+// send an http_request and how an attempt failed; it knows nothing of CSV,
 // journals or retries.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -18,6 +18,7 @@
 
 #include "invent_dispatch/chat_request.hpp"
 #include "invent_dispatch/config.hpp"
+#include "invent_dispatch/http_message.hpp"
 
 namespace invent_dispatch {
 
@@ -56,7 +57,7 @@ struct http_answer {
     int status = 0;
     // Readable SIMDJSON_PADDING bytes past its end, so it is parsed in place.
     simdjson::padded_string_view body;
-    std::string_view retry_after;   // the raw header value, when present
+    response_headers headers;       // the raw values of the headers we use
     std::string_view detail;        // with ec: what failed, in words (no secrets)
     bool reused_connection = false;
     std::chrono::steady_clock::duration elapsed{};   // write to last byte read
@@ -76,7 +77,7 @@ public:
     bool is_open() const noexcept;   // without a check of the server's side (send makes that)
     // Drops a kept-alive connection the server has closed, connects when
     // needed, writes the request, reads the answer.
-    boost::asio::awaitable<http_answer> send(const chat_request& request);
+    boost::asio::awaitable<http_answer> send(const http_request& request);
     // Cancels what is under way: the current send completes with an error.
     void close() noexcept;
     // Kept-alive connections found closed (or past the server's Keep-Alive

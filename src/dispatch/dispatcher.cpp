@@ -59,6 +59,7 @@ struct worker {
     built_row row;
     chat_info chat;
     std::string error;
+    std::string target;   // the request's path
     std::uint64_t stale_seen = 0;
     bool connecting = false;
     bool in_flight = false;
@@ -281,7 +282,7 @@ private:
             } else {
                 w.in_flight = true;
                 ++counters.in_flight;
-                answer = co_await w.conn.send(request);
+                answer = co_await w.conn.send(chat_creation(request, config_.endpoint.base_path, w.target));
                 --counters.in_flight;
                 w.in_flight = false;
             }
@@ -327,8 +328,8 @@ private:
     attempt_report classify(worker& w, const http_answer& answer) {
         attempt_report attempt{answer.ec, answer.status, std::nullopt};
         if (answer.ec) return attempt;
-        if (!answer.retry_after.empty())
-            attempt.retry_after = parse_retry_after(answer.retry_after, std::chrono::system_clock::now());
+        if (!answer.headers.retry_after.empty())
+            attempt.retry_after = parse_retry_after(answer.headers.retry_after, std::chrono::system_clock::now());
         if (is_success(answer.status) && parser_.parse_chat(answer.body, w.chat))
             attempt.ec = dispatch_errc::not_a_chat;
         return attempt;

@@ -10,9 +10,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <charconv>
@@ -41,6 +43,7 @@ namespace {
 
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 constexpr std::size_t max_body_bytes = 16 * 1024 * 1024;
+constexpr std::size_t max_header_bytes = 64 * 1024;
 
 bool is_ip_literal(const std::string& host) {
     boost::system::error_code ec;
@@ -78,7 +81,7 @@ struct http_client::shared {
         if (options.endpoint.tls) tls.emplace(make_tls_context(options));
         fixed_headers = " HTTP/1.1\r\nHost: " + host_header(options.endpoint) +
                         "\r\nAuthorization: Bearer " + options.token +
-                        "\r\nContent-Type: application/json\r\nAccept: application/json"
+                        "\r\nAccept: application/json\r\nAccept-Encoding: identity"
                         "\r\nUser-Agent: invent-dispatch/" INVENT_DISPATCH_VERSION "\r\n";
     }
     ~shared() { SSL_SESSION_free(session); }
@@ -176,6 +179,12 @@ ssl::context make_tls_context(const client_options& options) {
     return context;
 }
 
+http_request chat_creation(const chat_request& row, std::string_view base_path, std::string& target) {
+    target.assign(base_path);
+    append_chat_path(target, row.key);
+    return {"POST", target, row.body, row.idempotency_key};
+}
+
 http_client::http_client(client_options options)
     : shared_(std::make_shared<shared>(std::move(options))) {}
 http_client::~http_client() = default;
@@ -183,18 +192,40 @@ const client_options& http_client::options() const noexcept { return shared_->op
 
 namespace {
 
+// The headers we use, by name (lower case), and where each one's value goes.
+constexpr std::array<std::pair<std::string_view, std::string_view response_headers::*>, 9> used_headers{{
+    {"retry-after", &response_headers::retry_after},
+    {"content-type", &response_headers::content_type},
+    {"content-encoding", &response_headers::content_encoding},
+    {"pagination-count", &response_headers::pagination_count},
+    {"ratelimit", &response_headers::ratelimit},
+    {"ratelimit-policy", &response_headers::ratelimit_policy},
+    {"x-ratelimit-limit", &response_headers::x_ratelimit_limit},
+    {"x-ratelimit-remaining", &response_headers::x_ratelimit_remaining},
+    {"x-ratelimit-reset", &response_headers::x_ratelimit_reset},
+}};
+
 // Reads one response keeping only what the dispatcher needs: the status,
-// Retry-After, keep-alive, and the body in a reused, simdjson-padded buffer.
+// the headers we use, keep-alive, and the body in a reused, simdjson-padded
+// buffer.
 class response_reader final : public http::basic_parser<false> {
 public:
-    response_reader(std::string& body, std::string& retry_after)
-        : body_(body), retry_after_(retry_after) {
+    using header_values = std::array<std::string, used_headers.size()>;
+
+    response_reader(std::string& body, header_values& values) : body_(body), values_(values) {
         body_.clear();
-        retry_after_.clear();
+        for (auto& value : values_) value.clear();
+        header_limit(max_header_bytes);
         body_limit(max_body_bytes);
     }
     int status() const noexcept { return status_; }
     std::optional<std::chrono::seconds> keep_alive_timeout() const noexcept { return keep_alive_timeout_; }
+    // Views of the values kept; valid while they are.
+    response_headers headers() const noexcept {
+        response_headers out;
+        for (std::size_t i = 0; i < used_headers.size(); ++i) out.*used_headers[i].second = values_[i];
+        return out;
+    }
 
 private:
     void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
@@ -202,11 +233,9 @@ private:
     void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
         status_ = code;
     }
-    void on_field_impl(http::field name, beast::string_view, beast::string_view value,
+    void on_field_impl(http::field name, beast::string_view name_text, beast::string_view value,
                        beast::error_code&) override {
-        if (name == http::field::retry_after) {
-            retry_after_.assign(value.data(), value.size());
-        } else if (name == http::field::keep_alive) {
+        if (name == http::field::keep_alive) {
             // "timeout=5, max=100": the server closes idle connections after 5 s.
             const auto at = value.find("timeout=");
             if (at == beast::string_view::npos) return;
@@ -214,6 +243,14 @@ private:
             const char* first = value.data() + at + 8;
             if (std::from_chars(first, value.data() + value.size(), seconds).ec == std::errc{})
                 keep_alive_timeout_ = std::chrono::seconds(seconds);
+            return;
+        }
+        for (std::size_t i = 0; i < used_headers.size(); ++i) {
+            if (!beast::iequals(name_text, used_headers[i].first)) continue;
+            auto& kept = values_[i];
+            if (!kept.empty()) kept += ", ";
+            kept.append(value.data(), value.size());
+            return;
         }
     }
     void on_header_impl(beast::error_code&) override {}
@@ -232,7 +269,7 @@ private:
 
     static constexpr std::size_t simdjson_slack = simdjson::SIMDJSON_PADDING;
     std::string& body_;
-    std::string& retry_after_;
+    header_values& values_;
     int status_ = 0;
     std::optional<std::chrono::seconds> keep_alive_timeout_;
 };
@@ -415,7 +452,7 @@ struct connection::impl {
     beast::flat_buffer read_buffer;
     std::string request_bytes;
     std::string body;
-    std::string retry_after;
+    response_reader::header_values header_values;
     std::string detail;
     bool open = false;
     unsigned exchanges = 0;   // requests this connection carried since it was made
@@ -463,20 +500,27 @@ struct connection::impl {
         co_return ec;
     }
 
-    void build_request(const chat_request& request) {
-        const auto& shared = *client;
+    void build_request(const http_request& request) {
         request_bytes.clear();
-        request_bytes += "POST ";
-        request_bytes += shared.options.endpoint.base_path;
-        append_chat_path(request_bytes, request.key);
-        request_bytes += shared.fixed_headers;
-        request_bytes += "Idempotency-Key: ";
-        request_bytes += request.idempotency_key;
-        request_bytes += "\r\nContent-Length: ";
-        char digits[24];
-        const auto end = std::to_chars(digits, digits + sizeof digits, request.body.size()).ptr;
-        request_bytes.append(digits, end);
-        request_bytes += "\r\n\r\n";
+        request_bytes += request.method;
+        request_bytes += ' ';
+        request_bytes += request.target;
+        request_bytes += client->fixed_headers;
+        if (!request.idempotency_key.empty()) {
+            request_bytes += "Idempotency-Key: ";
+            request_bytes += request.idempotency_key;
+            request_bytes += "\r\n";
+        }
+        // RFC 9110 §8.6: a POST without a body still says so; a GET does not.
+        if (!request.body.empty() || (request.method != "GET" && request.method != "HEAD")) {
+            if (!request.body.empty()) request_bytes += "Content-Type: application/json\r\n";
+            request_bytes += "Content-Length: ";
+            char digits[24];
+            const auto end = std::to_chars(digits, digits + sizeof digits, request.body.size()).ptr;
+            request_bytes.append(digits, end);
+            request_bytes += "\r\n";
+        }
+        request_bytes += "\r\n";
         request_bytes += request.body;
     }
 
@@ -631,7 +675,7 @@ struct connection::impl {
             answer.ec = answer.reused_connection ? dispatch_errc::stale_connection : dispatch_errc::connect_failed;
             co_return;
         }
-        response_reader reader(body, retry_after);
+        response_reader reader(body, header_values);
         const auto read_ec = co_await read_response(reader);
         answer.elapsed = std::chrono::steady_clock::now() - started;
         timeout.disarm();
@@ -657,7 +701,7 @@ struct connection::impl {
         }
         answer.status = reader.status();
         answer.body = padded(body);
-        answer.retry_after = retry_after;
+        answer.headers = reader.headers();
         if (!reader.keep_alive()) {
             close_socket();
             co_return;
@@ -684,7 +728,7 @@ net::awaitable<http_answer> connection::open() {
 
 bool connection::is_open() const noexcept { return impl_->open; }
 
-net::awaitable<http_answer> connection::send(const chat_request& request) {
+net::awaitable<http_answer> connection::send(const http_request& request) {
     auto& self = *impl_;
     http_answer answer;
     self.drop_if_stale();
