@@ -35,7 +35,7 @@ int run_command(const invent_dispatch::command_line& command) {
     case command_kind::validate: return validate_input(command.dispatch.input, command.dispatch.defaults, std::cout);
     case command_kind::mock: return run_mock_command(command.mock);
     case command_kind::demo: return run_demo(std::cerr, terminal);
-    case command_kind::run: return run_dispatch(command.dispatch, dispatch_context{&std::cerr, terminal, {}});
+    case command_kind::run: return run_dispatch(command.dispatch, dispatch_context{&std::cerr, terminal, {}, {}});
     }
     return exit_usage;
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "invent_dispatch/config.hpp"
+#include "invent_dispatch/journal.hpp"
 
 namespace invent_dispatch {
 
@@ -22,6 +23,7 @@ struct dispatch_context {
     std::ostream* out = nullptr;   // summary and progress (stderr)
     bool terminal = false;         // out is a terminal: a live progress line
     std::string extra_ca_pem;      // a CA to trust, in memory (the demo's)
+    journal_write_call journal_write;   // empty: writev(2); tests inject failures here
 };
 
 // Runs the batch to its end (or a stop) and returns the exit status.

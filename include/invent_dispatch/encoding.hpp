@@ -15,6 +15,11 @@ std::string encode_segment(std::string_view raw);
 std::string make_chat_key(std::string_view org_id, std::string_view contact_id,
                           std::string_view channel_id);
 
+// The three raw ids back from a key made by make_chat_key; false when `key`
+// is not one (not three segments, or a bad %XX).
+bool split_chat_key(std::string_view key, std::string& org_id, std::string& contact_id,
+                    std::string& channel_id);
+
 // Appends "/orgs/{org}/contacts/{contact}/channels/{channel}/chats" for a key
 // made by make_chat_key (its segments are already encoded).
 void append_chat_path(std::string& out, std::string_view key);

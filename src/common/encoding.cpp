@@ -1,6 +1,7 @@
 #include "invent_dispatch/encoding.hpp"
 
 #include <boost/url/encode.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace invent_dispatch {
@@ -28,6 +29,20 @@ std::string make_chat_key(std::string_view org_id, std::string_view contact_id,
     key += '/';
     append_encoded_segment(key, channel_id);
     return key;
+}
+
+bool split_chat_key(std::string_view key, std::string& org_id, std::string& contact_id,
+                    std::string& channel_id) {
+    std::string* ids[] = {&org_id, &contact_id, &channel_id};
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto slash = key.find('/');
+        if ((slash == std::string_view::npos) != (i == 2)) return false;
+        const auto segment = boost::urls::make_pct_string_view(key.substr(0, slash));
+        if (!segment) return false;
+        *ids[i] = segment->decode();
+        key.remove_prefix(slash == std::string_view::npos ? key.size() : slash + 1);
+    }
+    return true;
 }
 
 void append_chat_path(std::string& out, std::string_view key) {

@@ -47,7 +47,7 @@ int run_demo(std::ostream& out, bool terminal) {
 
     out << "invent-dispatch demo: mock Invent API at " << server.url() << " (generated certificate)\n"
         << "dispatching " << config.input.path << " with --concurrency " << config.concurrency << "\n";
-    dispatch_context context{&out, terminal, server.ca_pem()};
+    dispatch_context context{&out, terminal, server.ca_pem(), {}};
     const int status = run_dispatch(config, context);
     out << "results journal: " << config.results_path << "\n"
         << "summary JSON:    " << *config.summary_path << "\n";

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <list>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "invent_dispatch/admission.hpp"
 #include "invent_dispatch/errors.hpp"
@@ -28,13 +29,26 @@ namespace {
 namespace net = boost::asio;
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
-enum class stop_reason { none, interrupt, terminate, auth, deadline, fatal };
+enum class stop_reason { none, interrupt, terminate, auth, deadline, journal, fatal };
 
 std::string input_identity(const input_config& input) {
     if (input.path == "-") return "<stdin>";
     std::error_code ec;
     const auto canonical = std::filesystem::weakly_canonical(input.path, ec);
     return ec ? input.path : canonical.string();
+}
+
+journal_options make_journal_options(const dispatch_config& config, const dispatch_context& context) {
+    journal_options options;
+    options.path = config.results_path;
+    options.input_identity = input_identity(config.input);
+    options.input_content = fingerprint_input(config.input.path);
+    options.write = context.journal_write;
+    return options;
+}
+
+std::string shard_text(const std::optional<shard_spec>& shard) {
+    return shard ? fmt::format("{}/{}", shard->index, shard->count) : std::string();
 }
 
 bool is_success(int status) { return status >= 200 && status < 300; }
@@ -73,17 +87,25 @@ public:
           context_(context),
           client_(make_client_options(config, context)),
           scheduler_(config.rate, config.retry, config.seed ? config.seed : std::random_device{}()),
-          journal_options_{config.results_path, input_identity(config.input)},
-          resumed_(load_journal(journal_options_)),
+          journal_options_(make_journal_options(config, context)),
+          journal_file_(config.results_path),
+          resumed_(load_journal(journal_file_, journal_options_)),
           admission_(config.admission, resumed_),
           rows_(open_rows(config.input, config.defaults)),
-          journal_(io_.get_executor(), journal_options_),
+          journal_(io_.get_executor(), journal_file_, journal_options_),
           signals_(io_, SIGINT, SIGTERM),
           deadline_timer_(io_),
           drain_timer_(io_),
           progress_timer_(io_) {}
 
     int run() {
+        const auto shard = shard_text(config_.admission.shard);
+        journal_.append_run_start({INVENT_DISPATCH_VERSION, config_.base_url, shard, ::getpid()});
+        journal_.on_failure([this](const std::string& message) {
+            spdlog::error("{}: stopping the batch: no new requests, {} in flight may finish; the rows not sent "
+                          "are sent by the next run", message, report_.counters().in_flight);
+            request_stop(stop_reason::journal);
+        });
         record_dangling_sends();
         journal_.start();
         const auto total_rows = count_rows(config_.input);
@@ -128,12 +150,18 @@ private:
     // `sending` records an earlier run left without a final record: that
     // request may have created a chat, so the row is unknown from now on.
     void record_dangling_sends() {
+        if (!resumed_.moved_from.empty())
+            spdlog::info("{}: written for input {}, whose content {} has: resuming", config_.results_path,
+                         resumed_.moved_from, rows_->display_name());
         if (resumed_.repaired_torn_line)
             spdlog::warn("{}: repaired a torn last line left by an interrupted run", config_.results_path);
         for (const auto& dangling : resumed_.dangling) {
             row_result result;
             result.line = dangling.line;
             result.key = dangling.key;
+            result.org_id = dangling.org_id;
+            result.contact_id = dangling.contact_id;
+            result.channel_id = dangling.channel_id;
             result.result = outcome::unknown;
             result.error = "request was in flight when an earlier run stopped";
             journal_.append(result);
@@ -150,8 +178,10 @@ private:
             const auto reason = signal == SIGINT ? stop_reason::interrupt : stop_reason::terminate;
             if (stop_ == stop_reason::interrupt || stop_ == stop_reason::terminate) {
                 // Second signal: leave now, the journal flushed as whole lines.
+                const int status = signal == SIGINT ? exit_sigint : exit_sigterm;
+                journal_.append_run_end(status);
                 journal_.close();
-                std::_Exit(signal == SIGINT ? exit_sigint : exit_sigterm);
+                std::_Exit(status);
             }
             spdlog::warn("stopping: no new requests; waiting up to {} ms for {} in flight (signal again to quit at once)",
                          config_.drain_timeout.count(), report_.counters().in_flight);
@@ -270,7 +300,8 @@ private:
                     // Write-ahead: if we die from here on, the next run knows
                     // this row may have reached the server.
                     journal_.append_sending(request.line, request.key);
-                    co_await journal_.commit();
+                    // Not kept: the batch stops, and this row waits for the next run.
+                    if (co_await journal_.commit()) co_return;
                     intent_written = true;
                 }
             }
@@ -296,6 +327,7 @@ private:
                 co_return;
             }
             const auto decision = scheduler_.on_attempt(attempt, attempts, clock_type::now(), stale_retries);
+            record_pause(answer.status);
             if (decision.what == retry_decision::action::retry && !decision.consumes_attempt) {
                 --attempts;   // nothing reached the server
                 ++stale_retries;
@@ -322,6 +354,17 @@ private:
                 break;
             }
         }
+    }
+
+    // A Retry-After that paused every worker, or pushed a pause a second or
+    // more past what the journal already says.
+    void record_pause(int status) {
+        const auto now = clock_type::now();
+        const auto until = scheduler_.pause_end(now);
+        if (!until || *until < recorded_pause_end_ + std::chrono::seconds(1)) return;
+        recorded_pause_end_ = *until;
+        journal_.append_pause(status, std::chrono::system_clock::now() +
+                                          std::chrono::duration_cast<std::chrono::system_clock::duration>(*until - now));
     }
 
     // The attempt as the scheduler sees it: a 2xx that is not a Chat is a failure.
@@ -386,11 +429,12 @@ private:
             request_stop(stop_reason::fatal);
         }
         if (--active_workers_ > 0) return;
+        journal_.append_run_end(exit_status());
+        journal_.close();   // before the timers go: a failure here arms the drain timer
         signals_.cancel();
         deadline_timer_.cancel();
         drain_timer_.cancel();
         progress_timer_.cancel();
-        journal_.close();
     }
 
     int finish() {
@@ -403,13 +447,18 @@ private:
             report_.write_summary_json(summary);
             if (!summary) spdlog::error("{}: cannot write the summary", *config_.summary_path);
         }
+        if (stop_ == stop_reason::deadline) spdlog::error("the --deadline passed: stopped the batch");
+        return exit_status();
+    }
+
+    // SPEC §7, from how the batch ended.
+    int exit_status() const {
         switch (stop_) {
         case stop_reason::interrupt: return exit_sigint;
         case stop_reason::terminate: return exit_sigterm;
         case stop_reason::auth:
         case stop_reason::deadline:
-            if (stop_ == stop_reason::deadline) spdlog::error("the --deadline passed: stopped the batch");
-            return exit_aborted;
+        case stop_reason::journal: return exit_aborted;
         case stop_reason::fatal: return fatal_input_ ? exit_usage : exit_aborted;
         case stop_reason::none: break;
         }
@@ -426,6 +475,7 @@ private:
     http_client client_;
     scheduler scheduler_;
     journal_options journal_options_;
+    journal_file journal_file_;   // locked from here to the end of the run
     resume_state resumed_;
     admission admission_;
     std::unique_ptr<row_source> rows_;
@@ -441,6 +491,7 @@ private:
     unsigned active_workers_ = 0;
     stop_reason stop_ = stop_reason::none;
     std::uint64_t resumed_unknown_ = 0;   // rows an earlier run left unknown
+    time_point recorded_pause_end_{};     // the last pause the journal has
     bool fatal_input_ = false;
 };
 

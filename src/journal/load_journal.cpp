@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "journal_detail.hpp"
+#include "invent_dispatch/encoding.hpp"
 #include "invent_dispatch/journal.hpp"
 
 namespace invent_dispatch {
@@ -21,11 +22,6 @@ namespace {
 namespace ondemand = simdjson::ondemand;
 
 constexpr std::size_t chunk_size = 8 << 20;
-
-struct file_descriptor {
-    int fd;
-    ~file_descriptor() { ::close(fd); }
-};
 
 // The part of a record that resume needs.
 struct record_fields {
@@ -64,6 +60,7 @@ public:
 
 private:
     void read_header(padded_line line);
+    bool is_event(padded_line line);
     std::optional<record_fields> parse_record(padded_line line);
     void apply(const record_fields& record);
     [[noreturn]] void not_a_record(std::uint64_t line_number) const;
@@ -106,6 +103,15 @@ void journal_scanner::whole_line(padded_line line, std::uint64_t offset) {
         kept_length_ = end;
         return;
     }
+    if (line.text.starts_with(detail::event_prefix)) {
+        // Events (run_start, run_end, pause) say nothing about rows.
+        if (!is_event(line)) {
+            suspect_line_ = line_number_;
+            return;
+        }
+        kept_length_ = end;
+        return;
+    }
     const auto record = parse_record(line);
     if (!record) {
         suspect_line_ = line_number_;
@@ -117,29 +123,61 @@ void journal_scanner::whole_line(padded_line line, std::uint64_t offset) {
 }
 
 void journal_scanner::read_header(padded_line line) {
-    // Compared as bytes first: the identity went through append_json_string,
-    // which may have replaced invalid UTF-8 in it (a file name, say).
-    const auto expected = detail::journal_header_line(options_.input_identity);
-    if (line.text == std::string_view(expected).substr(0, expected.size() - 1)) {
-        header_seen_ = true;
-        return;
-    }
     // A whole first line that is not our header is someone else's file: refuse
     // it rather than "repair" it.
     ondemand::document doc;
+    ondemand::object header;
     std::string_view name, input;
     std::uint64_t version = 0;
     if (!ends_with_brace(line.text) ||
-        parser_.iterate(line.text, line.capacity).get(doc) ||
-        doc.find_field("journal").get_string().get(name) || name != detail::journal_name)
+        parser_.iterate(line.text, line.capacity).get(doc) || doc.get_object().get(header) ||
+        header.find_field_unordered("journal").get_string().get(name) || name != detail::journal_name)
         not_a_record(line_number_);
-    if (doc.find_field("version").get_uint64().get(version) || version != detail::journal_version)
+    if (header.find_field_unordered("version").get_uint64().get(version) || version != detail::journal_version)
         throw journal_error(options_.path + ": journal version " + std::to_string(version) +
                             " is not supported (this build reads version " +
                             std::to_string(detail::journal_version) + ")");
-    if (doc.find_field("input").get_string().get(input)) not_a_record(line_number_);
-    throw journal_error(options_.path + ": this journal belongs to input " + std::string(input) +
-                        ", not " + options_.input_identity);
+    if (header.find_field_unordered("input").get_string().get(input)) not_a_record(line_number_);
+    // Compared as the writer wrote them: it may have replaced invalid UTF-8
+    // in the identity (a file name, say), and does the same to `input`.
+    std::string written, ours;
+    append_json_string(written, input);
+    append_json_string(ours, options_.input_identity);
+    header_seen_ = true;
+    if (written == ours) return;
+
+    // Another path: the same input moved (another folder, mount or host) if
+    // its content matches.
+    std::optional<input_fingerprint> recorded;
+    input_fingerprint fingerprint;
+    std::string_view digest;
+    if (!header.find_field_unordered("input_size").get_uint64().get(fingerprint.size) &&
+        !header.find_field_unordered("input_digest").get_string().get(digest)) {
+        fingerprint.digest = digest;
+        recorded = std::move(fingerprint);
+    }
+    if (recorded && recorded == options_.input_content) {
+        state_.moved_from = input;
+        return;
+    }
+    std::string why;
+    if (!recorded)
+        why = " (it records no content fingerprint to recognise a moved input by)";
+    else if (options_.input_content)
+        why = " (nor does the content match: " + std::to_string(recorded->size) + " bytes, SHA-256 of the first MiB " +
+              recorded->digest.substr(0, 12) + "... there; " + std::to_string(options_.input_content->size) +
+              " bytes, " + options_.input_content->digest.substr(0, 12) + "... here)";
+    throw journal_error(options_.path + ": this journal belongs to input " + std::string(input) + ", not " +
+                        options_.input_identity + why + "; run it with that input, or give this run another --results");
+}
+
+bool journal_scanner::is_event(padded_line line) {
+    ondemand::document doc;
+    ondemand::object object;
+    std::string_view name;
+    return line.text.starts_with(detail::event_prefix) && ends_with_brace(line.text) &&
+           !parser_.iterate(line.text, line.capacity).get(doc) && !doc.get_object().get(object) &&
+           !object.find_field("event").get_string().get(name);
 }
 
 std::optional<record_fields> journal_scanner::parse_record(padded_line line) {
@@ -170,7 +208,7 @@ void journal_scanner::apply(const record_fields& record) {
     const auto row = row_id(record.line, key);
     switch (record.result) {
     case outcome::sending:
-        in_flight_.insert_or_assign(row, dangling_send{record.line, std::string(record.key)});
+        in_flight_.insert_or_assign(row, dangling_send{record.line, std::string(record.key), {}, {}, {}});
         return;
     case outcome::created:
         // Nothing after this un-creates the chat: created stays.
@@ -200,11 +238,12 @@ std::uint64_t journal_scanner::finish(std::string_view tail, std::uint64_t offse
         // A torn first line must be a piece of our own header, or the file
         // is not a journal at all.
         if (!header_seen_ &&
-            !detail::journal_header_line(options_.input_identity).starts_with(tail))
+            !detail::journal_header_line(options_.input_identity, options_.input_content).starts_with(tail))
             not_a_record(line_number_);
     }
     for (auto& [row, send] : in_flight_) {
         state_.unknown.insert(send.key);
+        split_chat_key(send.key, send.org_id, send.contact_id, send.channel_id);
         state_.dangling.push_back(std::move(send));
     }
     std::sort(state_.dangling.begin(), state_.dangling.end(),
@@ -216,14 +255,8 @@ std::uint64_t journal_scanner::finish(std::string_view tail, std::uint64_t offse
 
 } // namespace
 
-resume_state load_journal(const journal_options& options) {
+resume_state load_journal(journal_file& file, const journal_options& options) {
     resume_state state;
-    const int fd = ::open(options.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return state;
-        detail::throw_system_error(options.path, "cannot open", errno);
-    }
-    const file_descriptor file{fd};
     journal_scanner scanner(options, state);
 
     // [0, filled) holds unscanned bytes starting at file offset `offset`;
@@ -240,7 +273,8 @@ resume_state load_journal(const journal_options& options) {
             buffer = std::move(bigger);
             readable *= 2;
         }
-        const auto n = ::read(fd, buffer.get() + filled, readable - filled);
+        const auto n = ::pread(file.fd(), buffer.get() + filled, readable - filled,
+                               static_cast<off_t>(offset + filled));
         if (n < 0) {
             if (errno == EINTR) continue;
             detail::throw_system_error(options.path, "cannot read", errno);
@@ -260,7 +294,7 @@ resume_state load_journal(const journal_options& options) {
         offset += start;
     }
     const auto keep = scanner.finish({buffer.get(), filled}, offset);
-    if (state.repaired_torn_line && ::truncate(options.path.c_str(), static_cast<off_t>(keep)) != 0)
+    if (state.repaired_torn_line && ::ftruncate(file.fd(), static_cast<off_t>(keep)) != 0)
         detail::throw_system_error(options.path, "cannot cut off the torn last line", errno);
     return state;
 }

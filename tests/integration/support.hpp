@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <netinet/in.h>
 #include <spawn.h>
 #include <sstream>
@@ -131,6 +132,23 @@ public:
     process_result wait() {
         int status = 0;
         ::waitpid(pid_, &status, 0);
+        return reaped(status);
+    }
+
+    // The result if the process ends within `limit`; else it is killed and
+    // nullopt returned (a test that must not hang, never a speed check).
+    std::optional<process_result> wait_at_most(std::chrono::seconds limit) {
+        const auto until = std::chrono::steady_clock::now() + limit;
+        int status = 0;
+        while (::waitpid(pid_, &status, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() > until) return std::nullopt;   // the destructor kills it
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return reaped(status);
+    }
+
+private:
+    process_result reaped(int status) {
         pid_ = -1;
         process_result result;
         result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -139,7 +157,6 @@ public:
         return result;
     }
 
-private:
     static int& counter() {
         static int n = 0;
         return n;

@@ -30,6 +30,17 @@ BOOST_AUTO_TEST_CASE(key_and_path_keep_ids_apart) {
     BOOST_TEST(path == "/orgs/org_1/contacts/c%2F9/channels/ch%203/chats");
 }
 
+BOOST_AUTO_TEST_CASE(a_key_splits_back_into_its_raw_ids) {
+    std::string org, contact, channel;
+    BOOST_TEST(split_chat_key(make_chat_key("org/1", "c %9", "\xF0\x9F\x98\x80"), org, contact, channel));
+    BOOST_TEST(org == "org/1");
+    BOOST_TEST(contact == "c %9");
+    BOOST_TEST(channel == "\xF0\x9F\x98\x80");
+    BOOST_TEST(!split_chat_key("a/b", org, contact, channel));
+    BOOST_TEST(!split_chat_key("a/b/c/d", org, contact, channel));
+    BOOST_TEST(!split_chat_key("a/%zz/c", org, contact, channel));
+}
+
 BOOST_AUTO_TEST_CASE(stable_hash_is_fnv1a_64) {
     BOOST_TEST(stable_hash("") == 0xcbf29ce484222325ULL);
     BOOST_TEST(stable_hash("a") == 0xaf63dc4c8601ec8cULL);

@@ -1,4 +1,6 @@
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,6 +21,7 @@
 
 #include "invent_dispatch/journal.hpp"
 #include "invent_dispatch/json_text.hpp"
+#include "invent_dispatch/utc_time.hpp"
 
 using namespace invent_dispatch;
 namespace asio = boost::asio;
@@ -91,6 +94,20 @@ row_result full_result() {
     return r;
 }
 
+constexpr std::string_view at = "2026-11-29T22:12:05.123Z";
+
+// A writer with its own locked journal_file, as a run has them.
+struct test_journal : journal_file, journal_writer {
+    test_journal(asio::io_context& io, const journal_options& options)
+        : journal_file(options.path), journal_writer(io.get_executor(), *this, options) {}
+};
+
+// Reads the journal as a run starts: locked while it is read.
+resume_state load(const journal_options& options) {
+    journal_file file(options.path);
+    return load_journal(file, options);
+}
+
 row_result final_result(std::uint64_t line, std::string_view key, outcome result) {
     row_result r;
     r.line = line;
@@ -105,13 +122,13 @@ BOOST_AUTO_TEST_SUITE(journal)
 
 BOOST_AUTO_TEST_CASE(full_record_has_every_key_in_order) {
     std::string out;
-    append_result_record(out, full_result());
+    append_result_record(out, full_result(), at);
     BOOST_TEST(out ==
                R"({"line":12,"key":"org_1/c_9/ch_3","org_id":"org_1","contact_id":"c_9",)"
                R"("channel_id":"ch_3","outcome":"created","http_status":200,"chat_id":"chat_123",)"
                R"("chat_status":"RUNNING","chat_state":"OPEN","chat_created_at":"2023-11-07T05:31:56Z",)"
                R"("link":"https://app.useinvent.com/c/chat_123","attempts":1,"latency_ms":84.2,)"
-               R"("error":null})"
+               R"("error":null,"at":"2026-11-29T22:12:05.123Z"})"
                "\n");
 }
 
@@ -124,7 +141,7 @@ BOOST_AUTO_TEST_CASE(empty_fields_are_null_and_strings_are_escaped) {
     r.attempts = 0;
     r.error = nasty;
     std::string out;
-    append_result_record(out, r);
+    append_result_record(out, r, at);
     BOOST_TEST(out.back() == '\n');
     BOOST_TEST(out.find('\n') == out.size() - 1);   // one line, whatever the error held
 
@@ -137,7 +154,7 @@ BOOST_AUTO_TEST_CASE(empty_fields_are_null_and_strings_are_escaped) {
         BOOST_TEST(record[field].is_null(), field);
     BOOST_TEST(std::string_view(record["outcome"]) == "failed");
     BOOST_TEST(std::uint64_t(record["attempts"]) == 0u);
-    BOOST_TEST(out.find(R"("latency_ms":0.0,)") != std::string::npos);
+    BOOST_TEST(out.find(R"("latency_ms":null,)") != std::string::npos);   // no answer, no latency
     BOOST_TEST(out.find(R"(\u0001)") != std::string::npos);
 }
 
@@ -156,26 +173,101 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_becomes_replacement_characters) {
 
 BOOST_AUTO_TEST_CASE(sending_record_format) {
     std::string out;
-    append_sending_record(out, 12, "org_1/c_9/ch_3");
-    BOOST_TEST(out == "{\"line\":12,\"key\":\"org_1/c_9/ch_3\",\"outcome\":\"sending\"}\n");
+    append_sending_record(out, 12, "org_1/c_9/ch_3", at);
+    BOOST_TEST(out == R"({"line":12,"key":"org_1/c_9/ch_3","outcome":"sending","at":"2026-11-29T22:12:05.123Z"})"
+                      "\n");
 }
 
 BOOST_AUTO_TEST_CASE(a_new_journal_starts_with_its_identity) {
     temp_dir dir;
     asio::io_context io;
     {
-        journal_writer writer(io.get_executor(), dir.options("in \"put\".csv"));
+        test_journal writer(io, dir.options("in \"put\".csv"));
         BOOST_TEST(writer.records_written() == 0u);
     }
     BOOST_TEST(read_file(dir.options().path) ==
-               "{\"journal\":\"invent-dispatch\",\"version\":1,\"input\":\"in \\\"put\\\".csv\"}\n");
+               R"({"journal":"invent-dispatch","version":1,"input":"in \"put\".csv","input_size":null,)"
+               R"("input_digest":null})"
+               "\n");
+    fs::remove(dir.options().path);
+    auto options = dir.options("contacts.csv");
+    options.input_content = input_fingerprint{1234, "ab01"};
+    { test_journal writer(io, options); }
+    BOOST_TEST(read_file(options.path) ==
+               R"({"journal":"invent-dispatch","version":1,"input":"contacts.csv","input_size":1234,)"
+               R"("input_digest":"ab01"})"
+               "\n");
+}
+
+BOOST_AUTO_TEST_CASE(every_record_carries_its_time_last) {
+    temp_dir dir;
+    asio::io_context io;
+    const auto before = std::chrono::system_clock::now();
+    {
+        test_journal writer(io, dir.options());
+        writer.append_run_start({"0.1.0", "https://api.example", "", 42});
+        writer.append_sending(2, "o/c/h");
+        writer.append(full_result());
+        writer.append_pause(429, std::chrono::system_clock::time_point(std::chrono::milliseconds(1'800'000'000'250)));
+        writer.append_run_end(1);
+    }
+    const auto after = format_utc(std::chrono::system_clock::now());
+    const auto lines = lines_of(read_file(dir.options().path));
+    BOOST_REQUIRE(lines.size() == 6u);
+    BOOST_TEST(lines[1] == R"({"event":"run_start","version":"0.1.0","base_url":"https://api.example",)"
+                           R"("shard":null,"pid":42,"at":")" + lines[1].substr(lines[1].size() - 26, 24) + "\"}");
+    BOOST_TEST(lines[4].starts_with(R"({"event":"pause","status":429,"until":"2027-01-15T08:00:00.250Z","at":")"));
+    BOOST_TEST(lines[5].starts_with(R"({"event":"run_end","exit_code":1,"at":")"));
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        simdjson::dom::parser parser;
+        simdjson::dom::object record;
+        BOOST_REQUIRE(!parser.parse(lines[i]).get(record));
+        std::string_view last_key, at_text;
+        for (auto field : record) last_key = field.key;
+        BOOST_TEST(last_key == "at", lines[i]);
+        BOOST_REQUIRE(!record["at"].get(at_text));
+        BOOST_TEST((at_text >= format_utc(before) && at_text <= after), at_text);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_time_is_rfc3339_utc_with_milliseconds) {
+    using namespace std::chrono;
+    utc_clock_text text;
+    const system_clock::time_point when(milliseconds(1'764'454'325'123));
+    BOOST_TEST(text.format(when) == "2025-11-29T22:12:05.123Z");
+    BOOST_TEST(text.format(when + milliseconds(876)) == "2025-11-29T22:12:05.999Z");   // the same second
+    BOOST_TEST(text.format(when + milliseconds(877)) == "2025-11-29T22:12:06.000Z");   // the next
+    BOOST_TEST(text.format(when - hours(24 * 366)) == "2024-11-28T22:12:05.123Z");
+    BOOST_TEST(format_utc(system_clock::time_point(milliseconds(-1))) == "1969-12-31T23:59:59.999Z");
+}
+
+BOOST_AUTO_TEST_CASE(the_loader_skips_events_and_cuts_a_torn_one) {
+    temp_dir dir;
+    const auto options = dir.options();
+    asio::io_context io;
+    {
+        test_journal writer(io, options);
+        writer.append_run_start({"0.1.0", "https://api.example", "1/4", 42});
+        writer.append_sending(2, "o/c/h");
+        writer.append_pause(503, std::chrono::system_clock::now());
+        writer.append(final_result(2, "o/c/h", outcome::created));
+        writer.append_run_end(0);
+    }
+    const auto whole = read_file(options.path);
+    append_to_file(options.path, R"({"event":"run_end","exit_co)");
+    const auto state = load(options);
+    BOOST_TEST(state.records == 2u);
+    BOOST_TEST(state.created.contains("o/c/h"));
+    BOOST_TEST(state.dangling.empty());
+    BOOST_TEST(state.repaired_torn_line);
+    BOOST_TEST(read_file(options.path) == whole);
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_commits_share_one_write) {
     temp_dir dir;
     const auto options = dir.options();
     asio::io_context io;
-    journal_writer writer(io.get_executor(), options);
+    test_journal writer(io, options);
     const auto writes_before = writer.writes_issued();
     int committed = 0;
     for (int i = 0; i < 5; ++i)
@@ -215,7 +307,7 @@ BOOST_AUTO_TEST_CASE(buffered_records_are_flushed_and_synced_without_commit) {
     options.flush_interval = std::chrono::milliseconds(10);
     options.sync_interval = std::chrono::milliseconds(20);
     asio::io_context io;
-    journal_writer writer(io.get_executor(), options);
+    test_journal writer(io, options);
     const auto syncs_before = writer.syncs_issued();
     writer.append_sending(2, "o/c/h");
     writer.start();
@@ -230,7 +322,7 @@ BOOST_AUTO_TEST_CASE(close_flushes_syncs_and_lets_run_return) {
     temp_dir dir;
     const auto options = dir.options();
     asio::io_context io;
-    journal_writer writer(io.get_executor(), options);
+    test_journal writer(io, options);
     writer.start();
     writer.append(full_result());
     const auto syncs_before = writer.syncs_issued();
@@ -251,7 +343,7 @@ BOOST_AUTO_TEST_CASE(a_writer_destroyed_while_its_timer_waits_is_safe) {
     temp_dir dir;
     asio::io_context io;
     {
-        journal_writer writer(io.get_executor(), dir.options());
+        test_journal writer(io, dir.options());
         writer.start();
         io.run_for(std::chrono::milliseconds(20));
     }
@@ -259,19 +351,69 @@ BOOST_AUTO_TEST_CASE(a_writer_destroyed_while_its_timer_waits_is_safe) {
     BOOST_TEST(io.stopped());
 }
 
-BOOST_AUTO_TEST_CASE(a_full_disk_stops_the_writer) {
-    BOOST_CHECK_EXCEPTION(
-        {
-            asio::io_context io;
-            journal_options options;
-            options.path = "/dev/full";
-            journal_writer writer(io.get_executor(), options);
-        },
-        journal_error,
-        [](const journal_error& e) {
-            return std::string(e.what()) == "/dev/full: write failed: No space left on device";
-        });
+// What is not a regular file is refused before it is opened: a FIFO would
+// block the open or swallow the records, /dev/full fail every write,
+// /dev/null keep nothing and refuse fsync.
+BOOST_AUTO_TEST_CASE(only_a_regular_file_is_a_journal) {
+    temp_dir dir;
+    const auto fifo = (dir.path / "fifo").string();
+    BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::pair<std::string, std::string> refused[] = {
+        {fifo, "a FIFO or pipe"},
+        {"/dev/full", "a character device"},
+        {"/dev/null", "a character device"},
+        {dir.path.string(), "a directory"},
+    };
+    for (const auto& [path, kind] : refused) {
+        try {
+            journal_file file(path);
+            BOOST_ERROR(path << " was accepted as a journal");
+        } catch (const journal_error& e) {
+            BOOST_TEST(std::string(e.what()) ==
+                       path + ": is " + kind + "; the results journal must be a regular file (--results PATH)");
+        }
+    }
 }
+
+BOOST_AUTO_TEST_CASE(a_second_holder_is_refused_naming_the_first) {
+    temp_dir dir;
+    const auto path = dir.options().path;
+    {
+        const journal_file first(path);
+        try {
+            journal_file second(path);
+            BOOST_ERROR("two holders of one journal");
+        } catch (const journal_error& e) {
+            BOOST_TEST(std::string(e.what()) ==
+                       path + ": another run is using this journal (PID " + std::to_string(::getpid()) +
+                           "); one run per journal: wait for it to end, or give this run another --results");
+        }
+    }
+    const journal_file after_the_first(path);   // released with the first
+}
+
+// A write seam that lets `allowed` bytes through, then fails with `error`.
+struct failing_writes {
+    std::size_t allowed;
+    int error = ENOSPC;
+    ssize_t operator()(int fd, const iovec* parts, int count) {
+        std::size_t asked = 0;
+        for (int i = 0; i < count; ++i) asked += parts[i].iov_len;
+        if (allowed == 0) {
+            errno = error;
+            return -1;
+        }
+        std::vector<iovec> cut(parts, parts + count);
+        std::size_t left = std::min(asked, allowed);
+        for (auto& part : cut) {
+            part.iov_len = std::min(part.iov_len, left);
+            left -= part.iov_len;
+        }
+        const auto n = ::writev(fd, cut.data(), count);
+        if (n > 0) allowed -= static_cast<std::size_t>(n);
+        return n;
+    }
+};
 
 // Files may not grow past `bytes` while it lives; writes beyond fail with
 // EFBIG instead of raising SIGXFSZ.
@@ -291,33 +433,84 @@ struct file_size_limit {
     void (*previous_handler)(int);
 };
 
-BOOST_AUTO_TEST_CASE(a_failed_write_fails_every_waiting_commit) {
+BOOST_AUTO_TEST_CASE(a_failed_write_fails_every_waiting_commit_and_cuts_the_group_back) {
     temp_dir dir;
     const auto options = dir.options();
     asio::io_context io;
-    journal_writer writer(io.get_executor(), options);
-    int failed = 0;
+    test_journal writer(io, options);
+    std::vector<std::string> failures;
+    writer.on_failure([&](const std::string& message) { failures.push_back(message); });
+    spawn(io, [&]() -> asio::awaitable<void> {
+        writer.append_sending(2, "o/sent/h");
+        BOOST_TEST(!co_await writer.commit());
+    });
+    io.run();
+    io.restart();
+    const auto before_the_group = read_file(options.path);
+    int refused = 0;
     {
+        // The kernel's own refusal (EFBIG past RLIMIT_FSIZE), part way into the group.
         const file_size_limit limit(fs::file_size(options.path) + 100);
         for (int i = 0; i < 3; ++i)
             spawn(io, [&, i]() -> asio::awaitable<void> {
-                writer.append(full_result());
-                try {
-                    co_await writer.commit();
-                } catch (const journal_error& e) {
-                    BOOST_TEST(std::string(e.what()).find("write failed") != std::string::npos);
-                    ++failed;
-                }
+                writer.append_sending(static_cast<std::uint64_t>(3 + i), "o/never-sent-" + std::to_string(i) + "/h");
+                const auto error = co_await writer.commit();
+                BOOST_TEST(error.value() == EFBIG);
+                refused += error.failed();
             });
         io.run();
     }
-    BOOST_TEST(failed == 3);
-    // Nothing more may be recorded, and nothing may be sent.
-    BOOST_CHECK_THROW(writer.append(full_result()), journal_error);
-    BOOST_CHECK_THROW(writer.close(), journal_error);
-    // What did reach the file is at most a torn last line, which load repairs.
-    const auto state = load_journal(options);
-    BOOST_TEST(state.repaired_torn_line);
+    BOOST_TEST(refused == 3);
+    BOOST_TEST(writer.failed());
+    BOOST_REQUIRE(failures.size() == 1u);   // said once, however many waited
+    BOOST_TEST(failures[0] == options.path + ": write failed: File too large");
+    // Those requests never left: their records are gone, the file is whole.
+    BOOST_TEST(read_file(options.path) == before_the_group);
+    writer.append_sending(9, "o/after/h");
+    spawn(io, [&]() -> asio::awaitable<void> { BOOST_TEST((co_await writer.commit()).failed()); });
+    io.run();
+    writer.close();
+    BOOST_TEST(failures.size() == 1u);
+    BOOST_TEST(read_file(options.path) == before_the_group);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_cut_short_keeps_its_whole_final_records_and_close_tries_the_rest) {
+    temp_dir dir;
+    auto options = dir.options();
+    asio::io_context io;
+    { test_journal writer(io, options); }
+    const auto header = read_file(options.path);
+    auto first = final_result(2, "o/first/h", outcome::created);
+    auto second = final_result(3, "o/second/h", outcome::failed);
+    std::string first_line;
+    append_result_record(first_line, first, at);
+
+    failing_writes seam{first_line.size() + 10};
+    options.write = std::ref(seam);
+    test_journal writer(io, options);
+    std::vector<std::string> failures;
+    writer.on_failure([&](const std::string& message) { failures.push_back(message); });
+    writer.append(first);
+    writer.append(second);
+    writer.append_sending(4, "o/not-sent/h");
+    spawn(io, [&]() -> asio::awaitable<void> { BOOST_TEST((co_await writer.commit()).value() == ENOSPC); });
+    io.run();
+    BOOST_REQUIRE(failures.size() == 1u);
+    BOOST_TEST(failures[0] == options.path + ": write failed: No space left on device");
+    auto lines = lines_of(read_file(options.path));
+    BOOST_REQUIRE(lines.size() == 2u);   // the header and the first record; not 10 bytes of the second
+    BOOST_TEST(lines[1].find("o/first/h") != std::string::npos);
+
+    // Space again (the failed batch's was freed): close() writes the answered rows, never the unsent one.
+    seam.allowed = 1 << 20;
+    writer.append(final_result(5, "o/in-flight/h", outcome::created));
+    writer.close();
+    BOOST_TEST(failures.size() == 1u);
+    const auto text = read_file(options.path);
+    BOOST_TEST(text.find("o/second/h") != std::string::npos);
+    BOOST_TEST(text.find("o/in-flight/h") != std::string::npos);
+    BOOST_TEST(text.find("o/not-sent/h") == std::string::npos);
+    BOOST_TEST(text.starts_with(header));
 }
 
 BOOST_AUTO_TEST_CASE(reopening_appends_without_a_second_header) {
@@ -325,7 +518,7 @@ BOOST_AUTO_TEST_CASE(reopening_appends_without_a_second_header) {
     const auto options = dir.options();
     asio::io_context io;
     for (std::uint64_t run = 0; run < 2; ++run) {
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
         writer.append(final_result(2 + run, "o/c/h" + std::to_string(run), outcome::created));
     }
     const auto lines = lines_of(read_file(options.path));
@@ -337,7 +530,7 @@ BOOST_AUTO_TEST_CASE(reopening_appends_without_a_second_header) {
 
 BOOST_AUTO_TEST_CASE(a_missing_journal_is_an_empty_state) {
     temp_dir dir;
-    const auto state = load_journal(dir.options());
+    const auto state = load(dir.options());
     BOOST_TEST(state.created.size() == 0u);
     BOOST_TEST(state.records == 0u);
     BOOST_TEST(!state.repaired_torn_line);
@@ -348,7 +541,7 @@ BOOST_AUTO_TEST_CASE(load_keeps_the_last_word_on_each_key) {
     const auto options = dir.options();
     asio::io_context io;
     {
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
         writer.append(final_result(2, "o/created/h", outcome::created));
         writer.append(final_result(3, "o/unknown/h", outcome::unknown));
         writer.append(final_result(4, "o/failed/h", outcome::failed));
@@ -362,7 +555,7 @@ BOOST_AUTO_TEST_CASE(load_keeps_the_last_word_on_each_key) {
         writer.append(final_result(9, "o/created/h", outcome::skipped));
         writer.append(final_result(10, "o/created/h", outcome::failed));
     }
-    const auto state = load_journal(options);
+    const auto state = load(options);
     BOOST_TEST(state.records == 10u);
     BOOST_TEST(state.created.contains("o/created/h"));
     BOOST_TEST(state.created.contains("o/unknown-then-created/h"));
@@ -380,7 +573,7 @@ BOOST_AUTO_TEST_CASE(whatever_rows_hold_the_journal_reads_back) {
     const auto options = dir.options("inputs/\xff\xfe.csv");
     asio::io_context io;
     {
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
         row_result invalid;
         invalid.line = 2;
         invalid.result = outcome::invalid;
@@ -391,7 +584,7 @@ BOOST_AUTO_TEST_CASE(whatever_rows_hold_the_journal_reads_back) {
         writer.append(failed);
         writer.append(final_result(4, "o/d/h", outcome::created));
     }
-    const auto state = load_journal(options);
+    const auto state = load(options);
     BOOST_TEST(state.records == 3u);
     BOOST_TEST(state.created.contains("o/d/h"));
     BOOST_TEST(!state.repaired_torn_line);
@@ -402,7 +595,7 @@ BOOST_AUTO_TEST_CASE(a_send_without_an_answer_is_unknown_and_dangling) {
     const auto options = dir.options();
     asio::io_context io;
     {
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
         writer.append_sending(2, "o/answered/h");
         writer.append_sending(3, "o/lost/h");
         writer.append_sending(4, "o/lost-dup/h");
@@ -412,7 +605,7 @@ BOOST_AUTO_TEST_CASE(a_send_without_an_answer_is_unknown_and_dangling) {
         writer.append_sending(8, "o/skipped-meanwhile/h");
         writer.append(final_result(9, "o/skipped-meanwhile/h", outcome::skipped));
     }
-    const auto state = load_journal(options);
+    const auto state = load(options);
     BOOST_REQUIRE(state.dangling.size() == 3u);
     BOOST_TEST(state.dangling[0].line == 3u);
     BOOST_TEST(state.dangling[0].key == "o/lost/h");
@@ -427,11 +620,11 @@ BOOST_AUTO_TEST_CASE(a_send_without_an_answer_is_unknown_and_dangling) {
 
     // The caller records them unknown; the next load has nothing dangling.
     {
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
         for (const auto& send : state.dangling)
             writer.append(final_result(send.line, send.key, outcome::unknown));
     }
-    const auto again = load_journal(options);
+    const auto again = load(options);
     BOOST_TEST(again.dangling.empty());
     BOOST_TEST(again.unknown.contains("o/lost/h"));
     BOOST_TEST(again.unknown.size() == 3u);
@@ -442,23 +635,23 @@ BOOST_AUTO_TEST_CASE(a_torn_last_line_is_cut_off) {
     const auto options = dir.options();
     asio::io_context io;
     {
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
         writer.append(final_result(2, "o/whole/h", outcome::created));
     }
     const auto whole = read_file(options.path);
     append_to_file(options.path, R"({"line":3,"key":"o/torn/h","outcome":"crea)");
-    BOOST_CHECK_THROW(journal_writer(io.get_executor(), options), journal_error);
+    BOOST_CHECK_THROW(test_journal(io, options), journal_error);
 
-    const auto state = load_journal(options);
+    const auto state = load(options);
     BOOST_TEST(state.repaired_torn_line);
     BOOST_TEST(state.records == 1u);
     BOOST_TEST(state.created.contains("o/whole/h"));
     BOOST_TEST(read_file(options.path) == whole);
     {
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
         writer.append(final_result(3, "o/next/h", outcome::created));
     }
-    const auto repaired = load_journal(options);
+    const auto repaired = load(options);
     BOOST_TEST(!repaired.repaired_torn_line);
     BOOST_TEST(repaired.created.size() == 2u);
 }
@@ -468,7 +661,7 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_byte_leaves_a_journal_the_next_run_can_finis
     const auto options = dir.options();
     asio::io_context io;
     {
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
         writer.append_sending(2, "o/a/h");
         auto created = full_result();
         created.line = 2;
@@ -479,16 +672,16 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_byte_leaves_a_journal_the_next_run_can_finis
     const auto complete = read_file(options.path);
     for (std::size_t cut = 0; cut <= complete.size(); ++cut) {
         fs::resize_file(options.path, cut);
-        const auto state = load_journal(options);   // never refuses its own torn file
+        const auto state = load(options);   // never refuses its own torn file
         const auto kept = read_file(options.path);
         BOOST_TEST((kept.empty() || kept.back() == '\n'), "cut at " << cut);
         BOOST_TEST(complete.starts_with(kept));
         {
-            journal_writer writer(io.get_executor(), options);
+            test_journal writer(io, options);
             for (const auto& send : state.dangling)
                 writer.append(final_result(send.line, send.key, outcome::unknown));
         }
-        const auto resumed = load_journal(options);
+        const auto resumed = load(options);
         BOOST_TEST(!resumed.repaired_torn_line);
         BOOST_TEST(resumed.dangling.empty());
         // Whatever was sent is now either created or unknown: never sent again.
@@ -503,10 +696,10 @@ BOOST_AUTO_TEST_CASE(an_unparsable_last_line_is_cut_off) {
     temp_dir dir;
     const auto options = dir.options();
     asio::io_context io;
-    { journal_writer writer(io.get_executor(), options); }
+    { test_journal writer(io, options); }
     const auto header_only = read_file(options.path);
     append_to_file(options.path, "{\"line\":2,\"key\":\"o/c/h\",\"outc\n\n");
-    const auto state = load_journal(options);
+    const auto state = load(options);
     BOOST_TEST(state.repaired_torn_line);
     BOOST_TEST(state.records == 0u);
     BOOST_TEST(read_file(options.path) == header_only);
@@ -516,11 +709,11 @@ BOOST_AUTO_TEST_CASE(a_torn_header_is_cut_off) {
     temp_dir dir;
     const auto options = dir.options();
     append_to_file(options.path, R"({"journal":"invent-dispatch","vers)");
-    const auto state = load_journal(options);
+    const auto state = load(options);
     BOOST_TEST(state.repaired_torn_line);
     BOOST_TEST(fs::file_size(options.path) == 0u);
     asio::io_context io;
-    { journal_writer writer(io.get_executor(), options); }
+    { test_journal writer(io, options); }
     BOOST_TEST(lines_of(read_file(options.path)).size() == 1u);
 }
 
@@ -529,17 +722,17 @@ BOOST_AUTO_TEST_CASE(garbage_in_the_middle_is_an_error_naming_the_line) {
     const auto options = dir.options();
     asio::io_context io;
     {
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
         writer.append(final_result(2, "o/a/h", outcome::created));
     }
     append_to_file(options.path, "not json at all\n");
     {
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
         writer.append(final_result(3, "o/b/h", outcome::created));
     }
     const auto before = read_file(options.path);
     try {
-        load_journal(options);
+        load(options);
         BOOST_ERROR("load_journal accepted a garbage line");
     } catch (const journal_error& e) {
         BOOST_TEST(std::string(e.what()) == options.path + ":3: not an invent-dispatch journal record");
@@ -550,21 +743,70 @@ BOOST_AUTO_TEST_CASE(garbage_in_the_middle_is_an_error_naming_the_line) {
 BOOST_AUTO_TEST_CASE(another_inputs_journal_is_refused) {
     temp_dir dir;
     asio::io_context io;
-    { journal_writer writer(io.get_executor(), dir.options("a.csv")); }
+    { test_journal writer(io, dir.options("a.csv")); }
     try {
-        load_journal(dir.options("b.csv"));
+        load(dir.options("b.csv"));
         BOOST_ERROR("load_journal accepted another input's journal");
     } catch (const journal_error& e) {
         BOOST_TEST(std::string(e.what()) ==
-                   dir.options().path + ": this journal belongs to input a.csv, not b.csv");
+                   dir.options().path + ": this journal belongs to input a.csv, not b.csv (it records no "
+                                        "content fingerprint to recognise a moved input by); run it with that "
+                                        "input, or give this run another --results");
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_moved_input_is_recognised_by_its_content) {
+    temp_dir dir;
+    asio::io_context io;
+    auto written = dir.options("/old/place/contacts.csv");
+    written.input_content = input_fingerprint{4096, std::string(64, 'a')};
+    {
+        test_journal writer(io, written);
+        writer.append(final_result(2, "o/c/h", outcome::created));
+    }
+    auto moved = dir.options("/new/place/contacts.csv");
+    moved.input_content = written.input_content;
+    const auto state = load(moved);
+    BOOST_TEST(state.moved_from == "/old/place/contacts.csv");
+    BOOST_TEST(state.created.contains("o/c/h"));
+    BOOST_TEST(load(written).moved_from.empty());
+
+    auto edited = moved;
+    edited.input_content = input_fingerprint{4097, std::string(64, 'b')};
+    try {
+        load(edited);
+        BOOST_ERROR("a journal was taken for another input");
+    } catch (const journal_error& e) {
+        BOOST_TEST(std::string(e.what()) ==
+                   written.path + ": this journal belongs to input /old/place/contacts.csv, not "
+                                  "/new/place/contacts.csv (nor does the content match: 4096 bytes, SHA-256 of "
+                                  "the first MiB aaaaaaaaaaaa... there; 4097 bytes, bbbbbbbbbbbb... here); run it "
+                                  "with that input, or give this run another --results");
+    }
+    // The same path is its input whatever it holds now (rows appended, say).
+    BOOST_TEST(load(dir.options("/old/place/contacts.csv")).created.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_dangling_send_carries_the_ids_of_its_key) {
+    temp_dir dir;
+    const auto options = dir.options();
+    asio::io_context io;
+    {
+        test_journal writer(io, options);
+        writer.append_sending(2, "org%2F1/c%20%25/ch_3");
+    }
+    const auto state = load(options);
+    BOOST_REQUIRE(state.dangling.size() == 1u);
+    BOOST_TEST(state.dangling[0].org_id == "org/1");
+    BOOST_TEST(state.dangling[0].contact_id == "c %");
+    BOOST_TEST(state.dangling[0].channel_id == "ch_3");
 }
 
 BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_journal_is_left_alone) {
     temp_dir dir;
     const auto options = dir.options();
     append_to_file(options.path, "contact_id,channel_id\nc1,h1");
-    BOOST_CHECK_THROW(load_journal(options), journal_error);
+    BOOST_CHECK_THROW(load(options), journal_error);
     BOOST_TEST(read_file(options.path) == "contact_id,channel_id\nc1,h1");
 }
 
@@ -574,7 +816,7 @@ BOOST_AUTO_TEST_CASE(a_million_lines_load) {
     constexpr std::uint64_t rows = 500'000;   // a sending and a final line each
     {
         asio::io_context io;
-        journal_writer writer(io.get_executor(), options);
+        test_journal writer(io, options);
     }
     {
         std::string text;
@@ -583,7 +825,7 @@ BOOST_AUTO_TEST_CASE(a_million_lines_load) {
         for (std::uint64_t i = 0; i < rows; ++i) {
             const auto line = i + 2;
             key = "org_1/c_" + std::to_string(i) + "/ch_" + std::to_string(i % 7);
-            append_sending_record(text, line, key);
+            append_sending_record(text, line, key, at);
             if (i + 3 >= rows) continue;   // the last three were in flight
             auto result = full_result();
             result.line = line;
@@ -591,7 +833,7 @@ BOOST_AUTO_TEST_CASE(a_million_lines_load) {
             result.result = i % 10 == 0 ? outcome::unknown
                           : i % 10 == 1 ? outcome::failed
                                         : outcome::created;
-            append_result_record(text, result);
+            append_result_record(text, result, at);
             if (text.size() > (1 << 20)) {
                 out << text;
                 text.clear();
@@ -601,7 +843,7 @@ BOOST_AUTO_TEST_CASE(a_million_lines_load) {
     }
     const auto started = std::chrono::steady_clock::now();
     const auto cpu_started = std::clock();
-    const auto state = load_journal(options);
+    const auto state = load(options);
     const double cpu_ms = 1000.0 * double(std::clock() - cpu_started) / CLOCKS_PER_SEC;
     const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - started;
     BOOST_TEST_MESSAGE("loaded " << state.records << " records ("
