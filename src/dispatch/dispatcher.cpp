@@ -151,7 +151,7 @@ private:
     // request may have created a chat, so the row is unknown from now on.
     void record_dangling_sends() {
         if (!resumed_.moved_from.empty())
-            spdlog::info("{}: written for input {}, whose content {} has: resuming", config_.results_path,
+            spdlog::info("{}: its input moved from {} to {} (the same content): resuming", config_.results_path,
                          resumed_.moved_from, rows_->display_name());
         if (resumed_.repaired_torn_line)
             spdlog::warn("{}: repaired a torn last line left by an interrupted run", config_.results_path);

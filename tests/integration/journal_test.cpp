@@ -131,6 +131,78 @@ BOOST_AUTO_TEST_CASE(a_batch_moved_to_another_folder_is_finished_without_sending
     every_key_created_once(s.mock, rows);
 }
 
+BOOST_AUTO_TEST_CASE(every_record_has_its_time_and_ids_and_events_frame_each_run) {
+    session slow(slow_mock(30000));   // requests hang: a second signal leaves them in flight
+    const auto input = slow.dir / "contacts.csv";
+    const auto journal = slow.dir / "contacts.csv.results.jsonl";
+    write_contacts_csv(input, 30);
+    child_process first(slow.args(input, {"--concurrency", "4"}), slow.env(), slow.dir.path);
+    BOOST_TEST_REQUIRE(wait_for([&] {
+        std::size_t sending = 0;
+        if (fs::exists(journal))
+            for (const auto& r : read_journal(journal)) sending += str(r, "outcome") == "sending";
+        return sending == 4;
+    }));
+    first.signal(SIGINT);
+    BOOST_TEST_REQUIRE(wait_for([&] { return first.stderr_so_far().find("stopping") != std::string::npos; }));
+    first.signal(SIGINT);
+    BOOST_TEST_REQUIRE(first.wait().exit_code == 130);
+
+    mock_config config;
+    config.error_rates = {{429, 0.2}};   // each 429 pauses every request for its Retry-After
+    session fast(config);
+    child_process second(fast.args(input, {"--quiet", "--results", journal.string()}), fast.env(), fast.dir.path);
+    const auto second_pid = second.pid();
+    BOOST_TEST(second.wait().exit_code == 1);   // the four in flight are unknown
+
+    const auto records = read_journal(journal);
+    std::vector<std::string> events;
+    std::size_t unknown = 0, pauses = 0;
+    for (std::size_t i = 1; i < records.size(); ++i) {
+        const auto& r = records[i];
+        const auto at = str(r, "at");
+        BOOST_TEST((at.size() == 24 && at[10] == 'T' && at[19] == '.' && at.back() == 'Z'), at);
+        BOOST_TEST(std::string(r.begin()[r.size() - 1].key()) == "at");   // the last field
+        if (r.contains("event")) {
+            events.push_back(str(r, "event"));
+            if (str(r, "event") == "pause") {
+                ++pauses;
+                BOOST_TEST(r.at("status").as_int64() == 429);
+                BOOST_TEST(str(r, "until") > at);
+            }
+            continue;
+        }
+        const auto outcome = str(r, "outcome");
+        if (outcome == "sending") continue;
+        BOOST_TEST(!str(r, "org_id").empty());
+        BOOST_TEST(!str(r, "contact_id").empty(), str(r, "key"));
+        BOOST_TEST(!str(r, "channel_id").empty(), str(r, "key"));
+        if (outcome == "unknown") {
+            ++unknown;
+            BOOST_TEST(r.at("attempts").as_int64() == 0);
+            BOOST_TEST(r.at("latency_ms").is_null());
+            BOOST_TEST(str(r, "key") == str(r, "org_id") + "/" + str(r, "contact_id") + "/" + str(r, "channel_id"));
+        } else {
+            BOOST_TEST(r.at("latency_ms").is_double());
+        }
+    }
+    BOOST_TEST(unknown == 4u);
+    BOOST_TEST(pauses > 0u);
+    // The first run's start and (second signal) end, then the second run's.
+    BOOST_REQUIRE(events.size() >= 4u);
+    BOOST_TEST(events.front() == "run_start");
+    BOOST_TEST(events.back() == "run_end");
+    const auto& last = records.back();
+    BOOST_TEST(last.at("exit_code").as_int64() == 1);
+    for (auto it = records.rbegin(); it != records.rend(); ++it)
+        if (str(*it, "event") == "run_start") {
+            BOOST_TEST(it->at("pid").as_int64() == second_pid);
+            BOOST_TEST(str(*it, "base_url") == fast.mock.url());
+            BOOST_TEST(it->at("shard").is_null());
+            break;
+        }
+}
+
 // What the second run must show after a journal failed in the first: exit 3
 // with a summary and the error said once, then the rows that were not sent
 // (their `sending` records reached the file and were cut back) sent now.
