@@ -4,31 +4,13 @@
 #include <random>
 #include <set>
 
-#include "integration/support.hpp"
-#include "invent_dispatch/mock.hpp"
+#include "integration/mock_session.hpp"
 
 using namespace test_support;
 using invent_dispatch::mock_config;
 using invent_dispatch::mock_server;
 
 namespace {
-
-struct session {
-    explicit session(mock_config config = {}) : mock(std::move(config)) {
-        write_text(dir / "ca.pem", mock.ca_pem());
-    }
-    std::vector<std::string> args(const fs::path& input, std::vector<std::string> extra = {}) const {
-        std::vector<std::string> a{"run", input.string(), "--base-url", mock.url(),
-                                   "--ca-file", (dir / "ca.pem").string()};
-        a.insert(a.end(), extra.begin(), extra.end());
-        return a;
-    }
-    env_map env() const { return {{"INVENT_API_TOKEN", mock_token}}; }
-
-    std::string mock_token = "demo-token";
-    temp_dir dir;
-    mock_server mock;
-};
 
 bool journal_is_whole(const fs::path& path) {
     const auto text = read_text(path);
@@ -52,12 +34,6 @@ std::set<std::string> dangling_sends(const std::vector<boost::json::object>& rec
         else if (!outcome.empty()) open.erase(str(r, "key"));
     }
     return open;
-}
-
-mock_config slow_mock(int latency_ms) {
-    mock_config config;
-    config.latency = std::chrono::milliseconds(latency_ms);
-    return config;
 }
 
 } // namespace

@@ -8,38 +8,15 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "integration/support.hpp"
+#include "integration/mock_session.hpp"
 #include "invent_dispatch/config.hpp"
 #include "invent_dispatch/dispatcher.hpp"
-#include "invent_dispatch/mock.hpp"
 
 using namespace test_support;
 using invent_dispatch::mock_config;
 using invent_dispatch::mock_server;
 
 namespace {
-
-struct session {
-    explicit session(mock_config config = {}) : mock(std::move(config)) {
-        write_text(dir / "ca.pem", mock.ca_pem());
-    }
-    std::vector<std::string> args(const fs::path& input, std::vector<std::string> extra = {}) const {
-        std::vector<std::string> a{"run", input.string(), "--base-url", mock.url(),
-                                   "--ca-file", (dir / "ca.pem").string()};
-        a.insert(a.end(), extra.begin(), extra.end());
-        return a;
-    }
-    env_map env() const { return {{"INVENT_API_TOKEN", "demo-token"}}; }
-
-    temp_dir dir;
-    mock_server mock;
-};
-
-mock_config slow_mock(int latency_ms) {
-    mock_config config;
-    config.latency = std::chrono::milliseconds(latency_ms);
-    return config;
-}
 
 std::size_t occurrences(const std::string& text, const std::string& what) {
     std::size_t n = 0;
