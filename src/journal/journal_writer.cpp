@@ -38,7 +38,8 @@ constexpr std::string_view sending_mark = R"("outcome":"sending")";
 void drop_sending_records(std::string& records) {
     std::size_t kept = 0;
     for (std::size_t start = 0; start < records.size();) {
-        const auto end = records.find('\n', start) + 1;
+        const auto newline = records.find('\n', start);
+        const auto end = newline == std::string::npos ? records.size() : newline + 1;
         const std::string_view line(records.data() + start, end - start);
         if (line.find(sending_mark) == std::string_view::npos) {
             std::copy(line.begin(), line.end(), records.begin() + static_cast<std::ptrdiff_t>(kept));
