@@ -10,7 +10,9 @@
 #include <random>
 #include <string_view>
 
+#include "invent_dispatch/adaptive_rate.hpp"
 #include "invent_dispatch/chat_request.hpp"
+#include "invent_dispatch/rate_limit_headers.hpp"
 
 namespace invent_dispatch {
 
@@ -19,8 +21,9 @@ using time_point = clock_type::time_point;
 using duration = clock_type::duration;
 
 struct rate_limit {
-    double per_second = 0;   // > 0
+    double per_second = 0;   // > 0; with adaptive, the ceiling MAX
     double burst = 1;        // bucket size, >= 1
+    bool adaptive = false;   // --rate auto[:MAX]: the rate is found (adaptive_rate.hpp)
 };
 
 // "8", "8/s", "8/sec", "480/min", "2/h" (decimals allowed) -> requests per
@@ -52,11 +55,19 @@ public:
     // Reserves the next grant; returns when it may be used (>= now). Calls at
     // the same `now` get increasing times 1/rate apart once the burst is used.
     time_point reserve(time_point now) noexcept;
+    // A new rate from `now` on (the adaptive rate). Grants already made keep
+    // their times; after a cut, the next grant waits as if the grants still
+    // owed had been made at the new rate.
+    void set_rate(double per_second, time_point now) noexcept;
 
 private:
+    void set_interval(double per_second) noexcept;
+    long double interval_ns() const noexcept;
+
+    double burst_;
     duration interval_;                      // whole nanoseconds of 1/rate
     std::uint64_t interval_fraction_ = 0;    // and its fraction, in 2^-32 ns
-    duration tolerance_;                     // (burst - 1) * interval
+    duration tolerance_{};                   // (burst - 1) * interval
     bool started_ = false;
     time_point theoretical_arrival_{};       // whole nanoseconds of the TAT
     std::uint64_t arrival_fraction_ = 0;     // and its fraction, in 2^-32 ns
@@ -75,6 +86,8 @@ struct attempt_report {
     boost::system::error_code ec;          // dispatch_errc, or none when an HTTP answer came
     int http_status = 0;                   // 0 when no answer
     std::optional<duration> retry_after;   // parsed Retry-After, when present
+    std::uint64_t send_sequence = 0;       // from scheduler::on_send, when the request left
+    std::optional<advertised_limit> advertised{};   // parsed rate-limit headers, when present
 };
 
 struct retry_decision {
@@ -105,6 +118,9 @@ public:
     //     auto when = reserve_send(now());  sleep until when;
     //     while (pause_end(now())) { when = reserve_send(now()); sleep until when; }
     std::optional<time_point> pause_end(time_point now) const noexcept;
+    // A request leaves now: its sequence number for attempt_report, so that
+    // the adaptive rate knows which rate its answer speaks of (0 without it).
+    std::uint64_t on_send() noexcept;
 
     // attempt_number counts from 1 and grows only with retries whose
     // consumes_attempt is true; stale_retries counts this row's retries whose
@@ -112,12 +128,15 @@ public:
     // could resend forever). At most max_attempts of those are granted; after
     // that a stale connection counts as an ordinary connect failure.
     // Updates the pause (429/503 Retry-After) and the run of 401/403 answers.
-    // Once aborted(), nothing is retried any more.
+    // Once aborted(), nothing is retried any more. With --rate auto, an HTTP
+    // answer also adjusts the rate, and the bucket keeps the new one.
     retry_decision on_attempt(const attempt_report& report, unsigned attempt_number, time_point now,
                               unsigned stale_retries);
 
     bool aborted() const noexcept;
     std::uint64_t retries() const noexcept;
+    // With --rate auto: the controller (its current rate and its last change).
+    const adaptive_rate* adaptive() const noexcept { return adaptive_ ? &*adaptive_ : nullptr; }
 
 private:
     retry_decision on_http_answer(const attempt_report& report, unsigned attempt_number, time_point now);
@@ -128,6 +147,7 @@ private:
     duration backoff(unsigned attempt_number);
 
     std::optional<token_bucket> bucket_;
+    std::optional<adaptive_rate> adaptive_;
     retry_config retry_;
     std::mt19937_64 rng_;
     time_point paused_until_{};

@@ -16,6 +16,7 @@ retry_decision finish(outcome result) noexcept {
 scheduler::scheduler(std::optional<rate_limit> rate, retry_config retry, std::uint64_t seed)
     : retry_(retry), rng_(seed) {
     if (rate) bucket_.emplace(*rate);
+    if (rate && rate->adaptive) adaptive_.emplace(rate->per_second);
 }
 
 time_point scheduler::reserve_send(time_point now) {
@@ -30,8 +31,15 @@ std::optional<time_point> scheduler::pause_end(time_point now) const noexcept {
     return std::nullopt;
 }
 
+std::uint64_t scheduler::on_send() noexcept { return adaptive_ ? adaptive_->on_send() : 0; }
+
 retry_decision scheduler::on_attempt(const attempt_report& report, unsigned attempt_number,
                                      time_point now, unsigned stale_retries) {
+    // Every HTTP answer (a 2xx that is not a Chat included) speaks of the rate.
+    if (adaptive_ && report.http_status != 0 &&
+        adaptive_->on_answer(report.send_sequence, report.http_status, report.advertised, now) !=
+            adaptive_rate::change::none)
+        bucket_->set_rate(adaptive_->current(), now);
     if (!report.ec) return on_http_answer(report, attempt_number, now);
     if (report.ec.category() != dispatch_category()) return finish(outcome::failed);
 

@@ -159,6 +159,71 @@ BOOST_AUTO_TEST_CASE(no_window_ever_holds_more_than_burst_plus_rate_times_length
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_cut_pushes_the_next_grant_out_as_if_the_owed_grants_were_at_the_new_rate) {
+    token_bucket bucket({10, 1});
+    for (int i = 0; i < 3; ++i) bucket.reserve(t0);   // 0, 100, 200 ms: 300 ms owed
+    bucket.set_rate(5, t0 + 50ms);                    // 250 ms owed = 2.5 grants = 500 ms at 5/s
+    BOOST_TEST(after_t0(bucket.reserve(t0 + 50ms)) == ns(550ms));
+    BOOST_TEST(after_t0(bucket.reserve(t0 + 50ms)) == ns(750ms));
+}
+
+BOOST_AUTO_TEST_CASE(a_raise_keeps_the_grants_already_made_ahead) {
+    token_bucket bucket({10, 1});
+    for (int i = 0; i < 3; ++i) bucket.reserve(t0);   // 0, 100, 200 ms
+    bucket.set_rate(20, t0);
+    // Not at 150 ms, between grants already made: after them, at the new interval.
+    BOOST_TEST(after_t0(bucket.reserve(t0)) == ns(300ms));
+    BOOST_TEST(after_t0(bucket.reserve(t0)) == ns(350ms));
+    // An idle bucket simply takes the new interval.
+    token_bucket idle({10, 1});
+    idle.reserve(t0);
+    idle.set_rate(2, t0 + 10s);
+    BOOST_TEST(after_t0(idle.reserve(t0 + 10s)) == ns(10s));
+    BOOST_TEST(after_t0(idle.reserve(t0 + 10s)) == ns(10500ms));
+}
+
+BOOST_AUTO_TEST_CASE(the_rate_in_force_bounds_every_window_across_changes) {
+    // Saturating callers while the rate is cut and raised: any window that
+    // starts at or after a change and ends before the next holds at most
+    // burst + rate*T grants, the grants made before the change included.
+    const double burst = 5;
+    token_bucket bucket({500, burst});
+    std::mt19937_64 rng(7);
+    const auto uniform = [&rng](std::int64_t low, std::int64_t high) {
+        return std::uniform_int_distribution<std::int64_t>(low, high)(rng);
+    };
+    const std::vector<double> rates{500, 120, 1000, 10, 450, 50, 3000, 2};
+    std::vector<time_point> grants;
+    std::vector<time_point> changes{t0};
+    time_point now = t0;
+    for (std::size_t phase = 0; phase < rates.size(); ++phase) {
+        if (phase > 0) {
+            bucket.set_rate(rates[phase], now);
+            changes.push_back(now);
+        }
+        const time_point phase_end = now + duration(uniform(ns(500ms), ns(3s)));
+        while (now < phase_end) {
+            time_point latest = now;
+            for (std::int64_t i = uniform(1, 40); i > 0; --i) grants.push_back(latest = bucket.reserve(now));
+            now = latest;
+        }
+    }
+    changes.push_back(time_point::max());
+    std::sort(grants.begin(), grants.end());
+    for (std::size_t phase = 0; phase < rates.size(); ++phase) {
+        const auto first = std::lower_bound(grants.begin(), grants.end(), changes[phase]);
+        const auto last = std::lower_bound(grants.begin(), grants.end(), changes[phase + 1]);
+        const std::vector<time_point> in_phase(first, last);
+        for (const duration window : {duration(1ms), duration(100ms), duration(1s)}) {
+            const double seconds = std::chrono::duration<double>(window).count();
+            const auto bound = static_cast<std::size_t>(burst + rates[phase] * seconds + 1e-9);
+            BOOST_TEST_CONTEXT("rate " << rates[phase] << " window " << seconds << " s") {
+                BOOST_TEST(max_in_window(in_phase, window) <= bound);
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(achieved_rate_over_ten_seconds_is_within_a_thousandth) {
     // High rates are where whole-nanosecond intervals would drift: 1e9/3e6 is
     // 333.33 ns and 1e9/7e6 is 142.86 ns, 0.1% off if rounded.
@@ -331,7 +396,7 @@ BOOST_AUTO_TEST_CASE(failures_before_sending_are_retried_with_backoff) {
 }
 
 BOOST_AUTO_TEST_CASE(max_attempts_exhausted_fails_the_row) {
-    for (const attempt_report report : {http(503), http(429, 1s), failure(dispatch_errc::connect_failed)}) {
+    for (const attempt_report& report : {http(503), http(429, 1s), failure(dispatch_errc::connect_failed)}) {
         invent_dispatch::scheduler sched(std::nullopt, config_with(5), 1);
         // The dispatcher's loop, as it runs against a server that keeps failing.
         unsigned attempt = 1;
