@@ -25,6 +25,16 @@ struct api_endpoint {
     bool loopback = false;   // 127.0.0.0/8, ::1, localhost
 };
 
+// Invent documents 500 requests a minute per IP: the default rate against it
+// (and --rate auto's MAX there) keeps a margin under that.
+inline constexpr double invent_default_rate = 480.0 / 60.0;
+// --rate auto's MAX against any other server.
+inline constexpr double adaptive_default_max = 50;
+
+// Whether the base URL's host is Invent's API (api.useinvent.com or another
+// host under useinvent.com).
+bool is_invent_host(const api_endpoint& endpoint);
+
 struct dispatch_config {
     input_config input;
     row_defaults defaults;
@@ -36,7 +46,8 @@ struct dispatch_config {
     std::optional<std::string> ca_file;
     bool insecure = false;                          // loopback only
     unsigned concurrency = 32;
-    std::optional<rate_limit> rate;                 // default 480/min (burst 1) unless loopback
+    std::optional<rate_limit> rate;                 // default 480/min (burst 1) unless loopback;
+                                                    // adaptive with --rate auto[:MAX]
     retry_config retry;
     std::chrono::milliseconds timeout{30'000};
     std::optional<std::chrono::milliseconds> deadline;

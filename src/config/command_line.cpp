@@ -177,7 +177,19 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (const auto* v = s.find("concurrency")) config.concurrency = static_cast<unsigned>(parse_integer(*v, 1, 10'000));
     const auto* burst = s.find("burst");
     const double burst_size = burst ? static_cast<double>(parse_integer(*burst, 1, 1'000'000)) : 1.0;
-    if (const auto* v = s.find("rate")) config.rate = rate_limit{parse_rate_per_second(v->text(), v->origin), burst_size};
+    // --rate auto without MAX: MAX depends on the host, known below.
+    bool adaptive_max_unset = false;
+    if (const auto* v = s.find("rate")) {
+        const std::string_view text = trim(v->text());
+        if (text == "auto") {
+            config.rate = rate_limit{adaptive_default_max, burst_size, true};
+            adaptive_max_unset = true;
+        } else if (text.starts_with("auto:")) {
+            config.rate = rate_limit{parse_rate_per_second(std::string(text.substr(5)), v->origin), burst_size, true};
+        } else {
+            config.rate = rate_limit{parse_rate_per_second(v->text(), v->origin), burst_size};
+        }
+    }
     if (const auto* v = s.find("max_attempts")) config.retry.max_attempts = static_cast<unsigned>(parse_integer(*v, 1, 100));
     if (const auto* v = s.find("auth_failures"))
         config.retry.auth_failures_to_abort = static_cast<unsigned>(parse_integer(*v, 1, 1'000'000));
@@ -213,7 +225,8 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
         config.endpoint = parse_endpoint(config.base_url);
         refuse_plain_off_loopback(config);
         // Invent allows 500 requests a minute per IP: stay under it unless told otherwise.
-        if (!config.rate && !config.endpoint.loopback) config.rate = rate_limit{480.0 / 60.0, burst_size};
+        if (!config.rate && !config.endpoint.loopback) config.rate = rate_limit{invent_default_rate, burst_size};
+        if (adaptive_max_unset && is_invent_host(config.endpoint)) config.rate->per_second = invent_default_rate;
         config.token = resolve_token(s, env);
         if (config.token.empty())
             throw usage_error("no API token: set INVENT_API_TOKEN or pass --token-file PATH");

@@ -5,7 +5,9 @@
 namespace invent_dispatch {
 
 std::string describe(const dispatch_config& c) {
-    const auto rate = c.rate ? fmt::format("{:g}/s burst {:g}", c.rate->per_second, c.rate->burst) : std::string("unlimited");
+    const auto rate = !c.rate           ? std::string("unlimited")
+                      : c.rate->adaptive ? fmt::format("auto:{:g}/s burst {:g}", c.rate->per_second, c.rate->burst)
+                                         : fmt::format("{:g}/s burst {:g}", c.rate->per_second, c.rate->burst);
     const auto shard = c.admission.shard ? fmt::format("{}/{}", c.admission.shard->index, c.admission.shard->count)
                                          : std::string("all");
     const auto deadline = c.deadline ? fmt::format("{}ms", c.deadline->count()) : std::string("none");

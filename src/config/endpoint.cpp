@@ -51,4 +51,11 @@ api_endpoint parse_endpoint(const std::string& base_url) {
     return endpoint;
 }
 
+bool is_invent_host(const api_endpoint& endpoint) {
+    std::string host = endpoint.host;
+    for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    while (!host.empty() && host.back() == '.') host.pop_back();   // a fully qualified name
+    return host == "useinvent.com" || host.ends_with(".useinvent.com");
+}
+
 } // namespace invent_dispatch

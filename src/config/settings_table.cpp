@@ -24,7 +24,7 @@ const std::vector<setting>& dispatch_settings() {
         {"ca_file", k::text, "PATH", nullptr, "trust this CA (PEM) as well as the system's"},
         {"insecure", k::boolean, nullptr, nullptr, "skip certificate checks (loopback only)"},
         {"concurrency", k::integer, "N", "32", "requests in flight, 1..10000"},
-        {"rate", k::quantity, "R", nullptr, "requests per second: 8, 8/s or 480/min (default: 480/min, none on loopback)"},
+        {"rate", k::quantity, "R", nullptr, "requests per second: 8, 8/s or 480/min (default: 480/min, none on loopback); auto[:MAX] finds the rate the server sustains, up to MAX (default: 480/min against Invent, 50/s elsewhere)"},
         {"burst", k::integer, "B", "1", "token bucket size for --rate"},
         {"max_attempts", k::integer, "N", "5", "attempts per row, retries included"},
         {"timeout", k::quantity, "DUR", "30s", "per attempt: 500ms, 30s, 2m, 1h (bare number: seconds)"},

@@ -172,6 +172,35 @@ BOOST_AUTO_TEST_CASE(rate_from_file_as_text_or_number) {
     BOOST_TEST(run({"--config", dir.write("n.toml", "rate = 2.5\ntimeout = 5\n")}).timeout.count() == 5'000);
 }
 
+BOOST_AUTO_TEST_CASE(adaptive_rate_and_its_max) {
+    // Against Invent, MAX is its documented limit less the margin; elsewhere 50/s.
+    const auto invent = run({"--rate", "auto"});
+    BOOST_REQUIRE(invent.rate);
+    BOOST_TEST(invent.rate->adaptive);
+    BOOST_TEST(invent.rate->per_second == 8.0);
+    BOOST_TEST(run({"--rate", "auto", "--base-url", "https://eu.api.useinvent.com."}).rate->per_second == 8.0);
+    const auto elsewhere = run({"--rate", "auto", "--base-url", "http://127.0.0.1:8080", "--burst", "4"});
+    BOOST_TEST(elsewhere.rate->adaptive);
+    BOOST_TEST(elsewhere.rate->per_second == 50.0);
+    BOOST_TEST(elsewhere.rate->burst == 4.0);
+    BOOST_TEST(run({"--rate", "auto", "--base-url", "https://api.example.com"}).rate->per_second == 50.0);
+    BOOST_TEST(run({"--rate", "auto", "--base-url", "https://notuseinvent.com"}).rate->per_second == 50.0);
+    // An explicit MAX wins everywhere.
+    const auto capped = run({"--rate", "auto:1000"});
+    BOOST_TEST(capped.rate->adaptive);
+    BOOST_TEST(capped.rate->per_second == 1000.0);
+    BOOST_TEST(run({"--rate", "auto:600/min", "--base-url", "http://[::1]:1"}).rate->per_second == 10.0);
+    BOOST_TEST(!run({"--rate", "8"}).rate->adaptive);
+    BOOST_TEST(contains(describe(capped), "rate=auto:1000/s burst 1"), describe(capped));
+    for (const auto* bad : {"auto:", "auto:fast", "auto:0", "automatic", "auto:-5", "auto 100"})
+        BOOST_TEST(contains(usage_message([&] { run({"--rate", bad}); }), "--rate: expected a rate"), bad);
+    // The config file's key takes the same values.
+    temp_dir dir;
+    const auto from_file = run({"--config", dir.write("a.toml", "rate = \"auto:300/s\"\n")});
+    BOOST_TEST(from_file.rate->adaptive);
+    BOOST_TEST(from_file.rate->per_second == 300.0);
+}
+
 BOOST_AUTO_TEST_CASE(shards) {
     BOOST_TEST(parse_shard("0/1")->index == 0u);
     BOOST_TEST(parse_shard("3/4")->index == 3u);
@@ -408,6 +437,21 @@ BOOST_AUTO_TEST_CASE(mock_flags) {
     BOOST_TEST(m.seed == 7u);
     BOOST_TEST(*m.cert_out == "ca.pem");
     BOOST_TEST(m.token == "mock-token");
+}
+
+BOOST_AUTO_TEST_CASE(mock_rate_limit_knobs) {
+    const auto m = parse({"mock", "--rate-limit", "300/s", "--rate-limit-headers", "draft", "--rate-limit-after", "2.5:150"}).mock;
+    BOOST_TEST(*m.rate_limit == 300.0);
+    BOOST_TEST((m.rate_limit_headers == mock_config::limit_headers::draft));
+    BOOST_REQUIRE(m.rate_limit_after);
+    BOOST_TEST(m.rate_limit_after->after.count() == 2500);
+    BOOST_TEST(m.rate_limit_after->per_second == 150.0);
+    BOOST_TEST((parse({"mock", "--rate-limit-headers", "x"}).mock.rate_limit_headers == mock_config::limit_headers::x));
+    BOOST_TEST((parse({"mock"}).mock.rate_limit_headers == mock_config::limit_headers::none));
+    BOOST_TEST(!parse({"mock"}).mock.rate_limit_after);
+    BOOST_TEST(contains(usage_message([] { parse({"mock", "--rate-limit-headers", "ietf"}); }), "--rate-limit-headers"));
+    for (const auto* bad : {"30", "30:", ":150", "x:150", "30:fast", "-1:150"})
+        BOOST_TEST(contains(usage_message([&] { parse({"mock", "--rate-limit-after", bad}); }), "--rate-limit-after"), bad);
 }
 
 BOOST_AUTO_TEST_CASE(mock_defaults_and_checks) {
