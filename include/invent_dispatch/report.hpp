@@ -7,6 +7,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "invent_dispatch/chat_request.hpp"
 
@@ -45,6 +46,28 @@ struct run_counters {
     std::uint64_t in_flight = 0;
 };
 
+// The adaptive rate over a run (--rate auto): each rate in force and for how
+// long, for the summary's min, median (weighted by time) and final.
+class rate_history {
+public:
+    void set(double per_second, std::chrono::steady_clock::time_point now);
+    std::optional<double> current() const noexcept;
+    struct figures {
+        double min, median, final;
+    };
+    // nullopt when no rate was ever set (a fixed rate, or none).
+    std::optional<figures> summarize(std::chrono::steady_clock::time_point now) const;
+
+private:
+    struct span {
+        double per_second;
+        std::chrono::steady_clock::duration lasted;
+    };
+    std::vector<span> ended_;
+    std::optional<double> current_;
+    std::chrono::steady_clock::time_point since_{};
+};
+
 class run_report {
 public:
     run_report();
@@ -59,6 +82,8 @@ public:
     const latency_histogram& latencies() const noexcept { return latencies_; }
     std::chrono::duration<double> elapsed() const noexcept;
     void finish();                                  // stops the wall clock
+    rate_history& rate() noexcept { return rate_; }   // with --rate auto
+    const rate_history& rate() const noexcept { return rate_; }
 
     // The table on stderr, and the same as JSON (--summary PATH).
     void write_summary_table(std::ostream& out) const;
@@ -67,12 +92,13 @@ public:
 private:
     run_counters counters_;
     latency_histogram latencies_;
+    rate_history rate_;
     std::chrono::steady_clock::time_point started_;
     std::optional<std::chrono::steady_clock::time_point> finished_;
 };
 
 // Progress on stderr: on a terminal one live line redrawn in place (done/total
-// when known, rate, ok/failed, in flight, ETA); otherwise a status line every
+// when known, rate, ok/failed, in flight, the adaptive rate in force, ETA); otherwise a status line every
 // interval (10 s) for cron and CI logs.
 class progress_printer {
 public:

@@ -63,6 +63,7 @@ std::string progress_printer::status_line(std::chrono::steady_clock::time_point 
                            ? fmt::format("{}/{} ({:.1f}%)", done, *total_, 100.0 * static_cast<double>(done) / static_cast<double>(*total_))
                            : fmt::format("{}", done);
     line += fmt::format(" | {:.0f} req/s | ok {} failed {} | in flight {}", request_rate, ok, bad, c.in_flight);
+    if (const auto rate = report_.rate().current()) line += fmt::format(" | auto {:.1f}/s", *rate);
     const auto done_here = done - done_at_start_;
     if (total_ && done_here > 0 && done < *total_ && elapsed.count() > 0) {
         const double rows_per_second = static_cast<double>(done_here) / elapsed.count();

@@ -78,6 +78,8 @@ void run_report::write_summary_table(std::ostream& out) const {
     row("stale reconnects", counters_.stale_reconnects);
     if (const auto l = latency_ms(latencies_))
         out << fmt::format("  {:<18}p50 {:.1f}  p90 {:.1f}  p99 {:.1f}  max {:.1f}\n", "latency ms", l->p50, l->p90, l->p99, l->max);
+    if (const auto r = rate_.summarize(finished_.value_or(std::chrono::steady_clock::now())))
+        out << fmt::format("  {:<18}min {:.1f}  median {:.1f}  final {:.1f}\n", "auto rate /s", r->min, r->median, r->final);
     row("wall time", fmt::format("{:.2f} s", wall.count()));
 }
 
@@ -92,6 +94,10 @@ void run_report::write_summary_json(std::ostream& out) const {
     if (const auto l = latency_ms(latencies_))
         latency = json::object{{"p50", rounded(l->p50, 0.001)}, {"p90", rounded(l->p90, 0.001)},
                                {"p99", rounded(l->p99, 0.001)}, {"max", rounded(l->max, 0.001)}};
+    json::value rate = nullptr;   // per second, with --rate auto
+    if (const auto r = rate_.summarize(finished_.value_or(std::chrono::steady_clock::now())))
+        rate = json::object{{"min", rounded(r->min, 0.01)}, {"median", rounded(r->median, 0.01)},
+                            {"final", rounded(r->final, 0.01)}};
 
     out << json::serialize(json::object{
                {"outcomes", std::move(outcomes)},
@@ -102,6 +108,7 @@ void run_report::write_summary_json(std::ostream& out) const {
                {"requests", counters_.requests},
                {"requests_per_second", rounded(per_second(counters_.requests, wall), 0.01)},
                {"latency_ms", std::move(latency)},
+               {"rate", std::move(rate)},
                {"wall_seconds", rounded(wall.count(), 0.001)},
                {"resumed_skips", counters_.resumed_skips},
            })

@@ -145,6 +145,53 @@ BOOST_AUTO_TEST_CASE(summary_json_without_answers_has_null_latency) {
     BOOST_TEST(boost::json::parse(out.str()).at("latency_ms").is_null());
 }
 
+BOOST_AUTO_TEST_CASE(rate_history_min_median_by_time_and_final) {
+    rate_history h;
+    const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+    BOOST_TEST(!h.summarize(t0));
+    BOOST_TEST(!h.current());
+    h.set(100, t0);
+    h.set(50, t0 + 1s);   // 100 for 1 s
+    h.set(80, t0 + 4s);   // 50 for 3 s, then 80 for 1 s
+    const auto f = h.summarize(t0 + 5s);
+    BOOST_REQUIRE(f);
+    BOOST_TEST(f->min == 50);
+    BOOST_TEST(f->median == 50);   // in force for 3 of the 5 seconds
+    BOOST_TEST(f->final == 80);
+    BOOST_TEST(*h.current() == 80);
+    h.set(120, t0 + 5s);
+    const auto g = h.summarize(t0 + 15s);   // 120 for 10 of 15 s
+    BOOST_TEST(g->median == 120);
+    BOOST_TEST(g->min == 50);
+    BOOST_TEST(g->final == 120);
+}
+
+BOOST_AUTO_TEST_CASE(the_adaptive_rate_in_the_summary_and_the_progress_line) {
+    run_report r;
+    r.rate().set(294, std::chrono::steady_clock::now());
+    r.finish();
+    std::ostringstream table;
+    r.write_summary_table(table);
+    BOOST_TEST(table.str().find("  auto rate /s      min 294.0  median 294.0  final 294.0\n") != std::string::npos,
+               table.str());
+    std::ostringstream json_text;
+    r.write_summary_json(json_text);
+    const auto json = boost::json::parse(json_text.str());
+    BOOST_TEST(json.at("rate").at("final").to_number<double>() == 294.0);
+    BOOST_TEST(json.at("rate").at("min").to_number<double>() == 294.0);
+
+    std::ostringstream out;
+    progress_printer progress(r, std::nullopt, true, out);
+    progress.tick(std::chrono::steady_clock::time_point{} + 1h);
+    BOOST_TEST(out.str() == "\r0 | 0 req/s | ok 0 failed 0 | in flight 0 | auto 294.0/s\x1b[K");
+    // Without --rate auto there is no such line.
+    run_report fixed;
+    fixed.finish();
+    std::ostringstream fixed_table;
+    fixed.write_summary_table(fixed_table);
+    BOOST_TEST(fixed_table.str().find("auto rate") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(terminal_progress_redraws_one_line) {
     run_report r;
     std::ostringstream out;
