@@ -36,7 +36,21 @@ struct mock_config {
     std::chrono::milliseconds latency{0};        // --latency MS[,JITTER]
     std::chrono::milliseconds latency_jitter{0};
     std::vector<std::pair<int, double>> error_rates;   // --error-rate 500=0.05,503=0.02
-    std::optional<double> rate_limit;            // --rate-limit R[/s]: 429 above R per token
+    // --rate-limit R[/s]: 429 above R per token, over a sliding window of one
+    // second (below 1/s: one request per 1/R seconds). The client is not told
+    // unless rate_limit_headers says how.
+    std::optional<double> rate_limit;
+    enum class limit_headers { none, draft, x };
+    // --rate-limit-headers draft|x|none: advertise the limit in force on every
+    // create answer (draft: RateLimit-Policy `N;w=W` and RateLimit `limit=N,
+    // remaining=n, reset=s` of the IETF draft-07; x: X-RateLimit-Limit,
+    // -Remaining, -Reset in seconds).
+    limit_headers rate_limit_headers = limit_headers::none;
+    struct rate_limit_change {
+        std::chrono::milliseconds after{0};   // counted from the first create request
+        double per_second = 0;
+    };
+    std::optional<rate_limit_change> rate_limit_after;   // --rate-limit-after SECONDS:R
     std::string retry_after = "1";               // seconds or an HTTP date
     double drop_before_response = 0;             // read, create, close without answering
     double drop_on_accept = 0;                   // close before reading
@@ -65,12 +79,13 @@ public:
     //   {"requests":N,"created":N,"responses":{"200":n,"429":n},
     //    "dropped_before_response":n,"dropped_on_accept":n,"malformed":n,
     //    "idempotent_replays":n,"connections":n,"resumed_sessions":n,"max_in_any_second":n,
-    //    "create_span_us":n,
+    //    "create_span_us":n,"seconds":[[requests,created,refused],...],
     //    "chats":{"<make_chat_key of the decoded ids>":{"count":n,"ambiguous":n,"ids":["chat_1"]}}}
     // requests/responses leave out /_mock/*; max_in_any_second counts create
     // requests (POST on the chats path, before any check) in the densest
     // sliding one-second window, create_span_us the time from the first to the
-    // last of them; resumed_sessions counts TLS handshakes that
+    // last of them, seconds those requests, the chats created and the 429s of
+    // the rate limit in each second from the first of them; resumed_sessions counts TLS handshakes that
     // resumed a session; ambiguous = created, answer dropped.
     std::string stats_json() const;
 

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <cmath>
 #include <ctime>
 #include <iomanip>
 #include <sstream>
@@ -31,7 +32,9 @@ po::options_description mock_options() {
         ("cert-out", po::value<std::string>()->value_name("PATH"), "write the generated CA certificate (PEM) here")
         ("latency", po::value<std::string>()->value_name("MS[,JITTER]"), "answer after MS milliseconds, plus up to JITTER more")
         ("error-rate", po::value<std::vector<std::string>>()->composing()->value_name("STATUS=P,..."), "answer STATUS with probability P, e.g. 500=0.05,503=0.02")
-        ("rate-limit", po::value<std::string>()->value_name("R[/s]"), "answer 429 above R requests per second per token")
+        ("rate-limit", po::value<std::string>()->value_name("R[/s]"), "answer 429 above R requests per second per token (any one-second window)")
+        ("rate-limit-headers", po::value<std::string>()->value_name("STYLE")->default_value("none"), "advertise the limit: draft (RateLimit, RateLimit-Policy), x (X-RateLimit-*) or none")
+        ("rate-limit-after", po::value<std::string>()->value_name("SECONDS:R"), "change the limit to R this long after the first create request")
         ("retry-after", po::value<std::string>()->value_name("SECONDS|HTTP-DATE")->default_value("1"), "Retry-After sent with 429")
         ("drop-before-response", po::value<std::string>()->value_name("P"), "read the request, create the chat, close without answering (the ambiguous case)")
         ("drop-on-accept", po::value<std::string>()->value_name("P"), "close before reading the request (safe to retry)")
@@ -82,6 +85,22 @@ mock_config parse_mock_flags(const std::vector<std::string>& args, const environ
         if (total > 1) throw usage_error(fmt::format("{}: the probabilities add up to {}, more than 1", origin, total));
     }
     if (auto v = flag("rate-limit")) mock.rate_limit = parse_rate_per_second(v->text(), v->origin);
+    if (auto v = flag("rate-limit-headers")) {
+        const auto& style = v->text();
+        if (style == "draft") mock.rate_limit_headers = mock_config::limit_headers::draft;
+        else if (style == "x") mock.rate_limit_headers = mock_config::limit_headers::x;
+        else if (style != "none") throw usage_error(fmt::format("{}: expected draft, x or none, got '{}'", v->origin, style));
+    }
+    if (auto v = flag("rate-limit-after")) {
+        const auto& text = v->text();
+        const auto colon = text.find(':');
+        if (colon == std::string::npos)
+            throw usage_error(fmt::format("{}: expected SECONDS:R, e.g. 30:150/s, got '{}'", v->origin, text));
+        const auto after = parse_number(text.substr(0, colon), v->origin);
+        mock.rate_limit_after = mock_config::rate_limit_change{
+            std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(std::min(after, 1e9) * 1000))),
+            parse_rate_per_second(text.substr(colon + 1), v->origin)};
+    }
     if (auto v = flag("retry-after")) {
         const auto& text = v->text();
         const bool seconds = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;

@@ -6,7 +6,10 @@
 
 #include <boost/url/parse.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 
 namespace invent_dispatch::mock_detail {
@@ -167,14 +170,24 @@ reply mock_api::handle(request& req, simdjson::dom::parser& json) {
         r.message.set(http::field::allow, "POST");
         return r;
     }
-    if (rate_limited(now)) return error(http::status::too_many_requests, "rate limit exceeded");
+    bool refused = false;
+    const auto limit = apply_rate_limit(now, refused);
+    // Every create answer from here on tells the limit, when asked to.
+    const auto advertised = [&](reply r) {
+        advertise(r, limit);
+        return r;
+    };
+    if (refused) {
+        ++second_of(now).refused;
+        return advertised(error(http::status::too_many_requests, "rate limit exceeded"));
+    }
     if (const auto status = draw_error_status())
-        return error(static_cast<http::status>(*status), "injected failure");
-    if (!invalid.empty()) return error(http::status::bad_request, invalid);
+        return advertised(error(static_cast<http::status>(*status), "injected failure"));
+    if (!invalid.empty()) return advertised(error(http::status::bad_request, invalid));
     // Decided before the create step because a malformed answer creates nothing.
     if (draw(config_.malformed_rate)) {
         ++counters_.malformed;
-        return finish(json_reply(http::status::ok, malformed_body_));
+        return advertised(finish(json_reply(http::status::ok, malformed_body_)));
     }
 
     const std::string_view idempotency_key =
@@ -196,6 +209,7 @@ reply mock_api::handle(request& req, simdjson::dom::parser& json) {
         ++entry.count;
         entry.ids.push_back(chat.id);
         ++counters_.created;
+        ++second_of(now).created;
         created = true;
         if (!idempotency_key.empty()) by_idempotency_key_.emplace(idempotency_key, chat);
     }
@@ -206,7 +220,7 @@ reply mock_api::handle(request& req, simdjson::dom::parser& json) {
         dropped.drop = true;
         return dropped;
     }
-    auto r = finish(json_reply(http::status::ok, {}));
+    auto r = advertised(finish(json_reply(http::status::ok, {})));
     lock.unlock();
 
     const chat_fields fields{chat.id, chat.title, chat.assistant_id, chat.org_id,
@@ -264,26 +278,54 @@ reply mock_api::finish(reply r) {
 void mock_api::note_arrival(clock::time_point now) {
     if (!counters_.first_create) counters_.first_create = now;
     counters_.last_create = now;
+    ++second_of(now).requests;
     arrivals_.push_back(now);
     while (now - arrivals_.front() >= std::chrono::seconds(1)) arrivals_.pop_front();
     counters_.max_in_any_second = std::max(counters_.max_in_any_second, arrivals_.size());
 }
 
-// A fixed window per token. Only one token passes the bearer check, so one
-// window is the per-token window. Below 1/s the window stretches to 1/R
-// seconds with one request in it.
-bool mock_api::rate_limited(clock::time_point now) {
-    if (!config_.rate_limit) return false;
-    const double rate = *config_.rate_limit;
-    if (rate <= 0) return true;
-    const auto window = std::chrono::duration<double>(std::max(1.0, 1.0 / rate));
-    if (now - window_start_ >= window) {
-        window_start_ = now;
-        window_count_ = 0;
+mock_api::counters::second& mock_api::second_of(clock::time_point now) {
+    const auto index = static_cast<std::size_t>((now - *counters_.first_create) / std::chrono::seconds(1));
+    if (counters_.seconds.size() <= index) counters_.seconds.resize(index + 1);
+    return counters_.seconds[index];
+}
+
+// A sliding window per token (only one token passes the bearer check, so one
+// window is the per-token window): however the requests fall, no window of
+// that length holds more than the quota, not only the windows a fixed clock
+// would cut. Below 1/s the window stretches to 1/R seconds with one request.
+std::optional<mock_api::limit_state> mock_api::apply_rate_limit(clock::time_point now, bool& refused) {
+    std::optional<double> rate = config_.rate_limit;
+    if (config_.rate_limit_after && now - *counters_.first_create >= config_.rate_limit_after->after)
+        rate = config_.rate_limit_after->per_second;
+    if (!rate) return std::nullopt;
+    limit_state limit;
+    limit.quota = static_cast<std::uint64_t>(std::max(1.0, std::floor(*rate)));
+    limit.window = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(std::max(1.0, 1.0 / *rate)));
+    while (!accepted_.empty() && now - accepted_.front() >= limit.window) accepted_.pop_front();
+    refused = accepted_.size() >= limit.quota;
+    if (!refused) accepted_.push_back(now);
+    limit.remaining = limit.quota - std::min<std::uint64_t>(limit.quota, accepted_.size());
+    limit.reset = accepted_.empty() ? clock::duration{} : accepted_.front() + limit.window - now;
+    return limit;
+}
+
+void mock_api::advertise(reply& r, const std::optional<limit_state>& limit) const {
+    if (!limit || config_.rate_limit_headers == mock_config::limit_headers::none) return;
+    // Whole seconds, rounded up, as both conventions write them.
+    const auto whole_seconds = [](clock::duration d) {
+        return static_cast<std::uint64_t>(std::ceil(std::chrono::duration<double>(d).count()));
+    };
+    const auto reset = whole_seconds(limit->reset);
+    if (config_.rate_limit_headers == mock_config::limit_headers::draft) {
+        r.message.set("RateLimit-Policy", std::to_string(limit->quota) + ";w=" + std::to_string(whole_seconds(limit->window)));
+        r.message.set("RateLimit", "limit=" + std::to_string(limit->quota) + ", remaining=" + std::to_string(limit->remaining) +
+                                       ", reset=" + std::to_string(reset));
+    } else {
+        r.message.set("X-RateLimit-Limit", std::to_string(limit->quota));
+        r.message.set("X-RateLimit-Remaining", std::to_string(limit->remaining));
+        r.message.set("X-RateLimit-Reset", std::to_string(reset));
     }
-    if (window_count_ + 1 > std::max(1.0, rate)) return true;
-    ++window_count_;
-    return false;
 }
 
 // One draw for all statuses, so "500=0.05,503=0.02" means 5 % and 2 % exactly.
@@ -307,8 +349,7 @@ void mock_api::reset() {
     ledger_.clear();
     by_idempotency_key_.clear();
     arrivals_.clear();
-    window_start_ = {};
-    window_count_ = 0;
+    accepted_.clear();
 }
 
 std::string mock_api::stats_json() const {
@@ -337,6 +378,11 @@ std::string mock_api::stats_json() const {
     number("max_in_any_second", counters_.max_in_any_second);
     const auto span = counters_.first_create ? counters_.last_create - *counters_.first_create : clock::duration{};
     number("create_span_us", static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(span).count()));
+    out += R"("seconds":[)";
+    for (const auto& second : counters_.seconds)
+        out += fmt::format("[{},{},{}],", second.requests, second.created, second.refused);
+    if (out.back() == ',') out.pop_back();
+    out += "],";
 
     // Sorted, so two runs with the same seed print the same text.
     std::vector<const std::pair<const std::string, ledger_entry>*> chats;

@@ -68,6 +68,18 @@ private:
         std::size_t max_in_any_second = 0;
         std::optional<std::chrono::steady_clock::time_point> first_create;   // arrivals of create requests
         std::chrono::steady_clock::time_point last_create{};
+        struct second {
+            std::uint64_t requests = 0, created = 0, refused = 0;
+        };
+        std::vector<second> seconds;   // from first_create on
+    };
+    // The rate limit in force: at most `quota` create requests accepted in
+    // any `window`, and where the window stands after this request.
+    struct limit_state {
+        std::uint64_t quota = 0;
+        clock::duration window{};
+        std::uint64_t remaining = 0;
+        clock::duration reset{};   // until the oldest accepted request leaves the window
     };
 
     reply handle_control(const request& req);
@@ -75,7 +87,11 @@ private:
     reply error(http::status status, std::string_view message);   // counted, delayed
     reply finish(reply r);                                          // counts and adds latency
     void note_arrival(clock::time_point now);
-    bool rate_limited(clock::time_point now);
+    counters::second& second_of(clock::time_point now);
+    // Decides whether this create request is over the limit (refused);
+    // nullopt when no limit is in force.
+    std::optional<limit_state> apply_rate_limit(clock::time_point now, bool& refused);
+    void advertise(reply& r, const std::optional<limit_state>& limit) const;
     std::optional<unsigned> draw_error_status();
     bool draw(double probability);
     void reset();
@@ -92,8 +108,7 @@ private:
     std::unordered_map<std::string, ledger_entry> ledger_;
     std::unordered_map<std::string, stored_chat> by_idempotency_key_;
     std::deque<clock::time_point> arrivals_;   // create requests of the last second
-    clock::time_point window_start_{};
-    double window_count_ = 0;
+    std::deque<clock::time_point> accepted_;   // create requests the rate limit let through, in its window
 };
 
 } // namespace invent_dispatch::mock_detail

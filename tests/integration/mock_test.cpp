@@ -316,6 +316,103 @@ BOOST_AUTO_TEST_CASE(rate_limit_answers_429_with_retry_after) {
     BOOST_TEST(stat(server, "created") == created);
 }
 
+BOOST_AUTO_TEST_CASE(the_rate_limit_is_kept_secret_unless_asked) {
+    auto config = base_config();
+    config.rate_limit = 3;
+    mock_server server(config);
+    test_client client(server);
+    const auto res = client.send(create_request({}));
+    BOOST_TEST(res.result_int() == 200);
+    for (const auto* name : {"RateLimit", "RateLimit-Policy", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                             "X-RateLimit-Reset"})
+        BOOST_TEST(res.count(name) == 0u, name);
+}
+
+BOOST_AUTO_TEST_CASE(the_rate_limit_advertised_in_draft_or_x_headers) {
+    // The first request of a fresh window: 3 allowed, 2 left, a slot frees within a second.
+    auto config = base_config();
+    config.rate_limit = 3;
+    config.rate_limit_headers = mock_config::limit_headers::draft;
+    {
+        mock_server server(config);
+        test_client client(server);
+        const auto res = client.send(create_request({}));
+        BOOST_TEST(res.result_int() == 200);
+        BOOST_TEST(res["RateLimit-Policy"] == "3;w=1");
+        BOOST_TEST(res["RateLimit"] == "limit=3, remaining=2, reset=1");
+        BOOST_TEST(res.count("X-RateLimit-Limit") == 0u);
+    }
+    config.rate_limit_headers = mock_config::limit_headers::x;
+    config.rate_limit = 0.5;   // one request per two seconds
+    mock_server server(config);
+    test_client client(server);
+    const auto res = client.send(create_request({}));
+    BOOST_TEST(res["X-RateLimit-Limit"] == "1");
+    BOOST_TEST(res["X-RateLimit-Remaining"] == "0");
+    BOOST_TEST(res["X-RateLimit-Reset"] == "2");
+    BOOST_TEST(res.count("RateLimit") == 0u);
+    // The refusal tells the same: nothing left.
+    const auto refused = client.send(create_request({}));
+    BOOST_TEST(refused.result_int() == 429);
+    BOOST_TEST(refused["X-RateLimit-Remaining"] == "0");
+}
+
+BOOST_AUTO_TEST_CASE(the_rate_limit_never_lets_more_than_the_quota_through_a_window) {
+    // A window of 1/0.2 = 5 s with one request in it: however fast the
+    // requests come, the second is refused (no timing assumption but that
+    // ten loopback requests take less than five seconds).
+    auto config = base_config();
+    config.rate_limit = 0.2;
+    mock_server server(config);
+    test_client client(server);
+    std::vector<int> statuses;
+    for (int i = 0; i < 10; ++i) statuses.push_back(client.send(create_request({})).result_int());
+    BOOST_TEST(statuses.front() == 200);
+    BOOST_TEST(std::count(statuses.begin(), statuses.end(), 200) == 1);
+    BOOST_TEST(stat(server, "created") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(the_rate_limit_changes_after_the_set_time) {
+    // No limit at first, then 1 per second from the first request on: the
+    // change applies from its time, counted from the first create request.
+    auto config = base_config();
+    config.rate_limit_after = mock_config::rate_limit_change{std::chrono::milliseconds(0), 1.0};
+    config.rate_limit_headers = mock_config::limit_headers::draft;
+    {
+        mock_server server(config);
+        test_client client(server);
+        BOOST_TEST(client.send(create_request({}))["RateLimit-Policy"] == "1;w=1");
+        BOOST_TEST(client.send(create_request({})).result_int() == 429);
+    }
+    config.rate_limit = 1000;
+    config.rate_limit_after = mock_config::rate_limit_change{std::chrono::hours(1), 1.0};
+    mock_server server(config);
+    test_client client(server);
+    BOOST_TEST(client.send(create_request({}))["RateLimit-Policy"] == "1000;w=1");
+}
+
+BOOST_AUTO_TEST_CASE(stats_count_each_second_of_create_requests) {
+    auto config = base_config();
+    config.rate_limit = 2;
+    mock_server server(config);
+    test_client client(server);
+    int refused = 0;
+    for (int i = 0; i < 6; ++i) refused += client.send(create_request({})).result_int() == 429;
+    const json_document stats(server.stats_json());
+    std::uint64_t requests = 0, created = 0, limited = 0;
+    const simdjson::dom::array seconds = stats.root["seconds"];
+    for (const simdjson::dom::element second : seconds) {
+        const simdjson::dom::array counts = second;
+        BOOST_TEST_REQUIRE(counts.size() == 3u);
+        requests += std::uint64_t(counts.at(0));
+        created += std::uint64_t(counts.at(1));
+        limited += std::uint64_t(counts.at(2));
+    }
+    BOOST_TEST(requests == 6u);
+    BOOST_TEST(created == stat(server, "created"));
+    BOOST_TEST(limited == static_cast<std::uint64_t>(refused));
+}
+
 BOOST_AUTO_TEST_CASE(drop_on_accept_fails_the_handshake_before_anything_is_sent) {
     auto config = base_config();
     config.drop_on_accept = 1.0;
