@@ -113,8 +113,11 @@ public:
         if (!config_.quiet) progress_.emplace(report_, total_rows, context_.terminal, *context_.out);
         spdlog::info("dispatching {} to {} with concurrency {}, rate {}", rows_->display_name(),
                      config_.base_url, config_.concurrency,
-                     config_.rate ? fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst)
-                                  : std::string("unlimited"));
+                     !config_.rate ? std::string("unlimited")
+                     : config_.rate->adaptive
+                         ? fmt::format("auto up to {}/s burst {}", config_.rate->per_second, config_.rate->burst)
+                         : fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst));
+        if (const auto* adaptive = scheduler_.adaptive()) report_.rate().set(adaptive->current(), clock_type::now());
         watch_signals();
         if (config_.deadline) {
             deadline_timer_.expires_after(*config_.deadline);
@@ -276,6 +279,7 @@ private:
         bool intent_written = false;
         http_answer answer;
         attempt_report attempt;
+        std::uint64_t sent_as = 0;   // the adaptive rate's sequence number of this attempt
         for (;;) {
             // Connected before the grant is taken: a handshake can outlast a
             // grant interval, and grants used late would bunch requests up
@@ -313,6 +317,7 @@ private:
             } else {
                 w.in_flight = true;
                 ++counters.in_flight;
+                sent_as = scheduler_.on_send();
                 answer = co_await w.conn.send(chat_creation(request, config_.endpoint.base_path, w.target));
                 --counters.in_flight;
                 w.in_flight = false;
@@ -322,12 +327,15 @@ private:
             w.stale_seen = stale;
 
             attempt = classify(w, answer);
+            attempt.send_sequence = sent_as;
             if (w.cut_off) {
                 finish_row(w, answer, outcome::unknown, attempts, "stopped while the request was in flight");
                 co_return;
             }
+            const double rate_before = scheduler_.adaptive() ? scheduler_.adaptive()->current() : 0;
             const auto decision = scheduler_.on_attempt(attempt, attempts, clock_type::now(), stale_retries);
             record_pause(answer.status);
+            note_rate_change(rate_before);
             if (decision.what == retry_decision::action::retry && !decision.consumes_attempt) {
                 --attempts;   // nothing reached the server
                 ++stale_retries;
@@ -371,11 +379,35 @@ private:
     attempt_report classify(worker& w, const http_answer& answer) {
         attempt_report attempt{answer.ec, answer.status, std::nullopt};
         if (answer.ec) return attempt;
-        if (!answer.headers.retry_after.empty())
-            attempt.retry_after = parse_retry_after(answer.headers.retry_after, std::chrono::system_clock::now());
+        const auto& headers = answer.headers;
+        const auto now_wall = std::chrono::system_clock::now();
+        if (!headers.retry_after.empty()) attempt.retry_after = parse_retry_after(headers.retry_after, now_wall);
+        if (scheduler_.adaptive())
+            attempt.advertised = parse_rate_limit_fields({headers.ratelimit, headers.ratelimit_policy,
+                                                          headers.x_ratelimit_limit, headers.x_ratelimit_remaining,
+                                                          headers.x_ratelimit_reset},
+                                                         now_wall);
         if (is_success(answer.status) && parser_.parse_chat(answer.body, w.chat))
             attempt.ec = dispatch_errc::not_a_chat;
         return attempt;
+    }
+
+    // --rate auto: a new rate goes to the report and to the debug log.
+    void note_rate_change(double before) {
+        const auto* adaptive = scheduler_.adaptive();
+        if (!adaptive || adaptive->current() == before) return;
+        report_.rate().set(adaptive->current(), clock_type::now());
+        if (!spdlog::should_log(spdlog::level::debug)) return;
+        std::string why;
+        switch (adaptive->last_change()) {
+        case adaptive_rate::change::cut: why = "the server refused a request (429/503)"; break;
+        case adaptive_rate::change::raise: why = "answers stay clean"; break;
+        case adaptive_rate::change::advertised:
+            why = fmt::format("the server's rate-limit headers allow {:.1f}/s", adaptive->advertised_rate().value_or(0));
+            break;
+        case adaptive_rate::change::none: break;
+        }
+        spdlog::debug("rate {:.1f}/s -> {:.1f}/s: {}", before, adaptive->current(), why);
     }
 
     // Stopped between attempts: an earlier attempt may have been ambiguous

@@ -24,30 +24,6 @@ namespace {
 
 constexpr int fault_rows = 5000;
 
-struct batch {
-    process_result result;
-    std::vector<boost::json::object> journal;
-    std::string stats;
-};
-
-batch run_against(const mock_config& config, int rows, std::vector<std::string> extra = {}) {
-    temp_dir dir;
-    mock_server mock(config);
-    write_text(dir / "ca.pem", mock.ca_pem());
-    const auto input = dir / "contacts.csv";
-    write_contacts_csv(input, rows);
-    std::vector<std::string> args{"run", input.string(), "--base-url", mock.url(), "--ca-file",
-                                  (dir / "ca.pem").string(), "--quiet", "--concurrency", "32", "--seed", "7"};
-    if (std::find(extra.begin(), extra.end(), "--timeout") == extra.end())
-        extra.insert(extra.end(), {"--timeout", "5s"});
-    args.insert(args.end(), extra.begin(), extra.end());
-    batch b;
-    b.result = run_binary(args, {{"INVENT_API_TOKEN", config.token}}, dir.path);
-    b.journal = read_journal(dir / "contacts.csv.results.jsonl");
-    b.stats = mock.stats_json();
-    return b;
-}
-
 // The invariants of issue 4, for a fresh journal.
 void check_invariants(const batch& b, int rows) {
     std::map<std::int64_t, int> finals_per_line;
@@ -77,12 +53,6 @@ void check_invariants(const batch& b, int rows) {
         if (entry.ambiguous > 0) ambiguous.insert(key);
     }
     BOOST_TEST((unknown == ambiguous), unknown.size() << " unknown rows, " << ambiguous.size() << " ambiguous chats");
-}
-
-std::int64_t responses_with(const std::string& stats, const char* status) {
-    const auto parsed = boost::json::parse(stats);
-    const auto* count = parsed.at("responses").as_object().if_contains(status);
-    return count ? count->to_number<std::int64_t>() : 0;
 }
 
 // A plain HTTP server for the stale-connection race, made exact: on its first
