@@ -47,7 +47,8 @@ BOOST_AUTO_TEST_CASE(auto_finds_a_hidden_limit_with_fewer_429s_than_a_fixed_rate
     check_all_created(adaptive, rows);
     const auto fixed_429 = responses_with(fixed.stats, "429");
     const auto adaptive_429 = responses_with(adaptive.stats, "429");
-    BOOST_TEST(adaptive_429 < fixed_429, "auto met " << adaptive_429 << " 429s, --rate 100 met " << fixed_429);
+    // Fewer by far: two runs at the same fixed rate differ by a few, not by half.
+    BOOST_TEST(adaptive_429 * 2 < fixed_429, "auto met " << adaptive_429 << " 429s, --rate 100 met " << fixed_429);
     // The rate came down from MAX, and every change was logged.
     BOOST_TEST(summary_rate(adaptive, "min") < 100.0);
     BOOST_TEST(summary_rate(adaptive, "final") <= 100.0);
