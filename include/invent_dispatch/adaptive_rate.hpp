@@ -9,7 +9,7 @@
 // again, since they only repeat what caused it); clean answers raise it
 // every `raise_interval`, quickly back towards the rate of the last cut and
 // then in small equal steps past it; never above MAX. A cut does not go
-// below `decrease` times the rate the server accepted over the last second:
+// below `accepted_share` of the rate the server accepted over the last second:
 // a server that counts in windows refuses everything until its window
 // drains, and without that floor each round trip of those refusals would
 // cut again.
@@ -32,6 +32,7 @@ public:
     using clock = std::chrono::steady_clock;
 
     static constexpr double decrease = 0.9;
+    static constexpr double accepted_share = 0.95;   // of the accepted rate, the floor of a cut
     static constexpr auto raise_interval = std::chrono::milliseconds(100);
     static constexpr double recovery_share = 0.25;   // of the gap to the last cut's rate, per raise
     static constexpr double probe_step = 0.005;      // of the last cut's rate, per raise
@@ -66,7 +67,9 @@ private:
         std::array<std::uint64_t, slots> counts{};
         std::array<std::int64_t, slots> slot_of{};   // which tenth each count belongs to
         void add(clock::time_point now) noexcept;
-        double last_second(clock::time_point now) const noexcept;
+        // Per second, over the last ten tenths, the current one counted for
+        // the part of it that has passed.
+        double per_second(clock::time_point now) const noexcept;
     };
 
     std::optional<double> rate_from(const advertised_limit& advertised) noexcept;

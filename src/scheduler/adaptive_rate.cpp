@@ -23,12 +23,15 @@ void adaptive_rate::accepted_counter::add(clock::time_point now) noexcept {
     ++counts[i];
 }
 
-double adaptive_rate::accepted_counter::last_second(clock::time_point now) const noexcept {
+double adaptive_rate::accepted_counter::per_second(clock::time_point now) const noexcept {
     const auto slot = slot_number(now);
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < slots; ++i)
         if (slot - slot_of[i] >= 0 && slot - slot_of[i] < static_cast<std::int64_t>(slots)) total += counts[i];
-    return static_cast<double>(total);
+    const std::chrono::duration<double> into_slot = now.time_since_epoch() - slot * accepted_slot;
+    const double covered = static_cast<double>(slots - 1) * std::chrono::duration<double>(accepted_slot).count() +
+                           into_slot.count();
+    return static_cast<double>(total) / covered;
 }
 
 adaptive_rate::adaptive_rate(double max_per_second) noexcept
@@ -88,7 +91,7 @@ std::optional<double> adaptive_rate::rate_from(const advertised_limit& advertise
 
 adaptive_rate::change adaptive_rate::cut(clock::time_point now) noexcept {
     const double before = rate_;
-    const double accepted_floor = accepted_.last_second(now) * decrease;
+    const double accepted_floor = accepted_.per_second(now) * accepted_share;
     rate_ = std::max(floor_, std::min(rate_, std::max(rate_ * decrease, accepted_floor)));
     last_cut_rate_ = before;
     last_cut_sequence_ = sent_;
