@@ -3,7 +3,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "integration/support.hpp"
+#include "integration/mock_session.hpp"
 #include "invent_dispatch/mock.hpp"
 
 using namespace test_support;

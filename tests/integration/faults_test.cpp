@@ -13,7 +13,7 @@
 #include <set>
 #include <thread>
 
-#include "integration/support.hpp"
+#include "integration/mock_session.hpp"
 #include "invent_dispatch/mock.hpp"
 
 using namespace test_support;

@@ -22,8 +22,6 @@
 #include <unistd.h>
 #include <vector>
 
-#include "invent_dispatch/mock.hpp"
-
 extern char** environ;
 
 namespace test_support {
@@ -243,42 +241,6 @@ inline std::map<std::string, ledger_entry> ledger_of(const std::string& stats_js
 
 inline std::int64_t stat_of(const std::string& stats_json, const char* name) {
     return boost::json::parse(stats_json).as_object().at(name).to_number<std::int64_t>();
-}
-
-// A batch run by the binary against a mock of its own: what the process
-// said, its journal, and the mock's stats.
-struct batch {
-    process_result result;
-    std::vector<boost::json::object> journal;
-    std::string stats;
-    std::string summary;   // --summary's JSON
-};
-
-inline batch run_against(const invent_dispatch::mock_config& config, int rows, std::vector<std::string> extra = {}) {
-    temp_dir dir;
-    invent_dispatch::mock_server mock(config);
-    write_text(dir / "ca.pem", mock.ca_pem());
-    const auto input = dir / "contacts.csv";
-    write_contacts_csv(input, rows);
-    std::vector<std::string> args{"run", input.string(), "--base-url", mock.url(), "--ca-file",
-                                  (dir / "ca.pem").string(), "--quiet", "--concurrency", "32", "--seed", "7",
-                                  "--summary", (dir / "summary.json").string()};
-    if (std::find(extra.begin(), extra.end(), "--timeout") == extra.end())
-        extra.insert(extra.end(), {"--timeout", "5s"});
-    args.insert(args.end(), extra.begin(), extra.end());
-    batch b;
-    b.result = run_binary(args, {{"INVENT_API_TOKEN", config.token}}, dir.path);
-    b.journal = read_journal(dir / "contacts.csv.results.jsonl");
-    b.stats = mock.stats_json();
-    b.summary = read_text(dir / "summary.json");
-    return b;
-}
-
-// How many answers had `status` ("429"), from the mock's stats.
-inline std::int64_t responses_with(const std::string& stats, const char* status) {
-    const auto parsed = boost::json::parse(stats);
-    const auto* count = parsed.at("responses").as_object().if_contains(status);
-    return count ? count->to_number<std::int64_t>() : 0;
 }
 
 // Runs a shell command line in `dir`; its exit status.
