@@ -259,8 +259,8 @@ def main():
         try:
             import aiohttp  # noqa: F401
         except ImportError:
-            print("SKIP: python3-aiohttp is missing (scripts/install-deps --test installs it)")
-            return SKIP
+            print(f"FAIL: {sys.executable} has no aiohttp (scripts/install-deps --test installs python3-aiohttp)")
+            return 1
         browser = Browser(os.path.join(work, "profile"))
         why_not = browser.start()
         if why_not:
