@@ -271,6 +271,31 @@ BOOST_AUTO_TEST_CASE(rerun_summary_counts_created_and_unknown_earlier) {
     BOOST_TEST(ledger_of(f.mock->stats_json()).empty());   // nothing sent again
 }
 
+// A 429 with Retry-After pauses the whole dispatcher: the summary and the
+// metrics count the pauses, as many as the server asked for at most.
+BOOST_AUTO_TEST_CASE(rate_limit_pauses_are_counted) {
+    batch_fixture f;
+    mock_config limited;
+    limited.rate_limit = 20;
+    limited.retry_after = "1";
+    f.start_mock(limited);
+    const auto input = f.dir / "contacts.csv";
+    write_contacts_csv(input, 60);
+    const auto result = f.run(input, {"--concurrency", "8", "--max-attempts", "20", "--summary",
+                                      (f.dir / "summary.json").string(), "--metrics-file", (f.dir / "m.prom").string()});
+    BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
+    const auto responses = boost::json::parse(f.mock->stats_json()).at("responses").as_object();
+    const auto* too_many = responses.if_contains("429");
+    BOOST_TEST_REQUIRE(too_many != nullptr);
+    const auto pauses = boost::json::parse(read_text(f.dir / "summary.json")).at("rate_limit_pauses").to_number<std::int64_t>();
+    BOOST_TEST(pauses >= 1);
+    BOOST_TEST(pauses <= too_many->to_number<std::int64_t>());
+    BOOST_TEST(result.err.find("rate-limit pauses") != std::string::npos, result.err);
+    const auto label = "input=\"" + fs::canonical(input).string() + "\"";
+    BOOST_TEST(sample(read_text(f.dir / "m.prom"), "invent_dispatch_rate_limit_pauses_total{" + label + "}") ==
+               static_cast<double>(pauses));
+}
+
 BOOST_AUTO_TEST_CASE(report_refuses_what_it_cannot_read) {
     temp_dir dir;
     const auto missing = run_binary({"report", (dir / "nope.jsonl").string()}, {}, dir.path);

@@ -288,6 +288,24 @@ BOOST_AUTO_TEST_CASE(error_tally_keeps_the_frequent_reasons_in_bounded_memory) {
     BOOST_TEST(tally.total() == 1080u);
 }
 
+BOOST_AUTO_TEST_CASE(metric_labels_are_escaped_and_the_histogram_is_cumulative) {
+    metrics_snapshot m;
+    m.input = "/data/a \"b\"\\c\nd.csv";
+    m.durations.record(3'000);        // 3 ms
+    m.durations.record(40'000);       // 40 ms
+    m.durations.record(200'000'000);  // 200 s: only in +Inf
+    const auto text = prometheus_text(m);
+    const std::string label = R"(input="/data/a \"b\"\\c\nd.csv")";
+    BOOST_TEST(text.find("invent_dispatch_retries_total{" + label + "} 0\n") != std::string::npos, text);
+    BOOST_TEST(text.find("_bucket{" + label + R"(,le="0.005"} 1)") != std::string::npos, text);
+    BOOST_TEST(text.find("_bucket{" + label + R"(,le="0.05"} 2)") != std::string::npos, text);
+    BOOST_TEST(text.find("_bucket{" + label + R"(,le="120"} 2)") != std::string::npos, text);
+    BOOST_TEST(text.find("_bucket{" + label + R"(,le="+Inf"} 3)") != std::string::npos, text);
+    BOOST_TEST(text.find("_sum{" + label + "} 200.043\n") != std::string::npos, text);
+    // A run still going has no end and no exit code yet.
+    BOOST_TEST(text.find("invent_dispatch_last_run_exit_code{") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(utc_timestamps_round_trip) {
     BOOST_TEST(at(t0 + 5'123) == "2026-11-29T22:00:05.123Z");
     BOOST_TEST(*parse_utc_ms("2026-11-29T22:00:05.123Z") == t0 + 5'123);
