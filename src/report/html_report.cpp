@@ -135,7 +135,8 @@ private:
     void facts();
     std::string time_axis(const plot_area& p, std::int64_t from_ms, std::int64_t to_ms) const;
     std::string pause_bands(const plot_area& p, std::int64_t from_ms, std::int64_t to_ms) const;
-    void no_data(std::string_view chart, std::string_view why);
+    // Opens a section; without data it says why instead and closes it: false.
+    bool open_section(std::string_view name, std::string_view title, bool has_data, std::string_view why);
 
     const batch_report& r_;
     std::ostream& out_;
@@ -248,8 +249,11 @@ void html_writer::cards() {
     out_ << "</div>\n";
 }
 
-void html_writer::no_data(std::string_view chart, std::string_view why) {
-    out_ << fmt::format(R"(<p class="empty" data-empty="{}">{}</p>)", chart, escaped(why));
+bool html_writer::open_section(std::string_view name, std::string_view title, bool has_data, std::string_view why) {
+    out_ << fmt::format(R"(<section data-section="{}"><h2>{}</h2>)", name, title);
+    if (has_data) return true;
+    out_ << fmt::format(R"(<p class="empty">{}</p></section>)", escaped(why)) << '\n';
+    return false;
 }
 
 std::string html_writer::time_axis(const plot_area& p, std::int64_t from_ms, std::int64_t to_ms) const {
@@ -299,13 +303,10 @@ std::string html_writer::pause_bands(const plot_area& p, std::int64_t from_ms, s
 }
 
 void html_writer::throughput() {
-    out_ << R"(<section><h2>Throughput over time, by outcome</h2>)";
     const auto& buckets = r_.buckets();
-    if (buckets.empty()) {
-        no_data("throughput", "These journals carry no timestamps (written before records had \"at\").");
-        out_ << "</section>\n";
+    if (!open_section("throughput", "Throughput over time, by outcome", !buckets.empty(),
+                      "These journals carry no timestamps (written before records had \"at\")."))
         return;
-    }
     plot_area p;
     const double width_s = static_cast<double>(r_.bucket_width_ms()) / 1000.0;
     double top = 0;
@@ -355,14 +356,11 @@ void html_writer::throughput() {
 }
 
 void html_writer::latency_over_time() {
-    out_ << R"(<section><h2>Latency over time (p50, p90, p99)</h2>)";
     const auto& buckets = r_.buckets();
     const bool any = std::any_of(buckets.begin(), buckets.end(), [](const auto& b) { return b.latencies.count() > 0; });
-    if (!any) {
-        no_data("latency-over-time", "No answered request carries a timestamp.");
-        out_ << "</section>\n";
+    if (!open_section("latency-over-time", "Latency over time (p50, p90, p99)", any,
+                      "No answered request carries a timestamp."))
         return;
-    }
     plot_area p;
     p.height = 230;
     struct line {
@@ -410,13 +408,10 @@ void html_writer::latency_over_time() {
 }
 
 void html_writer::latency_histogram_chart() {
-    out_ << R"(<section><h2>Latency histogram</h2>)";
     const auto& h = s_.latencies;
-    if (!h.count()) {
-        no_data("latency-histogram", "No request was answered.");
-        out_ << "</section>\n";
+    if (!open_section("latency-histogram", "Latency histogram", h.count() > 0,
+                      "No request was answered."))
         return;
-    }
     plot_area p;
     p.width = 520;
     p.height = 240;
@@ -465,12 +460,9 @@ void html_writer::latency_histogram_chart() {
 }
 
 void html_writer::statuses() {
-    out_ << R"(<section><h2>HTTP statuses</h2>)";
-    if (s_.by_status.empty()) {
-        no_data("statuses", "No request reached the server.");
-        out_ << "</section>\n";
+    if (!open_section("statuses", "HTTP statuses", !s_.by_status.empty(),
+                      "No request reached the server."))
         return;
-    }
     plot_area p;
     p.width = 520;
     p.left = 80;
@@ -498,13 +490,10 @@ void html_writer::statuses() {
 }
 
 void html_writer::retries() {
-    out_ << R"(<section><h2>Attempts per row</h2>)";
     const auto& attempts = r_.attempts_per_row();
-    if (attempts.empty()) {
-        no_data("retries", "No row was sent.");
-        out_ << "</section>\n";
+    if (!open_section("retries", "Attempts per row", !attempts.empty(),
+                      "No row was sent."))
         return;
-    }
     plot_area p;
     p.width = 520;
     p.height = 220;
@@ -536,13 +525,10 @@ void html_writer::retries() {
 }
 
 void html_writer::errors() {
-    out_ << R"(<section data-section="errors"><h2>Most frequent error reasons</h2>)";
     const auto top = r_.top_errors(10);
-    if (top.empty()) {
-        no_data("errors", "No row failed.");
-        out_ << "</section>\n";
+    if (!open_section("errors", "Most frequent error reasons", !top.empty(),
+                      "No row failed."))
         return;
-    }
     out_ << R"(<table><thead><tr><th class="n">rows</th><th>reason, and the first rows that gave it</th></tr></thead><tbody>)";
     for (const auto& e : top) {
         out_ << fmt::format(R"(<tr><td class="n">{}{}</td><td class="reason">{}<div class="examples">)",
@@ -555,13 +541,10 @@ void html_writer::errors() {
 }
 
 void html_writer::slowest() {
-    out_ << R"(<section data-section="slowest"><h2>Slowest rows</h2>)";
     const auto& rows = r_.slowest();
-    if (rows.empty()) {
-        no_data("slowest", "No request was answered.");
-        out_ << "</section>\n";
+    if (!open_section("slowest", "Slowest rows", !rows.empty(),
+                      "No request was answered."))
         return;
-    }
     out_ << R"(<table><thead><tr><th class="n">latency</th><th>outcome</th><th class="n">HTTP</th><th>finished (UTC)</th><th class="n">input line</th><th>key</th></tr></thead><tbody>)";
     for (const auto& row : rows)
         out_ << fmt::format(R"(<tr><td class="n">{}</td><td><span style="color:{}">&#9632;</span> {}</td><td class="n">{}</td>)"
