@@ -226,7 +226,7 @@ def check(probe, events, pdf_size, url, expect_pauses):
         chart = drawn.get(name)
         if not chart:
             problems.append(f"chart {name} missing from the DOM")
-        elif chart["width"] < 200 or chart["height"] < 80 or chart["marks"] == 0:
+        elif chart["width"] < 200 or chart["height"] < 30 or chart["marks"] == 0:
             problems.append(f"chart {name} not drawn: {chart}")
     if probe["outcomeCards"] < 5:
         problems.append(f"outcome cards: {probe['outcomeCards']}")
