@@ -2,7 +2,7 @@
 """Writes a journal of N rows (default 1,000,000) in the journal's exact
 format: a header, run events, a `sending` and a final record per row with
 `at`, a mix of outcomes, retries and a few Retry-After pauses, over about
-three hours. For timing `invent-dispatch report` (bench/report/run.sh)."""
+three hours. bench/report/run.sh times `invent-dispatch report` over it."""
 import random
 import sys
 from datetime import datetime, timedelta, timezone
