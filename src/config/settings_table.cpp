@@ -19,6 +19,8 @@ const std::vector<setting>& dispatch_settings() {
         {"message", k::text, "TEMPLATE", nullptr, "first message for rows without one; {{column}} is replaced"},
         {"results", k::text, "PATH", nullptr, "results journal (default: INPUT.results.jsonl; INPUT.shard-K-of-N.results.jsonl with --shard)"},
         {"summary", k::text, "PATH", nullptr, "also write the summary as JSON here"},
+        {"report_html", k::text, "PATH", nullptr, "write the HTML report of the journal here when the run ends"},
+        {"metrics_file", k::text, "PATH", nullptr, "Prometheus text, rewritten every 10 s and at the end (textfile collector)"},
         {"base_url", k::text, "URL", "https://api.useinvent.com", "the API; env INVENT_BASE_URL"},
         {"token_file", k::text, "PATH", nullptr, "read the token from the first line of PATH (else env INVENT_API_TOKEN)"},
         {"ca_file", k::text, "PATH", nullptr, "trust this CA (PEM) as well as the system's"},

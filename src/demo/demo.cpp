@@ -44,13 +44,15 @@ int run_demo(std::ostream& out, bool terminal) {
     config.concurrency = 32;
     config.results_path = (results_dir / "contacts.results.jsonl").string();
     config.summary_path = (results_dir / "summary.json").string();
+    config.report_html_path = (results_dir / "report.html").string();
 
     out << "invent-dispatch demo: mock Invent API at " << server.url() << " (generated certificate)\n"
         << "dispatching " << config.input.path << " with --concurrency " << config.concurrency << "\n";
     dispatch_context context{&out, terminal, server.ca_pem(), {}};
     const int status = run_dispatch(config, context);
     out << "results journal: " << config.results_path << "\n"
-        << "summary JSON:    " << *config.summary_path << "\n";
+        << "summary JSON:    " << *config.summary_path << "\n"
+        << "HTML report:     " << *config.report_html_path << "\n";
     return status;
 }
 

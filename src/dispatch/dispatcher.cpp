@@ -18,6 +18,8 @@
 #include "invent_dispatch/errors.hpp"
 #include "invent_dispatch/http_client.hpp"
 #include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_report.hpp"
+#include "invent_dispatch/metrics.hpp"
 #include "invent_dispatch/report.hpp"
 #include "invent_dispatch/response_parser.hpp"
 #include "invent_dispatch/rows.hpp"
@@ -96,7 +98,8 @@ public:
           signals_(io_, SIGINT, SIGTERM),
           deadline_timer_(io_),
           drain_timer_(io_),
-          progress_timer_(io_) {}
+          progress_timer_(io_),
+          metrics_timer_(io_) {}
 
     int run() {
         const auto shard = shard_text(config_.admission.shard);
@@ -123,6 +126,7 @@ public:
             });
         }
         if (progress_) net::co_spawn(io_, show_progress(), net::detached);
+        if (config_.metrics_path) net::co_spawn(io_, refresh_metrics(), net::detached);
         for (unsigned i = 0; i < config_.concurrency; ++i) {
             auto& w = workers_.emplace_back(io_, client_);
             ++active_workers_;
@@ -214,6 +218,39 @@ private:
             progress_->tick(std::chrono::steady_clock::now());
             progress_timer_.expires_after(std::chrono::milliseconds(100));
             co_await progress_timer_.async_wait(use_nothrow);
+        }
+    }
+
+    // SPEC §9: the textfile collector's file, rewritten while the run goes on.
+    net::awaitable<void> refresh_metrics() {
+        while (active_workers_ > 0) {
+            write_metrics(std::nullopt);
+            metrics_timer_.expires_after(metrics_interval);
+            co_await metrics_timer_.async_wait(use_nothrow);
+        }
+    }
+
+    void write_metrics(std::optional<int> exit_code) {
+        metrics_snapshot m;
+        m.input = journal_options_.input_identity;
+        const auto& c = report_.counters();
+        std::copy_n(c.by_outcome.begin(), m.rows_by_outcome.size(), m.rows_by_outcome.begin());
+        m.requests_by_status = c.by_status;
+        m.retries = scheduler_.retries();
+        m.durations = report_.durations();
+        m.in_flight = c.in_flight;
+        m.rate_limit_pauses = c.rate_limit_pauses;
+        const auto seconds = [](std::chrono::system_clock::time_point t) {
+            return std::chrono::duration<double>(t.time_since_epoch()).count();
+        };
+        m.run_start_seconds = seconds(report_.started_at());
+        if (exit_code) {
+            m.run_end_seconds = seconds(report_.finished_at().value_or(std::chrono::system_clock::now()));
+            m.exit_code = exit_code;
+        }
+        if (const auto ec = write_file_atomically(*config_.metrics_path, prometheus_text(m)); ec && !metrics_failed_) {
+            spdlog::warn("{}: cannot write the metrics: {}", *config_.metrics_path, ec.message());
+            metrics_failed_ = true;   // said once; the next refresh tries again
         }
     }
 
@@ -363,6 +400,7 @@ private:
         const auto until = scheduler_.pause_end(now);
         if (!until || *until < recorded_pause_end_ + std::chrono::seconds(1)) return;
         recorded_pause_end_ = *until;
+        ++report_.counters().rate_limit_pauses;
         journal_.append_pause(status, std::chrono::system_clock::now() +
                                           std::chrono::duration_cast<std::chrono::system_clock::duration>(*until - now));
     }
@@ -435,20 +473,32 @@ private:
         deadline_timer_.cancel();
         drain_timer_.cancel();
         progress_timer_.cancel();
+        metrics_timer_.cancel();
     }
 
     int finish() {
         report_.counters().retries = scheduler_.retries();
         report_.finish();
         if (progress_) progress_->finish();
-        report_.write_summary_table(*context_.out);
+        const int status = exit_status();
+        const auto summary = report_.summary({INVENT_DISPATCH_VERSION, journal_options_.input_identity,
+                                              config_.base_url, status});
+        write_summary_table(summary, *context_.out);
         if (config_.summary_path) {
-            std::ofstream summary(*config_.summary_path);
-            report_.write_summary_json(summary);
-            if (!summary) spdlog::error("{}: cannot write the summary", *config_.summary_path);
+            std::ofstream out(*config_.summary_path);
+            write_summary_json(summary, out);
+            if (!out) spdlog::error("{}: cannot write the summary", *config_.summary_path);
         }
         if (stop_ == stop_reason::deadline) spdlog::error("the --deadline passed: stopped the batch");
-        return exit_status();
+        if (config_.metrics_path) write_metrics(status);
+        if (config_.report_html_path) {
+            try {
+                write_html_report_file({config_.results_path}, *config_.report_html_path, *context_.out);
+            } catch (const journal_error& e) {
+                spdlog::error("{}", e.what());
+            }
+        }
+        return status;
     }
 
     // SPEC §7, from how the batch ended.
@@ -488,6 +538,9 @@ private:
     net::steady_timer deadline_timer_;
     net::steady_timer drain_timer_;
     net::steady_timer progress_timer_;
+    net::steady_timer metrics_timer_;
+    static constexpr std::chrono::seconds metrics_interval{10};
+    bool metrics_failed_ = false;
     unsigned active_workers_ = 0;
     stop_reason stop_ = stop_reason::none;
     std::uint64_t resumed_unknown_ = 0;   // rows an earlier run left unknown
