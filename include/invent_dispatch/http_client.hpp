@@ -77,12 +77,12 @@ public:
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
-    // Makes a connection for the pool unless one is idle there: a clear
-    // answer when there is one, ec and detail when it could not be made. Call
-    // it before waiting for a rate grant, so that a handshake does not delay
-    // the request past its slot.
+    // Makes a spare connection for the pool unless one is idle there or on
+    // its way: a clear answer then, ec and detail when it could not be made.
+    // Call it before waiting for a rate grant, so that a handshake does not
+    // delay the request past its slot.
     boost::asio::awaitable<http_answer> open();
-    bool is_open() const noexcept;   // an idle connection is in the pool (unchecked: send checks)
+    bool is_open() const noexcept;   // a connection is idle in the pool or on its way (unchecked: send checks)
     // Takes a connection (see above), writes the request, reads the answer.
     boost::asio::awaitable<http_answer> send(const http_request& request);
     // Cancels what is under way (the current send completes with an error);

@@ -41,6 +41,7 @@ struct http_client::shared {
     // warm and the rest close by idling.
     std::vector<link_ptr> idle;
     unsigned open_handles = 0;   // connection handles not yet closed
+    unsigned opening = 0;        // spares being opened by connection::open
     void close_idle() noexcept;
 
     // --- session probe -------------------------------------------------

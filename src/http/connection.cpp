@@ -318,6 +318,22 @@ struct link {
         co_return co_await tls_call([&] { return SSL_read_ex(tls.get(), read_buffer.get(), read_capacity, &got); });
     }
 
+    // After the server's FIN or close_notify and no answer: whether its
+    // kernel then reset the connection, which it does when the server closes
+    // with our request unread in its buffer. A FIN instead says it may have
+    // read it. One read of the raw socket, bounded by the request timeout.
+    net::awaitable<bool> reset_follows() {
+        char byte = 0;
+        for (;;) {
+            boost::system::error_code ec;
+            socket.read_some(net::buffer(&byte, 1), ec);   // non-blocking
+            if (ec != net::error::would_block && ec != net::error::try_again) co_return ec == net::error::connection_reset;
+            if (timeout.expired()) co_return false;
+            auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
+            if (wait_ec) co_return false;
+        }
+    }
+
     // Reads one final answer into the reader, skipping interim ones. Clear
     // with an answer; a socket error, or bad_http_response with the reader's
     // framing verdict. leftover: bytes came after the answer.
@@ -442,6 +458,8 @@ struct connection::impl {
         bool leftover = false;
         const auto read_ec = co_await socket.read_answer(reader, leftover);
         answer.elapsed = std::chrono::steady_clock::now() - started;
+        const bool closed_unanswered = answer.reused_connection && !reader.got_some() && read_ec == net::error::eof;
+        const bool unread = closed_unanswered && co_await socket.reset_follows();
         socket.timeout.disarm();
         if (reader.status() != 0) {
             // A status line came: the answer is judged by it, even if the rest failed.
@@ -457,11 +475,13 @@ struct connection::impl {
                 answer.ec = read_ec;
                 co_return;
             }
-            if (answer.reused_connection && !reader.got_some() && read_ec == net::error::connection_reset) {
+            if (answer.reused_connection && !reader.got_some() &&
+                (read_ec == net::error::connection_reset || unread)) {
                 // The stale-connection race: the server closed the kept-alive
-                // connection while the request was on its way. A reset, not a
-                // clean close, says it left the request unread, so it cannot
-                // have acted on it: the request goes again on a new connection.
+                // connection while the request was on its way. A reset (also
+                // one right after its FIN or close_notify), not a clean close,
+                // says it left the request unread, so it cannot have acted on
+                // it: the request goes again on a new connection.
                 ++stale;
                 detail = "the server reset the kept-alive connection before answering: " + read_ec.message();
                 answer.ec = dispatch_errc::stale_connection;
@@ -499,15 +519,21 @@ connection::~connection() = default;
 
 net::awaitable<http_answer> connection::open() {
     auto& self = *impl_;
+    auto& pool = *self.client;
     http_answer answer;
-    // A socket ready in the pool will do; one taken is checked by send,
-    // right before it is written to.
-    if (!self.client->idle.empty()) co_return answer;
-    if (auto fresh = co_await self.make_link(answer)) self.client->idle.push_back(std::move(fresh));
+    // A socket ready in the pool (checked by send, right before it is written
+    // to), or one on its way, will do. One spare at a time: a socket opened
+    // for every waiting worker would idle until the server closed it, and a
+    // request taken up by one just as the server does so ends unknown.
+    if (!pool.idle.empty() || pool.opening > 0) co_return answer;
+    ++pool.opening;
+    auto fresh = co_await self.make_link(answer);
+    --pool.opening;
+    if (fresh) pool.idle.push_back(std::move(fresh));
     co_return answer;
 }
 
-bool connection::is_open() const noexcept { return !impl_->client->idle.empty(); }
+bool connection::is_open() const noexcept { return !impl_->client->idle.empty() || impl_->client->opening > 0; }
 
 net::awaitable<http_answer> connection::send(const http_request& request) {
     auto& self = *impl_;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <utility>
 
 namespace invent_dispatch {
@@ -48,6 +47,14 @@ std::string_view without_eol(std::string_view line) noexcept {
 }
 
 bool is_empty_line(std::string_view line) noexcept { return line == "\n" || line == "\r\n"; }
+
+// The bytes up to and including the first LF, or all of them; `complete`
+// says whether the LF was there.
+std::string_view line_piece(std::string_view bytes, bool& complete) noexcept {
+    const auto lf = bytes.find('\n');
+    complete = lf != std::string_view::npos;
+    return complete ? bytes.substr(0, lf + 1) : bytes;
+}
 
 // Calls f(token) for each comma-separated element of a list value, trimmed.
 template <class F>
@@ -164,14 +171,12 @@ response_reader::eof_verdict response_reader::feed_eof() {
 read_event response_reader::take_head(std::string_view bytes, std::size_t& used) {
     used = 0;
     while (used < bytes.size()) {
-        const auto rest = bytes.substr(used);
-        const void* lf = std::memchr(rest.data(), '\n', rest.size());
-        const std::size_t take = lf != nullptr ? static_cast<std::size_t>(static_cast<const char*>(lf) - rest.data()) + 1
-                                               : rest.size();
-        if (head_.size() + take > max_response_head_bytes) return fail("response head over 64 KiB");
-        head_.append(rest.data(), take);
-        used += take;
-        if (lf == nullptr) return read_event::need_more;
+        bool complete = false;
+        const auto piece = line_piece(bytes.substr(used), complete);
+        if (head_.size() + piece.size() > max_response_head_bytes) return fail("response head over 64 KiB");
+        head_ += piece;
+        used += piece.size();
+        if (!complete) return read_event::need_more;
         const std::string_view line(head_.data() + line_start_, head_.size() - line_start_);
         if (is_empty_line(line)) {
             // Empty lines before the status line (a stray CRLF after the last
@@ -309,11 +314,12 @@ read_event response_reader::start_body() {
 }
 
 read_event response_reader::take_chunk_line(std::string_view bytes, std::size_t& used) {
-    const void* lf = std::memchr(bytes.data(), '\n', bytes.size());
-    used = lf != nullptr ? static_cast<std::size_t>(static_cast<const char*>(lf) - bytes.data()) + 1 : bytes.size();
-    if (line_.size() + used > max_chunk_line_bytes) return fail("chunk-size line over 8 KiB");
-    line_.append(bytes.data(), used);
-    if (lf == nullptr) return read_event::need_more;
+    bool complete = false;
+    const auto piece = line_piece(bytes, complete);
+    used = piece.size();
+    if (line_.size() + piece.size() > max_chunk_line_bytes) return fail("chunk-size line over 8 KiB");
+    line_ += piece;
+    if (!complete) return read_event::need_more;
     // chunk-size [ BWS ; chunk-ext ] CRLF; the extensions are ignored.
     const auto line = without_eol(line_);
     std::uint64_t size = 0;
@@ -336,15 +342,14 @@ read_event response_reader::take_trailer(std::string_view bytes, std::size_t& us
     // Trailer fields are read and dropped, line by line, up to an empty line.
     used = 0;
     while (used < bytes.size()) {
-        const auto rest = bytes.substr(used);
-        const void* lf = std::memchr(rest.data(), '\n', rest.size());
-        const std::size_t take = lf != nullptr ? static_cast<std::size_t>(static_cast<const char*>(lf) - rest.data()) + 1
-                                               : rest.size();
-        if (line_.size() + take > max_chunk_line_bytes) return fail("trailer section over 8 KiB");
-        const auto line_begin = line_.rfind('\n') == std::string::npos ? 0 : line_.rfind('\n') + 1;
-        line_.append(rest.data(), take);
-        used += take;
-        if (lf == nullptr) return read_event::need_more;
+        bool complete = false;
+        const auto piece = line_piece(bytes.substr(used), complete);
+        if (line_.size() + piece.size() > max_chunk_line_bytes) return fail("trailer section over 8 KiB");
+        const auto last_lf = line_.rfind('\n');
+        const auto line_begin = last_lf == std::string::npos ? 0 : last_lf + 1;
+        line_ += piece;
+        used += piece.size();
+        if (!complete) return read_event::need_more;
         if (is_empty_line(std::string_view(line_).substr(line_begin))) return finish();
     }
     return read_event::need_more;

@@ -130,19 +130,20 @@ BOOST_AUTO_TEST_CASE(connection_close_is_honoured) {
     BOOST_TEST(server.connections() == 10u);
 }
 
+// The ways a server closes a connection: plain FIN; over TLS a close_notify
+// then the FIN, a FIN alone, or a close_notify with the FIN held.
+const std::pair<bool, after_answer> ways_to_close[] = {
+    {false, after_answer::close_fin},
+    {true, after_answer::close_notify_then_fin},
+    {true, after_answer::close_fin},
+    {true, after_answer::close_notify_hold},
+};
+
 BOOST_AUTO_TEST_CASE(a_server_that_closes_after_each_answer_without_saying_so) {
-    const std::pair<bool, after_answer> cases[] = {
-        {false, after_answer::close_fin},
-        {true, after_answer::close_notify_then_fin},
-        {true, after_answer::close_fin},
-        {true, after_answer::close_notify_hold},
-    };
-    for (const auto& [tls, how] : cases) {
+    for (const auto& [tls, how] : ways_to_close) {
         BOOST_TEST_CONTEXT("tls " << tls << ", close " << static_cast<int>(how)) {
-            server_script script;
+            server_script script{created, how};
             script.tls = tls;
-            script.answer = created;
-            script.after = how;
             scripted_server server(script);
             temp_dir dir;
             // Spaced a little, so the close arrives before the next request
@@ -153,21 +154,13 @@ BOOST_AUTO_TEST_CASE(a_server_that_closes_after_each_answer_without_saying_so) {
 }
 
 BOOST_AUTO_TEST_CASE(an_idle_close_at_1s_with_requests_2s_apart) {
-    const std::pair<bool, after_answer> cases[] = {
-        {false, after_answer::close_fin},
-        {true, after_answer::close_notify_hold},
-    };
-    for (const auto& [tls, how] : cases) {
-        BOOST_TEST_CONTEXT("tls " << tls << ", close " << static_cast<int>(how)) {
-            server_script script;
+    for (const auto& [tls, how] : ways_to_close) {
+        BOOST_TEST_CONTEXT("tls " << tls << ", idle close " << static_cast<int>(how)) {
+            server_script script{created, after_answer::keep_open, 1s, how};
             script.tls = tls;
-            script.answer = created;
-            script.idle_close = 1s;
-            script.idle_how = how;
             scripted_server server(script);
             temp_dir dir;
-            const auto run = run_against(server, dir, 3, {"--concurrency", "1", "--rate", "30/min"});
-            check_all_created(run, 3);
+            check_all_created(run_against(server, dir, 3, {"--concurrency", "1", "--rate", "30/min"}), 3);
             BOOST_TEST(server.connections() == 3u);
         }
     }
