@@ -132,7 +132,7 @@ read_event response_reader::feed(std::string_view bytes, std::size_t& used) {
             // The CRLF after a chunk's data (a bare LF accepted).
             const char c = rest.front();
             took = 1;
-            if (c == '\r' && line_.empty()) line_ = "\r";
+            if (c == '\r' && line_.empty()) line_.push_back(c);   // (not = "\r": GCC 12 -O3 warns wrongly)
             else if (c == '\n') {
                 line_.clear();
                 stage_ = stage::chunk_line;
