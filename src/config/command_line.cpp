@@ -185,6 +185,7 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (const auto* v = s.find("max_attempts")) config.retry.max_attempts = static_cast<unsigned>(parse_integer(*v, 1, 100));
     if (const auto* v = s.find("auth_failures"))
         config.retry.auth_failures_to_abort = static_cast<unsigned>(parse_integer(*v, 1, 1'000'000));
+    if (const auto* v = s.find("fail_fast")) config.retry.fail_fast = static_cast<unsigned>(parse_integer(*v, 0, 1'000'000));
     config.retry.retry_ambiguous = s.is_on("retry_ambiguous");
     if (const auto* v = s.find("timeout")) config.timeout = parse_duration_value(*v);
     if (config.timeout.count() == 0) throw usage_error("timeout: must be more than 0");

@@ -33,6 +33,7 @@ const std::vector<setting>& dispatch_settings() {
         {"deadline", k::quantity, "DUR", nullptr, "stop the whole batch after DUR (exit 3)"},
         {"drain_timeout", k::quantity, "DUR", "10s", "after SIGINT/SIGTERM, wait this long for requests in flight"},
         {"auth_failures", k::integer, "N", "3", "stop after N 401/403 in a row (exit 3)"},
+        {"fail_fast", k::integer, "N", "20", "stop after N attempts in a row fail the same way before sending: DNS, refused, connect or TLS handshake (exit 3; 0: never)"},
         {"retry_unknown", k::boolean, nullptr, nullptr, "re-send rows an earlier run left unknown"},
         {"retry_ambiguous", k::boolean, nullptr, nullptr, "retry requests sent but not answered (may duplicate without server idempotency)"},
         {"allow_duplicates", k::boolean, nullptr, nullptr, "send rows whose key repeats in the input"},

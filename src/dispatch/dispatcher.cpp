@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,7 +32,7 @@ namespace {
 namespace net = boost::asio;
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
-enum class stop_reason { none, interrupt, terminate, auth, deadline, journal, fatal };
+enum class stop_reason { none, interrupt, terminate, breaker, deadline, journal, fatal };
 
 std::string input_identity(const input_config& input) {
     if (input.path == "-") return "<stdin>";
@@ -376,10 +377,8 @@ private:
             case retry_decision::action::abort_batch:
                 finish_row(w, answer, outcome::failed, attempts);
                 // The other requests in flight get the same refusal: say it once.
-                if (stop_ == stop_reason::none)
-                    spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
-                                  config_.retry.auth_failures_to_abort, describe_failure(answer));
-                request_stop(stop_reason::auth);
+                if (stop_ == stop_reason::none) say_why_stopped(decision.why, answer);
+                request_stop(stop_reason::breaker);
                 co_return;
             case retry_decision::action::retry:
                 spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, attempts,
@@ -405,30 +404,58 @@ private:
                                           std::chrono::duration_cast<std::chrono::system_clock::duration>(*until - now));
     }
 
-    // The attempt as the scheduler sees it: a 2xx that is not a Chat is a failure.
-    attempt_report classify(worker& w, const http_answer& answer) {
-        attempt_report attempt{answer.ec, answer.status, std::nullopt};
-        if (answer.ec) return attempt;
+    // The attempt as the failure classifier judges it. A 2xx is a Chat only
+    // when its body says so; otherwise answer.ec becomes not_a_chat and
+    // w.error says what was wrong with the body.
+    attempt_report classify(worker& w, http_answer& answer) {
+        if (!answer.ec && is_success(answer.status)) {
+            const auto coding = answer.headers.content_encoding;
+            if (answer.body.size() == 0) w.error = "the answer has no body";
+            else if (!coding.empty() && !boost::beast::iequals(coding, "identity"))
+                w.error = fmt::format("the body is in a content coding we did not ask for ({})", coding);
+            else if (parser_.parse_chat(answer.body, w.chat)) w.error = parser_.chat_problem();
+            else w.error.clear();
+            if (!w.error.empty()) {
+                answer.ec = dispatch_errc::not_a_chat;
+                answer.detail = w.error;
+            }
+        }
+        attempt_report attempt{classify_attempt(answer.stage, answer.ec, answer.status), answer.status, std::nullopt};
         if (!answer.headers.retry_after.empty())
             attempt.retry_after = parse_retry_after(answer.headers.retry_after, std::chrono::system_clock::now());
-        if (is_success(answer.status) && parser_.parse_chat(answer.body, w.chat))
-            attempt.ec = dispatch_errc::not_a_chat;
         return attempt;
+    }
+
+    void say_why_stopped(abort_reason why, const http_answer& answer) {
+        switch (why) {
+        case abort_reason::auth:
+            spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
+                          config_.retry.auth_failures_to_abort, describe_failure(answer));
+            break;
+        case abort_reason::certificate:
+            spdlog::error("{}: stopping the batch. If the server's certificate comes from a private CA, "
+                          "give that CA with --ca-file PATH",
+                          answer.detail);
+            break;
+        case abort_reason::fail_fast:
+            spdlog::error("{} attempts in a row failed the same way before anything was sent ({}), with no "
+                          "success in between: stopping the batch (--fail-fast)",
+                          config_.retry.fail_fast, answer.detail);
+            break;
+        }
     }
 
     // Stopped between attempts: an earlier attempt may have been ambiguous
     // (unknown); otherwise nothing was created and the next run sends it again.
     void record_abandoned(worker& w, const http_answer& answer, const attempt_report& attempt, unsigned attempts) {
-        const bool ambiguous = attempt.ec == dispatch_errc::response_timeout ||
-                               attempt.ec == dispatch_errc::connection_lost ||
-                               attempt.ec == dispatch_errc::bad_http_response;
+        const bool ambiguous = attempt.verdict.what == attempt_class::ambiguous;
         finish_row(w, answer, ambiguous ? outcome::unknown : outcome::failed, attempts,
                    "stopped before the next attempt");
     }
 
     std::string describe_failure(const http_answer& answer) {
-        if (answer.ec && answer.ec != dispatch_errc::not_a_chat) return std::string(answer.detail);
-        if (is_success(answer.status)) return fmt::format("HTTP {}: {}", answer.status, answer.ec.message());
+        if (answer.ec && answer.status != 0) return fmt::format("HTTP {}: {}", answer.status, answer.detail);
+        if (answer.ec) return std::string(answer.detail);
         auto message = parser_.error_message(answer.body);
         return message.empty() ? fmt::format("HTTP {}", answer.status)
                                : fmt::format("HTTP {}: {}", answer.status, message);
@@ -438,7 +465,8 @@ private:
                     std::string_view note = {}) {
         auto r = result_of(w.row.request, result);
         r.attempts = attempts;
-        if (!answer.ec || answer.ec == dispatch_errc::not_a_chat) {
+        if (answer.status != 0) {
+            // An answer came: its status is kept even when the rest was unusable.
             r.http_status = answer.status;
             r.latency_ms = std::chrono::duration<double, std::milli>(answer.elapsed).count();
         }
@@ -506,7 +534,7 @@ private:
         switch (stop_) {
         case stop_reason::interrupt: return exit_sigint;
         case stop_reason::terminate: return exit_sigterm;
-        case stop_reason::auth:
+        case stop_reason::breaker:
         case stop_reason::deadline:
         case stop_reason::journal: return exit_aborted;
         case stop_reason::fatal: return fatal_input_ ? exit_usage : exit_aborted;

@@ -152,13 +152,14 @@ BOOST_AUTO_TEST_CASE(plain_http_to_a_remote_host_is_refused_before_sending) {
 }
 
 // The pool looks the host up once for all its connections; those waiting
-// for that lookup take its failure too, and every row says why it failed.
+// for that lookup take its failure too, and every row says why it failed
+// (with the fail-fast breaker off: scripted_http tests it).
 BOOST_AUTO_TEST_CASE(a_host_that_does_not_resolve_fails_every_row_with_the_reason) {
     temp_dir dir;
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, 20);
     const auto result = run_binary({"run", input.string(), "--base-url", "https://no-such-host.invalid",
-                                    "--quiet", "--concurrency", "8", "--max-attempts", "2"},
+                                    "--quiet", "--concurrency", "8", "--max-attempts", "2", "--fail-fast", "0"},
                                    {{"INVENT_API_TOKEN", "t"}}, dir.path);
     BOOST_TEST(result.exit_code == 1, result.err);
     BOOST_TEST(final_by_key(read_journal(dir / "contacts.csv.results.jsonl")).size() == 20u);
