@@ -116,7 +116,7 @@ private:
             acceptor_.accept(socket, ec);
             if (ec || stopping_) return;
             boost::asio::streambuf pending;
-            while (read_request(socket, pending)) {
+            while (read_http_request(socket, pending)) {
                 answer(socket);
                 if (connection > 0) continue;
                 socket.wait(tcp::socket::wait_read, ec);   // the next request is here
@@ -126,19 +126,6 @@ private:
                 break;
             }
         }
-    }
-    bool read_request(tcp::socket& socket, boost::asio::streambuf& pending) {
-        boost::system::error_code ec;
-        const auto head_size = boost::asio::read_until(socket, pending, "\r\n\r\n", ec);
-        if (ec) return false;
-        std::string head(boost::asio::buffers_begin(pending.data()),
-                         boost::asio::buffers_begin(pending.data()) + static_cast<std::ptrdiff_t>(head_size));
-        pending.consume(head_size);
-        const auto at = head.find("Content-Length: ");
-        const std::size_t length = at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
-        if (pending.size() < length) boost::asio::read(socket, pending, boost::asio::transfer_exactly(length - pending.size()), ec);
-        pending.consume(length);
-        return !ec;
     }
     void answer(tcp::socket& socket) {
         const std::string body = R"({"id":"chat_)" + std::to_string(++answered) + R"(","status":"RUNNING"})";

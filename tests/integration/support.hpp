@@ -2,6 +2,12 @@
 // Shared by the integration tests: temporary folders, the real binary run as
 // a child process (so exit codes, signals and stderr are the user's), and
 // readers for the journal and the mock's ledger.
+#include <boost/asio/buffers_iterator.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -241,6 +247,23 @@ inline std::map<std::string, ledger_entry> ledger_of(const std::string& stats_js
 
 inline std::int64_t stat_of(const std::string& stats_json, const char* name) {
     return boost::json::parse(stats_json).as_object().at(name).to_number<std::int64_t>();
+}
+
+// Reads one request (head, then a Content-Length body) from a blocking
+// socket, for test servers that answer with exact bytes. False when the
+// connection ended.
+inline bool read_http_request(boost::asio::ip::tcp::socket& socket, boost::asio::streambuf& pending) {
+    boost::system::error_code ec;
+    const auto head_size = boost::asio::read_until(socket, pending, "\r\n\r\n", ec);
+    if (ec) return false;
+    std::string head(boost::asio::buffers_begin(pending.data()),
+                     boost::asio::buffers_begin(pending.data()) + static_cast<std::ptrdiff_t>(head_size));
+    pending.consume(head_size);
+    const auto at = head.find("Content-Length: ");
+    const std::size_t length = at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
+    if (pending.size() < length) boost::asio::read(socket, pending, boost::asio::transfer_exactly(length - pending.size()), ec);
+    pending.consume(length);
+    return !ec;
 }
 
 // Runs a shell command line in `dir`; its exit status.
