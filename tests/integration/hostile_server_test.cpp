@@ -3,54 +3,26 @@
 // bytes, over plain HTTP on loopback.
 #include <boost/test/unit_test.hpp>
 
-#include <atomic>
-#include <thread>
-
 #include "integration/support.hpp"
 
 using namespace test_support;
 
 namespace {
 
+// Answers every request on a connection with the same bytes; one connection
+// at a time (the tests run with --concurrency 1).
 class canned_server {
-    using tcp = boost::asio::ip::tcp;
-
 public:
-    explicit canned_server(std::string reply)
-        : reply_(std::move(reply)), acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~canned_server() {
-        // A blocked accept() is not woken by closing the acceptor: connect to it.
-        stopping_ = true;
-        boost::system::error_code ignored;
-        tcp::socket wake(io_);
-        wake.connect(acceptor_.local_endpoint(), ignored);
-        thread_.join();
-    }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+    explicit canned_server(std::string reply) : reply_(std::move(reply)) {}
+    std::string url() const { return server_.url(); }
 
 private:
-    // One connection at a time: the tests run with --concurrency 1.
-    void serve() {
-        for (;;) {
-            tcp::socket socket(io_);
-            boost::system::error_code ec;
-            acceptor_.accept(socket, ec);
-            if (ec || stopping_) return;
-            boost::asio::streambuf pending;
-            while (read_http_request(socket, pending)) {
-                boost::asio::write(socket, boost::asio::buffer(reply_), ec);
-                if (ec) break;
-            }
-        }
-    }
-
     std::string reply_;
-    boost::asio::io_context io_;
-    tcp::acceptor acceptor_;
-    std::atomic<bool> stopping_{false};
-    std::thread thread_;
+    loopback_server server_{[this](boost::asio::ip::tcp::socket& socket, int) {
+        boost::asio::streambuf pending;
+        boost::system::error_code ec;
+        while (!ec && read_http_request(socket, pending)) boost::asio::write(socket, boost::asio::buffer(reply_), ec);
+    }};
 };
 
 std::string reply(const std::string& status, const std::string& body) {

@@ -10,7 +10,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <fcntl.h>
 #include <csignal>
@@ -265,6 +267,44 @@ inline bool read_http_request(boost::asio::ip::tcp::socket& socket, boost::asio:
     pending.consume(length);
     return !ec;
 }
+
+// A blocking plain-HTTP server on a loopback port, for tests that need exact
+// bytes: serve(socket, n) handles the n-th accepted connection (0-based), one
+// at a time, on the server's own thread.
+class loopback_server {
+public:
+    using tcp = boost::asio::ip::tcp;
+    using handler = std::function<void(tcp::socket&, int)>;
+
+    explicit loopback_server(handler serve)
+        : serve_(std::move(serve)), acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+        thread_ = std::thread([this] {
+            for (int connection = 0;; ++connection) {
+                tcp::socket socket(io_);
+                boost::system::error_code ec;
+                acceptor_.accept(socket, ec);
+                if (ec || stopping_) return;
+                serve_(socket, connection);
+            }
+        });
+    }
+    ~loopback_server() {
+        // A blocked accept() is not woken by closing the acceptor: connect to it.
+        stopping_ = true;
+        boost::system::error_code ignored;
+        tcp::socket wake(io_);
+        wake.connect(acceptor_.local_endpoint(), ignored);
+        thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+
+private:
+    handler serve_;
+    boost::asio::io_context io_;
+    tcp::acceptor acceptor_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
 
 // Runs a shell command line in `dir`; its exit status.
 inline int run_with_shell(const std::string& command, const fs::path& dir) {
