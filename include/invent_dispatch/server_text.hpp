@@ -11,7 +11,7 @@ namespace invent_dispatch {
 inline constexpr std::size_t max_server_message = 512;   // bytes of a message kept
 inline constexpr std::size_t max_chat_field = 1024;      // bytes of a Chat field kept
 
-// The text made safe to print: the token, an Authorization header's value and
+// The text made safe to print: the token (8 bytes or more), an Authorization header's value and
 // a "Bearer <credential>" replaced by "[redacted]"; control characters
 // (C0, DEL, C1) and bytes that are not UTF-8 escaped as \xHH; cut on a
 // character boundary after max_server_message bytes, saying how long it was.

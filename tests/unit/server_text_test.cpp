@@ -19,6 +19,7 @@ BOOST_AUTO_TEST_CASE(credentials_are_redacted) {
                R"({"headers":{"authorization":"[redacted]"},"x":1})");
     BOOST_TEST(clean_server_text("expected bearer abc123, got none", "") == "expected bearer [redacted], got none");
     BOOST_TEST(clean_server_text("organisation not found", token) == "organisation not found");
+    BOOST_TEST(clean_server_text("cannot connect", "t") == "cannot connect");   // a test's short token
 }
 
 // A newline or an escape sequence from the server must not forge a log line
