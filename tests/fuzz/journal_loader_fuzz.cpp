@@ -27,10 +27,18 @@ const std::filesystem::path& scratch_folder() {
     return folder;
 }
 
+journal_options options_for(const std::string& path) {
+    journal_options options;
+    options.path = path;
+    options.input_identity = "fuzz-input";
+    return options;
+}
+
 void load_any_file(std::string_view bytes) {
     const fuzz::memory_file file(bytes);
     try {
-        load_journal({file.path(), "fuzz-input"});
+        journal_file journal(file.path());
+        load_journal(journal, options_for(file.path()));
     } catch (const journal_error&) {
         // Not a journal, another input's, or a bad line before the last: refused with a reason.
     }
@@ -43,7 +51,8 @@ void load_cut_output(fuzz::input_cursor& in) {
     std::vector<std::string> keys;
     {
         boost::asio::io_context io;
-        journal_writer writer(io.get_executor(), {path, "fuzz-input"});
+        journal_file journal(path);
+        journal_writer writer(io.get_executor(), journal, options_for(path));
         for (std::uint64_t line = 2; !in.rest().empty() && line < 34; ++line) {
             const auto what = in.byte();
             keys.push_back(make_chat_key("c", in.until('\x1F'), "ch"));
@@ -69,11 +78,15 @@ void load_cut_output(fuzz::input_cursor& in) {
     const auto size = std::filesystem::file_size(path);
     const auto cut = size == 0 ? 0 : (static_cast<std::size_t>(in.byte()) << 8 | in.byte()) % (size + 1);
     std::filesystem::resize_file(path, cut);
-    const auto state = load_journal({path, "fuzz-input"});
+    const auto load = [&] {
+        journal_file journal(path);
+        return load_journal(journal, options_for(path));
+    };
+    const auto state = load();
     FUZZ_CHECK(state.created.size() <= created.size());
     for (const auto& key : keys)
         FUZZ_CHECK(!state.created.contains(key) || created.count(key));
-    const auto again = load_journal({path, "fuzz-input"});   // a repaired journal loads the same
+    const auto again = load();   // a repaired journal loads the same
     FUZZ_CHECK(again.created.size() == state.created.size() && !again.repaired_torn_line);
 }
 
