@@ -25,6 +25,7 @@
 #include "invent_dispatch/response_parser.hpp"
 #include "invent_dispatch/rows.hpp"
 #include "invent_dispatch/scheduler.hpp"
+#include "invent_dispatch/server_text.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -453,12 +454,14 @@ private:
                    "stopped before the next attempt");
     }
 
+    // Goes to log lines and the journal: what the server chose to say is cleaned first.
     std::string describe_failure(const http_answer& answer) {
-        if (answer.ec && answer.status != 0) return fmt::format("HTTP {}: {}", answer.status, answer.detail);
-        if (answer.ec) return std::string(answer.detail);
-        auto message = parser_.error_message(answer.body);
+        if (answer.ec && answer.status != 0)
+            return fmt::format("HTTP {}: {}", answer.status, clean_server_text(answer.detail, config_.token));
+        if (answer.ec) return clean_server_text(answer.detail, config_.token);
+        const auto message = parser_.error_message(answer.body);
         return message.empty() ? fmt::format("HTTP {}", answer.status)
-                               : fmt::format("HTTP {}: {}", answer.status, message);
+                               : fmt::format("HTTP {}: {}", answer.status, clean_server_text(message, config_.token));
     }
 
     void finish_row(worker& w, const http_answer& answer, outcome result, unsigned attempts,
@@ -471,6 +474,8 @@ private:
             r.latency_ms = std::chrono::duration<double, std::milli>(answer.elapsed).count();
         }
         if (result == outcome::created) {
+            for (auto* field : {&w.chat.id, &w.chat.status, &w.chat.link, &w.chat.state, &w.chat.created_at})
+                cap_chat_field(*field);
             r.chat_id = w.chat.id;
             r.chat_status = w.chat.status;
             r.link = w.chat.link;

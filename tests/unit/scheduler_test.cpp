@@ -619,6 +619,16 @@ BOOST_AUTO_TEST_CASE(retry_after_date_in_the_past_is_zero_and_far_future_is_capp
     BOOST_TEST(ns(*parse_retry_after("Mon, 07 Nov 1994 08:49:37 GMT", wall_now)) == ns(1h));
 }
 
+// Issue 12 finding 7: dates beyond what the clock's nanoseconds can hold
+// (about 1677..2262) overflowed while converting (UBSan), and the wrapped
+// delay meant no pause at all. They are clamped first.
+BOOST_AUTO_TEST_CASE(retry_after_far_dates_are_clamped_before_converting) {
+    BOOST_TEST(ns(*parse_retry_after("Sun, 06 Nov 5994 08:49:37 GMT", wall_now)) == ns(1h));
+    BOOST_TEST(ns(*parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", wall_now)) == ns(1h));
+    BOOST_TEST(ns(*parse_retry_after("Sat, 01 Jan 0000 00:00:00 GMT", wall_now)) == 0);
+    BOOST_TEST(ns(*parse_retry_after("Sun Nov  6 08:49:37 4000", wall_now)) == ns(1h));
+}
+
 BOOST_AUTO_TEST_CASE(retry_after_rfc850_two_digit_year_is_at_most_50_years_ahead) {
     const auto now_2026 = std::chrono::sys_days{std::chrono::year{2026} / std::chrono::November / 25};
     // 2076 is not more than 50 years ahead: the future, capped.
