@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "invent_dispatch/adaptive_rate.hpp"
+#include "invent_dispatch/failure_classifier.hpp"
 #include "invent_dispatch/scheduler.hpp"
 
 using namespace invent_dispatch;
@@ -215,8 +216,10 @@ BOOST_AUTO_TEST_CASE(the_scheduler_bucket_follows_the_rate) {
     BOOST_REQUIRE(sched.adaptive());
     BOOST_TEST(std::chrono::nanoseconds(sched.reserve_send(t0) - t0).count() == 0);
     BOOST_TEST(std::chrono::nanoseconds(sched.reserve_send(t0) - t0).count() == 10'000'000);   // 100/s
-    attempt_report refused{{}, 429, std::nullopt, sched.on_send(), std::nullopt};
-    sched.on_attempt(refused, 1, t0, 0);
+    // The 429 as the failure classifier judges it: retried, and the rate cut.
+    attempt_report refused{classify_attempt(attempt_stage::answered, {}, 429), 429, std::nullopt, sched.on_send(),
+                           std::nullopt};
+    BOOST_TEST((sched.on_attempt(refused, 1, t0, 0).what == retry_decision::action::retry));
     BOOST_TEST(sched.adaptive()->current() == 90, boost::test_tools::tolerance(tol));
     // 90/s from here: the two grants owed (20 ms ahead) become 2/90 s ahead,
     // rounded up to the nanosecond.
