@@ -39,13 +39,20 @@ std::string version_text() { return "invent-dispatch " INVENT_DISPATCH_VERSION; 
 
 std::string usage_text() {
     std::ostringstream out;
-    out << version_text() << ": starts Invent chats for many contacts, fast and safely\n\n"
-        << "Usage:\n"
-           "  invent-dispatch run [options] INPUT       dispatch (INPUT: a file or -)\n"
-           "  invent-dispatch validate [options] INPUT  check input, send nothing\n"
-           "  invent-dispatch mock [options]            the bundled mock Invent API\n"
-           "  invent-dispatch demo                      zero-config: mock + sample input\n"
-           "  invent-dispatch help | --help | --version\n\n"
+    // The shape help2man reads: Usage/or lines (the man page's synopsis), a
+    // one-line description, then sections of indented items.
+    out << "Usage: invent-dispatch run [options] INPUT\n"
+           "  or:  invent-dispatch validate [options] INPUT\n"
+           "  or:  invent-dispatch mock [options]\n"
+           "  or:  invent-dispatch demo\n"
+           "  or:  invent-dispatch help | --help | --version\n"
+           "Start Invent chats for many contacts, fast and safely.\n\n"
+           "Commands:\n"
+           "  run       dispatch INPUT (a CSV, TSV or JSONL file, or - for stdin)\n"
+           "  validate  check INPUT, send nothing\n"
+           "  mock      the bundled mock Invent API\n"
+           "  demo      zero-config: the mock and a sample input\n"
+           "  help      this text (--version: the version)\n\n"
         << dispatch_options() << "\n"
         << mock_options() << "\n"
         << "Environment:\n"
@@ -54,9 +61,12 @@ std::string usage_text() {
            "  INVENT_ORG_ID     default organisation (default c)\n"
            "  INVENT_SHARD      K/N, as --shard\n"
            "  INVENT_CONFIG     config file, as --config\n\n"
-           "Exit codes: 0 every row created or skipped; 1 some rows failed, invalid or\n"
-           "unknown; 2 usage, config or unreadable input (nothing sent); 3 aborted (auth,\n"
-           "deadline); 130/143 after SIGINT/SIGTERM.\n";
+           "Exit codes:\n"
+           "  0        every row created or skipped\n"
+           "  1        some rows failed, invalid or unknown\n"
+           "  2        usage, config or unreadable input (nothing sent)\n"
+           "  3        aborted (auth, deadline)\n"
+           "  130/143  after SIGINT/SIGTERM\n";
     return out.str();
 }
 

@@ -17,7 +17,7 @@ const std::vector<setting>& dispatch_settings() {
         {"assistant_id", k::text, "ID", nullptr, "assistant for rows without one"},
         {"title", k::text, "TEMPLATE", nullptr, "title for rows without one; {{column}} is replaced"},
         {"message", k::text, "TEMPLATE", nullptr, "first message for rows without one; {{column}} is replaced"},
-        {"results", k::text, "PATH", nullptr, "results journal (default: INPUT.results.jsonl; INPUT.shard-K-of-N.results.jsonl with --shard)"},
+        {"results", k::text, "PATH", nullptr, "results journal (default: INPUT.results.jsonl, or INPUT.shard-K-of-N.results.jsonl with --shard)"},
         {"summary", k::text, "PATH", nullptr, "also write the summary as JSON here"},
         {"base_url", k::text, "URL", "https://api.useinvent.com", "the API; env INVENT_BASE_URL"},
         {"token_file", k::text, "PATH", nullptr, "read the token from the first line of PATH (else env INVENT_API_TOKEN)"},
