@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 #include "settings.hpp"
@@ -60,7 +61,10 @@ std::string usage_text() {
            "  INVENT_BASE_URL   the API (default https://api.useinvent.com)\n"
            "  INVENT_ORG_ID     default organisation (default c)\n"
            "  INVENT_SHARD      K/N, as --shard\n"
-           "  INVENT_CONFIG     config file, as --config\n\n"
+           "  INVENT_CONFIG     config file, as --config\n"
+           "  HTTPS_PROXY       the proxy for https:// (or https_proxy), as --proxy\n"
+           "  HTTP_PROXY        the proxy for http:// on loopback (or http_proxy)\n"
+           "  NO_PROXY          hosts reached without the proxy (or no_proxy), as --no-proxy\n\n"
            "Exit codes:\n"
            "  0        every row created or skipped\n"
            "  1        some rows failed, invalid or unknown\n"
@@ -113,6 +117,33 @@ std::string resolve_token(const layered_settings& settings, const environment& e
     if (auto token = env_value(env, "INVENT_API_TOKEN")) return std::string(trim(*token));
     if (const auto* file = settings.find("token_file")) return read_token_file(*file);
     return {};
+}
+
+// The proxy for the API's host: --proxy, else the variable curl reads for the
+// API's scheme (lower case first), else the config file's; none when it is
+// empty or NO_PROXY (or no_proxy, from the same layers) names the host.
+std::optional<proxy_endpoint> resolve_proxy(const layered_settings& settings, const environment& env,
+                                            const api_endpoint& endpoint) {
+    const auto pick = [&](const char* key, std::initializer_list<const char*> variables) -> std::optional<setting_value> {
+        if (auto it = settings.layers[layered_settings::flags].find(key); it != settings.layers[layered_settings::flags].end())
+            return it->second;
+        for (const char* name : variables)
+            if (auto value = env_value(env, name)) return setting_value{{*value}, name};
+        if (auto it = settings.layers[layered_settings::file].find(key); it != settings.layers[layered_settings::file].end())
+            return it->second;
+        return std::nullopt;
+    };
+    const auto proxy = endpoint.tls ? pick("proxy", {"https_proxy", "HTTPS_PROXY"})
+                                    : pick("proxy", {"http_proxy", "HTTP_PROXY"});
+    if (!proxy || proxy->text().empty()) return std::nullopt;
+    if (const auto no_proxy = pick("no_proxy", {"no_proxy", "NO_PROXY"}); no_proxy && no_proxy_matches(no_proxy->text(), endpoint.host))
+        return std::nullopt;
+    try {
+        return parse_proxy_url(proxy->text());
+    } catch (const std::invalid_argument& e) {
+        // Never the URL itself: it may hold the proxy's password.
+        throw usage_error(fmt::format("{}: unusable proxy URL: {}", proxy->origin, e.what()));
+    }
 }
 
 input_format parse_format(const setting_value& v) {
@@ -224,6 +255,7 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
         refuse_plain_off_loopback(config);
         // Invent allows 500 requests a minute per IP: stay under it unless told otherwise.
         if (!config.rate && !config.endpoint.loopback) config.rate = rate_limit{480.0 / 60.0, burst_size};
+        config.proxy = resolve_proxy(s, env, config.endpoint);
         config.token = resolve_token(s, env);
         if (config.token.empty())
             throw usage_error("no API token: set INVENT_API_TOKEN or pass --token-file PATH");

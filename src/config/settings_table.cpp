@@ -23,6 +23,8 @@ const std::vector<setting>& dispatch_settings() {
         {"token_file", k::text, "PATH", nullptr, "read the token from the first line of PATH (else env INVENT_API_TOKEN)"},
         {"ca_file", k::text, "PATH", nullptr, "trust this CA (PEM) as well as the system's"},
         {"insecure", k::boolean, nullptr, nullptr, "skip certificate checks (loopback only)"},
+        {"proxy", k::text, "URL", nullptr, "reach the API through this http:// proxy (CONNECT), '' for none; env HTTPS_PROXY (HTTP_PROXY for http://)"},
+        {"no_proxy", k::text, "HOSTS", nullptr, "hosts, domains, addresses or ranges (or *) reached without the proxy; env NO_PROXY"},
         {"concurrency", k::integer, "N", "32", "requests in flight, 1..10000"},
         {"rate", k::quantity, "R", nullptr, "requests per second: 8, 8/s or 480/min (default: 480/min, none on loopback)"},
         {"burst", k::integer, "B", "1", "token bucket size for --rate"},
