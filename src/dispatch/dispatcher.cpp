@@ -143,6 +143,7 @@ private:
         options.ca_file = config.ca_file;
         options.extra_ca_pem = context.extra_ca_pem;
         options.insecure = config.insecure;
+        options.proxy = config.proxy;
         options.timeout = config.timeout;
         return options;
     }
@@ -340,7 +341,8 @@ private:
                 finish_row(w, answer, outcome::failed, attempts);
                 // The other requests in flight get the same refusal: say it once.
                 if (stop_ == stop_reason::none)
-                    spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
+                    // The token, the organisation, the certificate or the proxy's credentials: the detail says which.
+                    spdlog::error("{} attempts in a row were refused ({}): stopping the batch",
                                   config_.retry.auth_failures_to_abort, describe_failure(answer));
                 request_stop(stop_reason::auth);
                 co_return;

@@ -43,8 +43,10 @@ retry_decision scheduler::on_attempt(const attempt_report& report, unsigned atte
         auth_failures_in_a_row_ = 0;
         return finish(outcome::failed);
     case dispatch_errc::tls_verify_failed:
-        // A certificate does not fix itself, and a wrong CA or host name fails
-        // every row: it counts toward the abort like a refused token.
+    case dispatch_errc::proxy_auth_required:
+        // A certificate or the proxy's credentials do not fix themselves, and
+        // a wrong CA, host name or password fails every row: it counts toward
+        // the abort like a refused token.
         return count_auth_failure();
     case dispatch_errc::stale_connection:
         // The server closed an idle keep-alive connection: nothing reached it,
@@ -53,6 +55,7 @@ retry_decision scheduler::on_attempt(const attempt_report& report, unsigned atte
         if (stale_retries < retry_.max_attempts && !aborted_) return retry_at(now, false);
         return retry_with_backoff(attempt_number, now, outcome::failed);
     case dispatch_errc::connect_failed:
+    case dispatch_errc::proxy_refused:
     case dispatch_errc::tls_handshake_failed:
     case dispatch_errc::connect_timeout:
         return retry_with_backoff(attempt_number, now, outcome::failed);
