@@ -4,6 +4,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <arpa/inet.h>
+#include <mutex>
+#include <thread>
 
 #include "integration/support.hpp"
 #include "invent_dispatch/mock.hpp"
@@ -105,6 +107,90 @@ struct proxy_fixture {
     tinyproxy proxy;
 };
 
+// A proxy of scripted bytes: it records each CONNECT head it reads and
+// answers it with `reply`, then closes (or, with an empty reply, stays silent
+// until the client gives up).
+class scripted_proxy {
+public:
+    explicit scripted_proxy(std::string reply) : reply_(std::move(reply)) {
+        listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t size = sizeof address;
+        BOOST_REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
+                      ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) == 0 &&
+                      ::listen(listener_, 16) == 0);
+        port_ = ntohs(address.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~scripted_proxy() {
+        ::shutdown(listener_, SHUT_RDWR);
+        ::close(listener_);
+        thread_.join();
+    }
+    std::string url(const std::string& userinfo = "") const {
+        return "http://" + (userinfo.empty() ? "" : userinfo + "@") + "127.0.0.1:" + std::to_string(port_);
+    }
+    std::vector<std::string> heads() {
+        std::lock_guard lock(mutex_);
+        return heads_;
+    }
+
+private:
+    void serve() {
+        for (;;) {
+            const int fd = ::accept(listener_, nullptr, nullptr);
+            if (fd < 0) return;
+            std::string head;
+            char byte;
+            while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &byte, 1, 0) == 1) head += byte;
+            {
+                std::lock_guard lock(mutex_);
+                heads_.push_back(head);
+            }
+            if (!reply_.empty()) {
+                ::send(fd, reply_.data(), reply_.size(), MSG_NOSIGNAL);
+            } else {
+                while (::recv(fd, &byte, 1, 0) == 1) {}   // silent until the client leaves
+            }
+            ::close(fd);
+        }
+    }
+
+    std::string reply_;
+    int listener_ = -1;
+    unsigned short port_ = 0;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::vector<std::string> heads_;
+};
+
+// The dispatcher's journal and stderr with `proxy_url` the proxy for 3 rows
+// to an API nothing else answers for.
+struct scripted_run {
+    scripted_run(const std::string& proxy_url, unsigned max_attempts, std::vector<std::string> extra = {}) {
+        write_contacts_csv(dir / "contacts.csv", 3);
+        std::vector<std::string> args{"run", (dir / "contacts.csv").string(), "--base-url", "https://127.0.0.1:9",
+                                      "--quiet", "--concurrency", "1", "--max-attempts", std::to_string(max_attempts),
+                                      "--proxy", proxy_url};
+        args.insert(args.end(), extra.begin(), extra.end());
+        result = run_binary(args, {{"INVENT_API_TOKEN", "demo-token"}}, dir.path);
+        finals = final_by_key(read_journal(dir / "contacts.csv.results.jsonl"));
+    }
+    void every_row_failed_with(const std::string& reason, std::int64_t attempts) const {
+        BOOST_TEST(finals.size() == 3u);
+        for (const auto& [key, r] : finals) {
+            BOOST_TEST(str(r, "outcome") == "failed", key);
+            BOOST_TEST(str(r, "error").find(reason) != std::string::npos, str(r, "error"));
+            BOOST_TEST(r.at("attempts").as_int64() == attempts, key);
+        }
+    }
+    temp_dir dir;
+    process_result result;
+    std::map<std::string, boost::json::object> finals;
+};
+
 mock_config plain_mock() {
     mock_config config;
     config.plain = true;
@@ -184,6 +270,44 @@ BOOST_AUTO_TEST_CASE(http_proxy_for_a_plain_loopback_api) {
     BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
     f.every_row_created_once();
     BOOST_TEST(f.proxy.connects_to(f.mock_authority()) == static_cast<std::size_t>(stat_of(f.mock.stats_json(), "connections")));
+}
+
+// The exact bytes of CONNECT; a refusal other than 407 is retried like a
+// failed connect (each attempt a new CONNECT), not an abort.
+BOOST_AUTO_TEST_CASE(refused_connect_is_retried_with_the_proxys_words) {
+    scripted_proxy proxy("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+    const scripted_run run(proxy.url("alice:s3cret"), 2);
+    BOOST_TEST(run.result.exit_code == 1, run.result.err);
+    run.every_row_failed_with("the proxy " + proxy.url() + " answered CONNECT 127.0.0.1:9 with 502 Bad Gateway", 2);
+    const auto heads = proxy.heads();
+    BOOST_TEST(heads.size() == 6u);
+    for (const auto& head : heads)
+        BOOST_TEST(head == "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n"
+                           "Proxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n"
+                           "User-Agent: invent-dispatch/" INVENT_DISPATCH_VERSION "\r\n\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_proxy_that_does_not_speak_http_is_named) {
+    scripted_proxy proxy("SSH-2.0-OpenSSH_9.2\r\n\r\n");
+    const scripted_run run(proxy.url(), 2);
+    BOOST_TEST(run.result.exit_code == 1, run.result.err);
+    run.every_row_failed_with("answered CONNECT 127.0.0.1:9 with something other than HTTP/1.x", 2);
+}
+
+// Bytes after the 200 came from the proxy, not from a server that has not been spoken to.
+BOOST_AUTO_TEST_CASE(bytes_after_the_tunnel_reply_are_refused) {
+    scripted_proxy proxy("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n\r\n");
+    const scripted_run run(proxy.url(), 2);
+    BOOST_TEST(run.result.exit_code == 1, run.result.err);
+    run.every_row_failed_with("sent bytes after its reply to CONNECT 127.0.0.1:9", 2);
+}
+
+// A proxy that never answers CONNECT is a connect timeout: nothing was sent.
+BOOST_AUTO_TEST_CASE(a_silent_proxy_times_out_the_connect) {
+    scripted_proxy proxy("");
+    const scripted_run run(proxy.url(), 1, {"--timeout", "300ms"});
+    BOOST_TEST(run.result.exit_code == 1, run.result.err);
+    run.every_row_failed_with("did not answer CONNECT 127.0.0.1:9", 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
