@@ -2,11 +2,10 @@
 # The bash completion script, driven the way bash drives it (COMP_WORDS,
 # COMP_CWORD, the function `complete -p` names), against the binary's --help.
 #   completion_test.sh COMPLETION_SCRIPT BINARY
-set -uo pipefail
 script=$1
 binary=$2
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -98,8 +97,4 @@ expect_exactly "invent-dispatch run --base-url "
 expect_exactly "invent-dispatch validate --strict in" input.csv
 expect_exactly "invent-dispatch mock in"
 
-if ((failures > 0)); then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "completion: every command and option of --help offered"
+finish "completion: every command and option of --help offered"

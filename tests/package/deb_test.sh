@@ -4,10 +4,9 @@
 # outside the source tree, lintian finding no error, the man page and the
 # completion in it.
 #   deb_test.sh BUILD_DIR
-set -uo pipefail
 build=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -75,8 +74,4 @@ fi
 lintian --fail-on error "$deb" 2>&1 | grep -v '^running with root privileges'
 [[ ${PIPESTATUS[0]} -eq 0 ]] || fail "lintian reports errors"
 
-if ((failures > 0)); then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "package: built, unpacked, demo ran from the unpacked root, lintian clean of errors"
+finish "package: built, unpacked, demo ran from the unpacked root, lintian clean of errors"

@@ -5,11 +5,10 @@
 # LoadCredential=, dispatches against the mock with the token read from the
 # credential file.
 #   deploy_test.sh SOURCE_DIR BINARY
-set -uo pipefail
 source_dir=$1
 binary=$2
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 
 work=$(mktemp -d)
 mock_pid=
@@ -64,8 +63,4 @@ status=$?
 created=$(grep -c '"outcome":"created"' "$work/state/contacts.csv.results.jsonl" 2>/dev/null)
 [[ $created -eq 3 ]] || fail "the service's command created $created chats of 3"
 
-if ((failures > 0)); then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "deploy: the units verify; the service's command dispatched with the credential's token"
+finish "deploy: the units verify; the service's command dispatched with the credential's token"
