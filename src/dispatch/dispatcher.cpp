@@ -111,8 +111,8 @@ public:
         const auto total_rows = count_rows(config_.input);
         if (total_rows) admission_.expect_rows(*total_rows);
         if (!config_.quiet) progress_.emplace(report_, total_rows, context_.terminal, *context_.out);
-        spdlog::info("dispatching {} to {} with concurrency {}, rate {}", rows_->display_name(),
-                     config_.base_url, config_.concurrency,
+        spdlog::info("dispatching {} to {}{} with concurrency {}, rate {}", rows_->display_name(), config_.base_url,
+                     config_.proxy ? " through the proxy " + config_.proxy->display : std::string(), config_.concurrency,
                      config_.rate ? fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst)
                                   : std::string("unlimited"));
         watch_signals();

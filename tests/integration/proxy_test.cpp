@@ -237,6 +237,7 @@ BOOST_AUTO_TEST_CASE(proxy_credentials_from_the_url) {
         BOOST_TEST(str(r, "error").find("refused the proxy URL's credentials") != std::string::npos, str(r, "error"));
     BOOST_TEST(read_text(f.journal()).find("wr0ng") == std::string::npos);
     BOOST_TEST(wrong.err.find("wr0ng") == std::string::npos);
+    BOOST_TEST(wrong.err.find("through the proxy " + f.proxy.url() + " with") != std::string::npos, wrong.err);
 
     // None: the proxy's 407 says what it wants.
     fs::remove(f.journal());
