@@ -641,13 +641,13 @@ struct connection::impl {
     net::awaitable<boost::system::error_code> tunnel() {
         const auto& options = client->options;
         const auto& proxy = *options.proxy;
-        const auto target = " CONNECT " + options.endpoint.host + ":" + options.endpoint.port;
+        const auto request = connect_request(proxy, options.endpoint.host, options.endpoint.port);
+        const auto target = " " + request.substr(0, request.find(" HTTP/1.1"));   // " CONNECT host:port"
         const auto failed = [&](std::string what, dispatch_errc code) {
             close_socket();
             detail = "the proxy " + proxy.display + what;
             return make_error_code(code);
         };
-        const auto request = connect_request(proxy, options.endpoint.host, options.endpoint.port);
         auto [write_ec, written] = co_await net::async_write(socket, net::buffer(request), use_nothrow);
         std::string reply_bytes;
         connect_reply reply;
