@@ -21,6 +21,7 @@ enum class dispatch_errc {
     cancelled,              // stopped by a signal
     proxy_auth_required,    // the proxy answered CONNECT with 407 (or 401): nothing was sent
     proxy_refused,          // the proxy refused CONNECT (403, 502...) or did not speak HTTP: nothing was sent
+    resolve_failed,         // the host name did not resolve: nothing was sent
 };
 
 const boost::system::error_category& dispatch_category() noexcept;

@@ -25,6 +25,7 @@ public:
         case dispatch_errc::cancelled: return "stopped by a signal";
         case dispatch_errc::proxy_auth_required: return "the proxy refused its credentials";
         case dispatch_errc::proxy_refused: return "the proxy refused the tunnel";
+        case dispatch_errc::resolve_failed: return "the host name did not resolve";
         }
         return "unknown dispatch error";
     }

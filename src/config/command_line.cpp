@@ -44,6 +44,7 @@ std::string usage_text() {
     // one-line description, then sections of indented items.
     out << "Usage: invent-dispatch run [options] INPUT\n"
            "  or:  invent-dispatch validate [options] INPUT\n"
+           "  or:  invent-dispatch report [options] JOURNAL...\n"
            "  or:  invent-dispatch mock [options]\n"
            "  or:  invent-dispatch demo\n"
            "  or:  invent-dispatch help | --help | --version\n"
@@ -51,10 +52,12 @@ std::string usage_text() {
            "Commands:\n"
            "  run       dispatch INPUT (a CSV, TSV or JSONL file, or - for stdin)\n"
            "  validate  check INPUT, send nothing\n"
+           "  report    summary, HTML report and metrics from JOURNAL files\n"
            "  mock      the bundled mock Invent API\n"
            "  demo      zero-config: the mock and a sample input\n"
            "  help      this text (--version: the version)\n\n"
         << dispatch_options() << "\n"
+        << report_options() << "\n"
         << mock_options() << "\n"
         << "Environment:\n"
            "  INVENT_API_TOKEN  the API token (never a flag: it would show in ps)\n"
@@ -212,6 +215,8 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (const auto* v = s.find("message")) config.defaults.message = v->text();
 
     if (const auto* v = s.find("summary")) config.summary_path = v->text();
+    if (const auto* v = s.find("report_html")) config.report_html_path = v->text();
+    if (const auto* v = s.find("metrics_file")) config.metrics_path = v->text();
     if (const auto* v = s.find("ca_file")) config.ca_file = v->text();
     config.insecure = s.is_on("insecure");
 
@@ -222,6 +227,7 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (const auto* v = s.find("max_attempts")) config.retry.max_attempts = static_cast<unsigned>(parse_integer(*v, 1, 100));
     if (const auto* v = s.find("auth_failures"))
         config.retry.auth_failures_to_abort = static_cast<unsigned>(parse_integer(*v, 1, 1'000'000));
+    if (const auto* v = s.find("fail_fast")) config.retry.fail_fast = static_cast<unsigned>(parse_integer(*v, 0, 1'000'000));
     config.retry.retry_ambiguous = s.is_on("retry_ambiguous");
     if (const auto* v = s.find("timeout")) config.timeout = parse_duration_value(*v);
     if (config.timeout.count() == 0) throw usage_error("timeout: must be more than 0");
@@ -309,6 +315,11 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
     }
     if (command == "run") return parse_dispatch(command_kind::run, args, env);
     if (command == "validate") return parse_dispatch(command_kind::validate, args, env);
+    if (command == "report") {
+        result.kind = command_kind::report;
+        result.report = parse_report_flags(args);
+        return result;
+    }
     if (command == "mock") {
         result.kind = command_kind::mock;
         result.mock = parse_mock_flags(args, env);
@@ -319,7 +330,7 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
         result.kind = command_kind::demo;
         return result;
     }
-    throw usage_error(fmt::format("unknown command '{}': run, validate, mock, demo or help", command));
+    throw usage_error(fmt::format("unknown command '{}': run, validate, report, mock, demo or help", command));
 }
 
 } // namespace invent_dispatch
