@@ -12,6 +12,7 @@
 #include "invent_dispatch/admission.hpp"
 #include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/mock.hpp"
+#include "invent_dispatch/proxy.hpp"
 #include "invent_dispatch/rows.hpp"
 #include "invent_dispatch/scheduler.hpp"
 
@@ -38,6 +39,7 @@ struct dispatch_config {
     std::string token;                              // INVENT_API_TOKEN or --token-file, never a flag
     std::optional<std::string> ca_file;
     bool insecure = false;                          // loopback only
+    std::optional<proxy_endpoint> proxy;            // --proxy, HTTPS_PROXY...; none when NO_PROXY names the host
     unsigned concurrency = 32;
     std::optional<rate_limit> rate;                 // default 480/min (burst 1) unless loopback
     retry_config retry;

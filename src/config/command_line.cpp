@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 #include "settings.hpp"
@@ -39,14 +40,22 @@ std::string version_text() { return "invent-dispatch " INVENT_DISPATCH_VERSION; 
 
 std::string usage_text() {
     std::ostringstream out;
-    out << version_text() << ": starts Invent chats for many contacts, fast and safely\n\n"
-        << "Usage:\n"
-           "  invent-dispatch run [options] INPUT       dispatch (INPUT: a file or -)\n"
-           "  invent-dispatch validate [options] INPUT  check input, send nothing\n"
-           "  invent-dispatch report [options] JOURNAL...  summary, HTML report, metrics\n"
-           "  invent-dispatch mock [options]            the bundled mock Invent API\n"
-           "  invent-dispatch demo                      zero-config: mock + sample input\n"
-           "  invent-dispatch help | --help | --version\n\n"
+    // The shape help2man reads: Usage/or lines (the man page's synopsis), a
+    // one-line description, then sections of indented items.
+    out << "Usage: invent-dispatch run [options] INPUT\n"
+           "  or:  invent-dispatch validate [options] INPUT\n"
+           "  or:  invent-dispatch report [options] JOURNAL...\n"
+           "  or:  invent-dispatch mock [options]\n"
+           "  or:  invent-dispatch demo\n"
+           "  or:  invent-dispatch help | --help | --version\n"
+           "Start Invent chats for many contacts, fast and safely.\n\n"
+           "Commands:\n"
+           "  run       dispatch INPUT (a CSV, TSV or JSONL file, or - for stdin)\n"
+           "  validate  check INPUT, send nothing\n"
+           "  report    summary, HTML report and metrics from JOURNAL files\n"
+           "  mock      the bundled mock Invent API\n"
+           "  demo      zero-config: the mock and a sample input\n"
+           "  help      this text (--version: the version)\n\n"
         << dispatch_options() << "\n"
         << report_options() << "\n"
         << mock_options() << "\n"
@@ -55,10 +64,16 @@ std::string usage_text() {
            "  INVENT_BASE_URL   the API (default https://api.useinvent.com)\n"
            "  INVENT_ORG_ID     default organisation (default c)\n"
            "  INVENT_SHARD      K/N, as --shard\n"
-           "  INVENT_CONFIG     config file, as --config\n\n"
-           "Exit codes: 0 every row created or skipped; 1 some rows failed, invalid or\n"
-           "unknown; 2 usage, config or unreadable input (nothing sent); 3 aborted (auth,\n"
-           "deadline); 130/143 after SIGINT/SIGTERM.\n";
+           "  INVENT_CONFIG     config file, as --config\n"
+           "  HTTPS_PROXY       the proxy for https:// (or https_proxy), as --proxy\n"
+           "  HTTP_PROXY        the proxy for http:// on loopback (or http_proxy)\n"
+           "  NO_PROXY          hosts reached without the proxy (or no_proxy), as --no-proxy\n\n"
+           "Exit codes:\n"
+           "  0        every row created or skipped\n"
+           "  1        some rows failed, invalid or unknown\n"
+           "  2        usage, config or unreadable input (nothing sent)\n"
+           "  3        aborted (auth, deadline)\n"
+           "  130/143  after SIGINT/SIGTERM\n";
     return out.str();
 }
 
@@ -105,6 +120,33 @@ std::string resolve_token(const layered_settings& settings, const environment& e
     if (auto token = env_value(env, "INVENT_API_TOKEN")) return std::string(trim(*token));
     if (const auto* file = settings.find("token_file")) return read_token_file(*file);
     return {};
+}
+
+// The proxy for the API's host: --proxy, else the variable curl reads for the
+// API's scheme (lower case first), else the config file's; none when it is
+// empty or NO_PROXY (or no_proxy, from the same layers) names the host.
+std::optional<proxy_endpoint> resolve_proxy(const layered_settings& settings, const environment& env,
+                                            const api_endpoint& endpoint) {
+    const auto pick = [&](const char* key, std::initializer_list<const char*> variables) -> std::optional<setting_value> {
+        if (auto it = settings.layers[layered_settings::flags].find(key); it != settings.layers[layered_settings::flags].end())
+            return it->second;
+        for (const char* name : variables)
+            if (auto value = env_value(env, name)) return setting_value{{*value}, name};
+        if (auto it = settings.layers[layered_settings::file].find(key); it != settings.layers[layered_settings::file].end())
+            return it->second;
+        return std::nullopt;
+    };
+    const auto proxy = endpoint.tls ? pick("proxy", {"https_proxy", "HTTPS_PROXY"})
+                                    : pick("proxy", {"http_proxy", "HTTP_PROXY"});
+    if (!proxy || proxy->text().empty()) return std::nullopt;
+    if (const auto no_proxy = pick("no_proxy", {"no_proxy", "NO_PROXY"}); no_proxy && no_proxy_matches(no_proxy->text(), endpoint.host))
+        return std::nullopt;
+    try {
+        return parse_proxy_url(proxy->text());
+    } catch (const std::invalid_argument& e) {
+        // Never the URL itself: it may hold the proxy's password.
+        throw usage_error(fmt::format("{}: unusable proxy URL: {}", proxy->origin, e.what()));
+    }
 }
 
 input_format parse_format(const setting_value& v) {
@@ -219,6 +261,7 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
         refuse_plain_off_loopback(config);
         // Invent allows 500 requests a minute per IP: stay under it unless told otherwise.
         if (!config.rate && !config.endpoint.loopback) config.rate = rate_limit{480.0 / 60.0, burst_size};
+        config.proxy = resolve_proxy(s, env, config.endpoint);
         config.token = resolve_token(s, env);
         if (config.token.empty())
             throw usage_error("no API token: set INVENT_API_TOKEN or pass --token-file PATH");

@@ -40,9 +40,10 @@ const setting* find_setting(std::string_view key);
 
 std::string flag_name(std::string_view key);   // "max_attempts" -> "max-attempts"
 
-// --help fits 80 columns, with room for the longest flag and its value name.
+// --help fits 80 columns, with room for the longest flag and its value name
+// and two spaces before its description (help2man reads those as the gap).
 inline constexpr unsigned help_width = 80;
-inline constexpr unsigned help_description_width = 46;
+inline constexpr unsigned help_description_width = 44;
 
 // The flags of run/validate, from the table, and of mock, for parsing and --help.
 boost::program_options::options_description dispatch_options();

@@ -17,13 +17,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The sample ships in the source tree; a build run from elsewhere still finds it.
+// The sample is looked up in the current folder, then where the package
+// installs it (next to the running binary: BIN/../share/invent-dispatch), then
+// in the source tree the binary was built from.
 fs::path find_sample() {
+    std::error_code ignored;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ignored);
     for (const fs::path& candidate : {fs::path("examples/contacts.csv"),
+                                     self.parent_path().parent_path() / "share/invent-dispatch/examples/contacts.csv",
                                      fs::path(INVENT_DEMO_SAMPLE)}) {
         if (fs::exists(candidate)) return candidate;
     }
-    throw std::runtime_error("cannot find examples/contacts.csv (run the demo from the project folder)");
+    throw std::runtime_error("cannot find the sample examples/contacts.csv (in the current folder, in "
+                             "../share/invent-dispatch beside the binary, or in the source tree)");
 }
 
 // A folder of our own: a fresh name, mode 0700. A predictable name let

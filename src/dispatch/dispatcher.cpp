@@ -116,8 +116,8 @@ public:
         const auto total_rows = count_rows(config_.input);
         if (total_rows) admission_.expect_rows(*total_rows);
         if (!config_.quiet) progress_.emplace(report_, total_rows, context_.terminal, *context_.out);
-        spdlog::info("dispatching {} to {} with concurrency {}, rate {}", rows_->display_name(),
-                     config_.base_url, config_.concurrency,
+        spdlog::info("dispatching {} to {}{} with concurrency {}, rate {}", rows_->display_name(), config_.base_url,
+                     config_.proxy ? " through the proxy " + config_.proxy->display : std::string(), config_.concurrency,
                      config_.rate ? fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst)
                                   : std::string("unlimited"));
         watch_signals();
@@ -149,6 +149,7 @@ private:
         options.ca_file = config.ca_file;
         options.extra_ca_pem = context.extra_ca_pem;
         options.insecure = config.insecure;
+        options.proxy = config.proxy;
         options.timeout = config.timeout;
         return options;
     }
@@ -430,7 +431,8 @@ private:
     void say_why_stopped(abort_reason why, const http_answer& answer) {
         switch (why) {
         case abort_reason::auth:
-            spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
+            // The token, the organisation or the proxy's credentials: the detail says which.
+            spdlog::error("{} attempts in a row were refused ({}): stopping the batch",
                           config_.retry.auth_failures_to_abort, describe_failure(answer));
             break;
         case abort_reason::certificate:

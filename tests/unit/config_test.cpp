@@ -324,6 +324,7 @@ BOOST_FIXTURE_TEST_CASE(shipped_example_config_parses, temp_dir) {
     BOOST_TEST(c.endpoint.host == "api.useinvent.com");
     BOOST_TEST(c.defaults.assistant_id == "asst_123");
     BOOST_TEST(c.deadline->count() == 3'600'000);
+    BOOST_TEST(c.proxy->host == "proxy.corp.example");
 }
 
 BOOST_AUTO_TEST_CASE(plain_http_only_on_loopback) {
@@ -447,6 +448,55 @@ BOOST_AUTO_TEST_CASE(mock_defaults_and_checks) {
     BOOST_TEST(contains(usage_message([] { parse({"mock", "--port", "70000"}); }), "--port"));
     BOOST_TEST(contains(usage_message([] { parse({"mock", "--retry-after", "soon"}); }), "--retry-after"));
     BOOST_TEST(contains(usage_message([] { parse({"mock", "--rate-limit", "x"}); }), "--rate-limit"));
+}
+
+BOOST_FIXTURE_TEST_CASE(proxy_from_flag_environment_and_file_as_curl_reads_them, temp_dir) {
+    auto env = token_env;
+    BOOST_TEST(!run({}).proxy.has_value());
+    env["HTTPS_PROXY"] = "http://upper:3128";
+    BOOST_TEST(run({}, env).proxy->host == "upper");
+    env["https_proxy"] = "http://lower:3128";   // curl reads the lower case first
+    BOOST_TEST(run({}, env).proxy->host == "lower");
+    BOOST_TEST(run({"--proxy", "http://flag:8080"}, env).proxy->host == "flag");
+    BOOST_TEST(!run({"--proxy", ""}, env).proxy.has_value());   // '' turns the variables off, as curl -x ''
+    // The config file is below the environment, as every setting.
+    const auto file = write("p.toml", "proxy = \"http://file:3128\"\n");
+    BOOST_TEST(run({"--config", file}, env).proxy->host == "lower");
+    BOOST_TEST(run({"--config", file}).proxy->host == "file");
+    // An https:// API takes HTTPS_PROXY only; an http:// one (loopback) HTTP_PROXY only.
+    environment plain = token_env;
+    plain["HTTP_PROXY"] = "http://plain-proxy:3128";
+    BOOST_TEST(!run({}, plain).proxy.has_value());
+    BOOST_TEST(run({"--base-url", "http://127.0.0.1:9000"}, plain).proxy->host == "plain-proxy");
+    BOOST_TEST(!run({"--base-url", "http://127.0.0.1:9000"}, env).proxy.has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(no_proxy_names_the_api_host, temp_dir) {
+    auto env = token_env;
+    env["HTTPS_PROXY"] = "http://proxy:3128";
+    env["NO_PROXY"] = "localhost,.useinvent.com";
+    BOOST_TEST(!run({}, env).proxy.has_value());
+    BOOST_TEST(run({"--base-url", "https://api.example.com"}, env).proxy.has_value());
+    env["no_proxy"] = "example.com";   // lower case first, as curl
+    BOOST_TEST(run({}, env).proxy.has_value());
+    BOOST_TEST(!run({"--no-proxy", "*"}, env).proxy.has_value());
+    BOOST_TEST(!run({"--proxy", "http://flag:1", "--no-proxy", "api.useinvent.com"}, env).proxy.has_value());
+    BOOST_TEST(!run({"--config", write("n.toml", "no_proxy = \"useinvent.com\"\n")}, {{"INVENT_API_TOKEN", "t"}, {"HTTPS_PROXY", "http://p:1"}}).proxy.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(bad_proxy_url_names_its_origin_not_its_password) {
+    auto env = token_env;
+    env["HTTPS_PROXY"] = "socks5://user:hunter2@proxy:1080";
+    const auto from_env = usage_message([&] { run({}, env); });
+    BOOST_TEST(contains(from_env, "HTTPS_PROXY: unusable proxy URL: 'socks5://' proxies are not supported"), from_env);
+    BOOST_TEST(!contains(from_env, "hunter2"), from_env);
+    const auto from_flag = usage_message([] { run({"--proxy", "http://user:hunter2@proxy:3128/x"}); });
+    BOOST_TEST(contains(from_flag, "--proxy: unusable proxy URL: a proxy URL has no path"), from_flag);
+    BOOST_TEST(!contains(from_flag, "hunter2"), from_flag);
+    // The start-up log names the proxy without its credentials.
+    const auto line = describe(run({"--proxy", "http://user:hunter2@proxy:3128"}));
+    BOOST_TEST(contains(line, "proxy=http://proxy:3128"), line);
+    BOOST_TEST(!contains(line, "hunter2"), line);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
