@@ -49,6 +49,24 @@ struct dispatch_config {
     std::uint64_t seed = 0;                         // 0: random (backoff jitter)
 };
 
+enum class contacts_format { csv, jsonl };
+
+// `contacts` (SPEC §8). The API's filters; an empty one is not sent.
+struct contacts_query {
+    std::string segment_id;
+    std::string status;   // ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED, AI_REPLIES_DISABLED
+    std::string name;
+    std::string email;
+};
+
+struct contacts_config {
+    contacts_query query;
+    bool include_unsubscribed = false;
+    bool include_blocked = false;
+    std::optional<std::string> out_path;   // none: rows go to stdout
+    contacts_format format = contacts_format::csv;
+};
+
 enum class command_kind { run, validate, mock, demo, help, version };
 
 struct command_line {
