@@ -67,11 +67,12 @@ struct contacts_config {
     contacts_format format = contacts_format::csv;
 };
 
-enum class command_kind { run, validate, mock, demo, help, version };
+enum class command_kind { run, validate, contacts, mock, demo, help, version };
 
 struct command_line {
     command_kind kind = command_kind::help;
-    dispatch_config dispatch;   // run, validate
+    dispatch_config dispatch;   // run, validate; contacts: the API, token, TLS, rate and retries
+    contacts_config contacts;   // contacts
     mock_config mock;           // mock
     std::string help_text;      // help: the usage text; version: "invent-dispatch X.Y.Z"
 };
