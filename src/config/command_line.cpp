@@ -45,7 +45,7 @@ std::string usage_text() {
            "  invent-dispatch validate [options] INPUT  check input, send nothing\n"
            "  invent-dispatch contacts [options]        list contacts from Invent as dispatch input\n"
            "  invent-dispatch mock [options]            the bundled mock Invent API\n"
-           "  invent-dispatch demo                      zero-config: mock + sample input\n"
+           "  invent-dispatch demo                      zero-config: a segment listed from the mock, dispatched\n"
            "  invent-dispatch help | --help | --version\n\n"
         << dispatch_options() << "\n"
         << contacts_options() << "\n"

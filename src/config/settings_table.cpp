@@ -96,9 +96,7 @@ bool is_contacts_setting(std::string_view key) {
 }
 
 po::options_description contacts_options() {
-    po::options_description all("Options for contacts (and, as for run: --config, --org-id, --base-url, --token-file,\n"
-                                "--ca-file, --insecure, --rate, --burst, --max-attempts, --timeout, --quiet,\n"
-                                "--log-level, --log-file, --seed)",
+    po::options_description all("Options for contacts (and run's API, token, TLS, rate, retry and log options)",
                                 help_width, help_description_width);
     all.add_options()
         ("segment-id", po::value<std::string>()->value_name("ID"), "only the contacts in this segment")

@@ -206,6 +206,13 @@ BOOST_AUTO_TEST_CASE(include_unsubscribed_brings_those_rows_back) {
     BOOST_TEST(rows == with.rows);
     BOOST_TEST(result.err.find(with.summary(4, 400)) != std::string::npos, result.err);
     BOOST_TEST(result.err.find("0 unsubscribed") != std::string::npos, result.err);
+
+    const auto everyone = expected_from(contacts, true, true);
+    BOOST_TEST_REQUIRE(everyone.rows.size() > with.rows.size());
+    const auto both = f.contacts({"--include-unsubscribed", "--include-blocked", "--quiet"});
+    BOOST_TEST_REQUIRE(both.exit_code == 0, both.err);
+    write_text(f.dir / "everyone.csv", both.out);
+    BOOST_TEST(read_csv(f.dir / "everyone.csv") == with_header(everyone.rows));
 }
 
 BOOST_AUTO_TEST_CASE(a_listing_piped_into_run_creates_one_chat_per_row) {
@@ -247,6 +254,24 @@ BOOST_AUTO_TEST_CASE(filters_reach_the_server_and_a_refused_token_stops_the_list
     const auto rows_file = f.dir / "vip.csv";
     write_text(rows_file, result.out);
     BOOST_TEST(read_csv(rows_file) == with_header(expected_from(vip).rows));
+
+    // --name and --email, and JSONL for a .jsonl --out.
+    const auto named = f.contacts({"--name", "SOUZA", "--email", "example.org", "--out", (f.dir / "souza.jsonl").string()});
+    BOOST_TEST_REQUIRE(named.exit_code == 0, named.err);
+    std::vector<mock_contact> souzas;
+    for (const auto& c : invent_dispatch::make_mock_contacts(300, 1))
+        if (c.name.find("Souza") != std::string::npos &&
+            std::any_of(c.channels.begin(), c.channels.end(),
+                        [](const auto& ch) { return ch.email.find("example.org") != std::string::npos; }))
+            souzas.push_back(c);
+    std::vector<std::string> ids;
+    std::istringstream lines(read_text(f.dir / "souza.jsonl"));
+    for (std::string line; std::getline(lines, line);)
+        ids.emplace_back(boost::json::parse(line).as_object().at("channel_id").as_string());
+    std::vector<std::string> expected_ids;
+    for (const auto& r : expected_from(souzas).rows) expected_ids.push_back(r[1]);
+    BOOST_TEST_REQUIRE(!expected_ids.empty());
+    BOOST_TEST(ids == expected_ids);
 
     const auto refused = run_binary(f.args({"--quiet"}), {{"INVENT_API_TOKEN", "wrong"}}, f.dir.path);
     BOOST_TEST(refused.exit_code == 3, refused.err);
