@@ -133,17 +133,6 @@ private:
     std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-client_options api_client_options(const dispatch_config& api, const contacts_context& context) {
-    client_options options;
-    options.endpoint = api.endpoint;
-    options.token = api.token;
-    options.ca_file = api.ca_file;
-    options.extra_ca_pem = context.extra_ca_pem;
-    options.insecure = api.insecure;
-    options.timeout = api.timeout;
-    return options;
-}
-
 } // namespace
 
 int run_contacts(const dispatch_config& api, const contacts_config& contacts, const contacts_context& context) {
@@ -158,7 +147,7 @@ int run_contacts(const dispatch_config& api, const contacts_config& contacts, co
     }
 
     net::io_context io{1};
-    http_client client(api_client_options(api, context));
+    http_client client(make_client_options(api, context.extra_ca_pem));
     connection_pages transport(io.get_executor(), client);
     // A GET changes nothing on the server: repeating one that got no answer is safe.
     retry_config retry = api.retry;
