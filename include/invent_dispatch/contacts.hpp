@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "invent_dispatch/config.hpp"
+#include "invent_dispatch/failure_classifier.hpp"
 #include "invent_dispatch/response_parser.hpp"
 #include "invent_dispatch/scheduler.hpp"
 
@@ -104,6 +105,7 @@ std::string describe(const listing_counts& counts);
 // What the listing loop needs of a connection: the seam to the HTTP client.
 struct page_reply {
     boost::system::error_code ec;   // dispatch_errc; clear when an HTTP answer came
+    attempt_stage stage = attempt_stage::connect;   // how far it got
     int status = 0;
     simdjson::padded_string_view body;   // valid until the next call
     std::string_view retry_after;        // raw header values, empty when absent

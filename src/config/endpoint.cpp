@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <string_view>
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <fmt/format.h>
@@ -20,6 +23,16 @@ bool is_loopback(const boost::urls::url_view& url) {
     }
 }
 
+// The decoded host goes to getaddrinfo, SNI and the certificate's name check
+// as a C string: a NUL would cut it (switching the name check off), and no
+// real host name holds a control character, a space or a '%'.
+bool is_unusable_host(std::string_view host) {
+    return std::any_of(host.begin(), host.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte <= 0x20 || byte == 0x7F || c == '%';
+    });
+}
+
 } // namespace
 
 api_endpoint parse_endpoint(const std::string& base_url) {
@@ -38,6 +51,9 @@ api_endpoint parse_endpoint(const std::string& base_url) {
         throw usage_error(fmt::format("base URL '{}' has no usable host", base_url));
 
     endpoint.host = url.host_address();
+    if (is_unusable_host(endpoint.host))
+        throw usage_error(fmt::format("base URL '{}': the host holds a control character, a space or a '%' once decoded",
+                                      base_url));
     if (url.has_port()) {
         if (url.port().empty() || url.port_number() == 0) throw usage_error(fmt::format("base URL '{}' has a bad port", base_url));
         endpoint.port = url.port();

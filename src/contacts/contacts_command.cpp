@@ -44,7 +44,7 @@ public:
 
 private:
     static page_reply reply_of(const http_answer& answer) {
-        return {answer.ec, answer.status, answer.body, answer.headers.retry_after, answer.headers.pagination_count,
+        return {answer.ec, answer.stage, answer.status, answer.body, answer.headers.retry_after, answer.headers.pagination_count,
                 answer.detail};
     }
     connection connection_;

@@ -71,16 +71,19 @@ net::awaitable<listing_result> contacts_lister::run() {
             if (stopping_) co_return listing_result{listing_result::kind::stopped, "stopped"};
             ++attempts;
 
-            attempt_report attempt{reply.ec, reply.status, std::nullopt};
-            if (!reply.retry_after.empty())
-                attempt.retry_after = parse_retry_after(reply.retry_after, std::chrono::system_clock::now());
             std::string problem;
             const bool answered = !reply.ec && reply.status >= 200 && reply.status < 300;
-            if (answered) {
-                problem = listing_.add_page(reply.body, reply.pagination_count, rows_);
-                // A broken page is asked again, like an answer that never came.
-                if (!problem.empty()) attempt.ec = dispatch_errc::bad_http_response;
-            }
+            if (answered) problem = listing_.add_page(reply.body, reply.pagination_count, rows_);
+            attempt_report attempt{
+                classify_attempt(reply.stage, problem.empty() ? reply.ec : make_error_code(dispatch_errc::bad_http_response),
+                                 reply.status),
+                reply.status, std::nullopt};
+            // A GET changes nothing on the server: an answer lost or broken
+            // (a chat request's "unknown") is simply asked again.
+            if (attempt.verdict.what == attempt_class::ambiguous || attempt.verdict.what == attempt_class::accepted_unusable)
+                attempt.verdict.what = attempt_class::retry_before_send;
+            if (!reply.retry_after.empty())
+                attempt.retry_after = parse_retry_after(reply.retry_after, std::chrono::system_clock::now());
             const auto decision = scheduler_.on_attempt(attempt, attempts, clock_type::now(), stale_retries);
             if (decision.what == retry_decision::action::retry) {
                 if (!decision.consumes_attempt) {

@@ -1,8 +1,11 @@
 #include "invent_dispatch/demo.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <ostream>
-#include <unistd.h>
+#include <stdexcept>
 
 #include "invent_dispatch/config.hpp"
 #include "invent_dispatch/contacts.hpp"
@@ -16,6 +19,15 @@ namespace fs = std::filesystem;
 
 constexpr const char* demo_segment = "seg_spring";
 
+// A folder of our own: a fresh name, mode 0700. A predictable name let
+// anyone on the machine plant the folder, or links in it, beforehand.
+fs::path make_results_folder() {
+    std::string pattern = (fs::temp_directory_path() / "invent-dispatch-demo-XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+        throw std::runtime_error(pattern + ": cannot create the demo's folder: " + std::strerror(errno));
+    return pattern;
+}
+
 } // namespace
 
 int run_demo(std::ostream& out, bool terminal) {
@@ -24,8 +36,7 @@ int run_demo(std::ostream& out, bool terminal) {
     mock.latency_jitter = std::chrono::milliseconds(30);
     mock_server server(mock);
 
-    const fs::path results_dir = fs::temp_directory_path() / ("invent-dispatch-demo-" + std::to_string(::getpid()));
-    fs::create_directories(results_dir);
+    const fs::path results_dir = make_results_folder();
 
     dispatch_config config;
     config.base_url = server.url();
@@ -49,10 +60,12 @@ int run_demo(std::ostream& out, bool terminal) {
     config.defaults.message = "Hi {{contact_name}}! I'd like to hear about the spring offer.";
     config.results_path = (results_dir / "spring.csv.results.jsonl").string();
     config.summary_path = (results_dir / "summary.json").string();
+    config.report_html_path = (results_dir / "report.html").string();
     out << "dispatching " << config.input.path << " with --concurrency " << config.concurrency << "\n";
     const int status = run_dispatch(config, dispatch_context{&out, terminal, server.ca_pem(), {}});
     out << "results journal: " << config.results_path << "\n"
-        << "summary JSON:    " << *config.summary_path << "\n";
+        << "summary JSON:    " << *config.summary_path << "\n"
+        << "HTML report:     " << *config.report_html_path << "\n";
     return status;
 }
 

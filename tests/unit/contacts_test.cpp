@@ -324,6 +324,7 @@ public:
         script.pop_front();
         page_reply reply;
         reply.ec = current_.ec;
+        reply.stage = current_.ec ? attempt_stage::read : attempt_stage::answered;
         reply.status = current_.ec ? 0 : current_.status;
         reply.body = padded(current_.body);
         reply.retry_after = current_.retry_after;
