@@ -44,6 +44,7 @@ std::string usage_text() {
     // one-line description, then sections of indented items.
     out << "Usage: invent-dispatch run [options] INPUT\n"
            "  or:  invent-dispatch validate [options] INPUT\n"
+           "  or:  invent-dispatch contacts [options]\n"
            "  or:  invent-dispatch report [options] JOURNAL...\n"
            "  or:  invent-dispatch mock [options]\n"
            "  or:  invent-dispatch demo\n"
@@ -52,11 +53,13 @@ std::string usage_text() {
            "Commands:\n"
            "  run       dispatch INPUT (a CSV, TSV or JSONL file, or - for stdin)\n"
            "  validate  check INPUT, send nothing\n"
+           "  contacts  list contacts from Invent as dispatch input\n"
            "  report    summary, HTML report and metrics from JOURNAL files\n"
            "  mock      the bundled mock Invent API\n"
-           "  demo      zero-config: the mock and a sample input\n"
+           "  demo      zero-config: a segment listed from the mock, dispatched\n"
            "  help      this text (--version: the version)\n\n"
         << dispatch_options() << "\n"
+        << contacts_options() << "\n"
         << report_options() << "\n"
         << mock_options() << "\n"
         << "Environment:\n"
@@ -295,6 +298,73 @@ command_line parse_dispatch(command_kind kind, const std::vector<std::string>& a
     return result;
 }
 
+// A layer with only the settings `contacts` shares with run: a config file
+// written for run (title, shard, ...) serves contacts as it is.
+setting_layer contacts_part(setting_layer layer) {
+    std::erase_if(layer, [](const auto& entry) { return !is_contacts_setting(entry.first); });
+    return layer;
+}
+
+std::string parse_status(const po::variables_map& vm) {
+    static constexpr std::array<std::string_view, 5> statuses{"ALL", "SUBSCRIBED", "UNSUBSCRIBED", "BLOCKED",
+                                                              "AI_REPLIES_DISABLED"};
+    std::string status = vm["status"].as<std::string>();
+    for (auto& c : status) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (std::find(statuses.begin(), statuses.end(), status) == statuses.end())
+        throw usage_error(fmt::format("--status: expected ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED or "
+                                      "AI_REPLIES_DISABLED, got '{}'",
+                                      vm["status"].as<std::string>()));
+    return status;
+}
+
+command_line parse_contacts(const std::vector<std::string>& args, const environment& env) {
+    po::options_description hidden = contacts_shared_options();
+    hidden.add_options()("token", po::value<std::string>())("extra", po::value<std::vector<std::string>>());
+    po::positional_options_description positional;
+    positional.add("extra", -1);
+    const auto vm = parse_flags(args, contacts_options(), hidden, positional);
+    if (vm.count("token")) throw usage_error(token_flag_refusal);
+    if (vm.count("extra"))
+        throw usage_error(fmt::format("contacts takes no INPUT, got '{}'", vm["extra"].as<std::vector<std::string>>()[0]));
+
+    contacts_config contacts;
+    const auto text = [&](const char* name, std::string& into) {
+        if (vm.count(name)) into = vm[name].as<std::string>();
+    };
+    text("segment-id", contacts.query.segment_id);
+    text("name", contacts.query.name);
+    text("email", contacts.query.email);
+    if (vm.count("status")) contacts.query.status = parse_status(vm);
+    if (vm.count("out")) {
+        contacts.out_path = vm["out"].as<std::string>();
+        if (contacts.out_path->empty() || contacts.out_path->back() == '/')
+            throw usage_error(fmt::format("--out: expected a file path, got '{}'", *contacts.out_path));
+        if (contacts.out_path->ends_with(".jsonl") || contacts.out_path->ends_with(".ndjson"))
+            contacts.format = contacts_format::jsonl;
+    }
+    if (vm.count("format")) {
+        const auto& format = vm["format"].as<std::string>();
+        if (format == "csv") contacts.format = contacts_format::csv;
+        else if (format == "jsonl" || format == "ndjson") contacts.format = contacts_format::jsonl;
+        else throw usage_error(fmt::format("--format: expected csv or jsonl, got '{}'", format));
+    }
+    contacts.include_unsubscribed = vm["include-unsubscribed"].as<bool>();
+    contacts.include_blocked = vm["include-blocked"].as<bool>();
+
+    layered_settings settings;
+    settings.layers[layered_settings::defaults] = flag_layer(vm, true);
+    if (vm.count("config")) settings.layers[layered_settings::file] = contacts_part(read_config_file(vm["config"].as<std::string>()));
+    else if (auto path = env_value(env, "INVENT_CONFIG")) settings.layers[layered_settings::file] = contacts_part(read_config_file(*path));
+    settings.layers[layered_settings::env] = contacts_part(env_layer(env));
+    settings.layers[layered_settings::flags] = flag_layer(vm, false);
+
+    command_line result;
+    result.kind = command_kind::contacts;
+    // As run reads them: the same endpoint checks, token, and default rate.
+    result.dispatch = build_dispatch_config(command_kind::run, settings, "-", env);
+    result.contacts = std::move(contacts);
+    return result;
+}
 
 } // namespace
 
@@ -315,6 +385,7 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
     }
     if (command == "run") return parse_dispatch(command_kind::run, args, env);
     if (command == "validate") return parse_dispatch(command_kind::validate, args, env);
+    if (command == "contacts") return parse_contacts(args, env);
     if (command == "report") {
         result.kind = command_kind::report;
         result.report = parse_report_flags(args);
@@ -330,7 +401,7 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
         result.kind = command_kind::demo;
         return result;
     }
-    throw usage_error(fmt::format("unknown command '{}': run, validate, report, mock, demo or help", command));
+    throw usage_error(fmt::format("unknown command '{}': run, validate, contacts, report, mock, demo or help", command));
 }
 
 } // namespace invent_dispatch

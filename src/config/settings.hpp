@@ -49,6 +49,12 @@ inline constexpr unsigned help_description_width = 44;
 boost::program_options::options_description dispatch_options();
 boost::program_options::options_description mock_options();
 
+// The settings `contacts` shares with run (the API, token, TLS, rate,
+// retries, logging), and its flags: its own and those.
+bool is_contacts_setting(std::string_view key);
+boost::program_options::options_description contacts_options();
+boost::program_options::options_description contacts_shared_options();
+
 // argv (after the command) -> values; po's own errors become usage_error.
 boost::program_options::variables_map parse_flags(const std::vector<std::string>& args,
                                                   const boost::program_options::options_description& visible,

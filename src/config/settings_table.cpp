@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 #include "settings.hpp"
 
@@ -62,24 +63,65 @@ std::string flag_name(std::string_view key) {
 }
 
 
+namespace {
+
+void add_config_flag(po::options_description& options) {
+    options.add_options()("config", po::value<std::string>()->value_name("PATH"),
+                          "TOML config file (else env INVENT_CONFIG); flags > environment > file > defaults");
+}
+
+void add_setting_flag(po::options_description& options, const setting& s) {
+    const auto name = flag_name(s.key);
+    if (s.kind == value_kind::boolean) {
+        options.add_options()(name.c_str(), po::bool_switch(), s.help);
+    } else if (s.kind == value_kind::list) {
+        options.add_options()(name.c_str(), po::value<std::vector<std::string>>()->composing()->value_name(s.value_name),
+                              s.help);
+    } else {
+        auto* value = po::value<std::string>()->value_name(s.value_name);
+        if (s.default_text) value->default_value(s.default_text);
+        options.add_options()(name.c_str(), value, s.help);
+    }
+}
+
+} // namespace
+
 po::options_description dispatch_options() {
     po::options_description all("Options for run and validate", help_width, help_description_width);
-    all.add_options()("config", po::value<std::string>()->value_name("PATH"),
-                      "TOML config file (else env INVENT_CONFIG); flags > environment > file > defaults");
-    for (const auto& s : dispatch_settings()) {
-        const auto name = flag_name(s.key);
-        if (s.kind == value_kind::boolean) {
-            all.add_options()(name.c_str(), po::bool_switch(), s.help);
-        } else if (s.kind == value_kind::list) {
-            all.add_options()(name.c_str(), po::value<std::vector<std::string>>()->composing()->value_name(s.value_name),
-                              s.help);
-        } else {
-            auto* value = po::value<std::string>()->value_name(s.value_name);
-            if (s.default_text) value->default_value(s.default_text);
-            all.add_options()(name.c_str(), value, s.help);
-        }
-    }
+    add_config_flag(all);
+    for (const auto& s : dispatch_settings()) add_setting_flag(all, s);
     return all;
+}
+
+bool is_contacts_setting(std::string_view key) {
+    static constexpr std::array<std::string_view, 13> shared{
+        "org_id", "base_url", "token_file", "ca_file", "insecure", "rate", "burst",
+        "max_attempts", "timeout", "quiet", "log_level", "log_file", "seed"};
+    return std::find(shared.begin(), shared.end(), key) != shared.end();
+}
+
+po::options_description contacts_options() {
+    po::options_description all("Options for contacts (and run's API, token, TLS, rate, retry and log options)",
+                                help_width, help_description_width);
+    all.add_options()
+        ("segment-id", po::value<std::string>()->value_name("ID"), "only the contacts in this segment")
+        ("status", po::value<std::string>()->value_name("S"), "ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED or AI_REPLIES_DISABLED")
+        ("name", po::value<std::string>()->value_name("TEXT"), "only contacts whose name matches")
+        ("email", po::value<std::string>()->value_name("TEXT"), "only contacts whose email matches")
+        ("out", po::value<std::string>()->value_name("PATH"), "write the rows here, whole or not at all (default: stdout)")
+        ("format", po::value<std::string>()->value_name("FMT"), "csv or jsonl (default: jsonl for a .jsonl --out, else csv)")
+        ("include-unsubscribed", po::bool_switch(), "also list contacts who unsubscribed")
+        ("include-blocked", po::bool_switch(), "also list blocked contacts");
+    return all;
+}
+
+// The shared flags, parsed but not shown twice in --help.
+po::options_description contacts_shared_options() {
+    po::options_description shared;
+    add_config_flag(shared);
+    for (const auto& s : dispatch_settings())
+        if (is_contacts_setting(s.key)) add_setting_flag(shared, s);
+    return shared;
 }
 
 std::optional<std::string> env_value(const environment& env, const std::string& name) {

@@ -89,7 +89,7 @@ public:
     dispatcher(const dispatch_config& config, const dispatch_context& context)
         : config_(config),
           context_(context),
-          client_(make_client_options(config, context)),
+          client_(make_client_options(config, context.extra_ca_pem)),
           scheduler_(config.rate, config.retry, config.seed ? config.seed : std::random_device{}()),
           journal_options_(make_journal_options(config, context)),
           journal_file_(config.results_path),
@@ -142,18 +142,6 @@ public:
     }
 
 private:
-    static client_options make_client_options(const dispatch_config& config, const dispatch_context& context) {
-        client_options options;
-        options.endpoint = config.endpoint;
-        options.token = config.token;
-        options.ca_file = config.ca_file;
-        options.extra_ca_pem = context.extra_ca_pem;
-        options.insecure = config.insecure;
-        options.proxy = config.proxy;
-        options.timeout = config.timeout;
-        return options;
-    }
-
     // `sending` records an earlier run left without a final record: that
     // request may have created a chat, so the row is unknown from now on.
     void record_dangling_sends() {
@@ -584,6 +572,18 @@ private:
 };
 
 } // namespace
+
+client_options make_client_options(const dispatch_config& config, const std::string& extra_ca_pem) {
+    client_options options;
+    options.endpoint = config.endpoint;
+    options.token = config.token;
+    options.ca_file = config.ca_file;
+    options.extra_ca_pem = extra_ca_pem;
+    options.insecure = config.insecure;
+    options.proxy = config.proxy;
+    options.timeout = config.timeout;
+    return options;
+}
 
 int run_dispatch(const dispatch_config& config, const dispatch_context& context) {
     dispatcher d(config, context);

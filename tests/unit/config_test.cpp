@@ -499,4 +499,49 @@ BOOST_AUTO_TEST_CASE(bad_proxy_url_names_its_origin_not_its_password) {
     BOOST_TEST(!contains(line, "hunter2"), line);
 }
 
+BOOST_FIXTURE_TEST_CASE(contacts_reads_its_flags_and_the_api_settings_of_run, temp_dir) {
+    const auto plain = parse({"contacts"}, token_env);
+    BOOST_TEST((plain.kind == command_kind::contacts));
+    BOOST_TEST((plain.contacts.format == contacts_format::csv));
+    BOOST_TEST(!plain.contacts.out_path);
+    BOOST_TEST(plain.dispatch.token == "secret-token");
+    BOOST_TEST(plain.dispatch.rate->per_second == 8.0);   // 480/min against Invent, as run
+    BOOST_TEST(plain.dispatch.defaults.org_id == "c");
+
+    const auto c = parse({"contacts", "--segment-id", "seg 1", "--status", "unsubscribed", "--name", "Ana", "--email",
+                          "@x.com", "--out", "spring.jsonl", "--include-unsubscribed", "--include-blocked",
+                          "--org-id", "org_9", "--base-url", "http://127.0.0.1:9", "--max-attempts", "2"},
+                         token_env);
+    BOOST_TEST(c.contacts.query.segment_id == "seg 1");
+    BOOST_TEST(c.contacts.query.status == "UNSUBSCRIBED");
+    BOOST_TEST(c.contacts.query.name == "Ana");
+    BOOST_TEST(c.contacts.query.email == "@x.com");
+    BOOST_TEST(*c.contacts.out_path == "spring.jsonl");
+    BOOST_TEST((c.contacts.format == contacts_format::jsonl));   // from the extension
+    BOOST_TEST(c.contacts.include_unsubscribed);
+    BOOST_TEST(c.contacts.include_blocked);
+    BOOST_TEST(c.dispatch.defaults.org_id == "org_9");
+    BOOST_TEST(!c.dispatch.rate);   // loopback
+    BOOST_TEST(c.dispatch.retry.max_attempts == 2u);
+    BOOST_TEST((parse({"contacts", "--out", "x.jsonl", "--format", "csv"}, token_env).contacts.format ==
+                contacts_format::csv));
+
+    // A config file written for run serves contacts: its run-only keys are not contacts' business.
+    const auto file = write("run.toml", "title = \"Hi\"\nshard = \"0/2\"\nrate = \"2/s\"\nformat = \"tsv\"\n");
+    const auto from_file = parse({"contacts", "--config", file}, token_env);
+    BOOST_TEST(from_file.dispatch.rate->per_second == 2.0);
+    BOOST_TEST((from_file.contacts.format == contacts_format::csv));
+    BOOST_TEST(!from_file.dispatch.admission.shard);
+
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--status", "gone"}, token_env); }), "--status"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--format", "tsv"}, token_env); }), "--format"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "in.csv"}, token_env); }), "no INPUT"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--token", "t"}, token_env); }), "never as a flag"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts"}); }), "no API token"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--title", "x"}, token_env); }), "title"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--base-url", "http://example.com"}, token_env); }),
+                        "plain http"));
+    BOOST_TEST(parse({"mock", "--contacts", "20"}).mock.contacts == 20u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
