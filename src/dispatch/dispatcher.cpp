@@ -89,7 +89,7 @@ public:
     dispatcher(const dispatch_config& config, const dispatch_context& context)
         : config_(config),
           context_(context),
-          client_(make_client_options(config, context)),
+          client_(make_client_options(config, context.extra_ca_pem)),
           scheduler_(config.rate, config.retry, config.seed ? config.seed : std::random_device{}()),
           journal_options_(make_journal_options(config, context)),
           journal_file_(config.results_path),
@@ -116,8 +116,8 @@ public:
         const auto total_rows = count_rows(config_.input);
         if (total_rows) admission_.expect_rows(*total_rows);
         if (!config_.quiet) progress_.emplace(report_, total_rows, context_.terminal, *context_.out);
-        spdlog::info("dispatching {} to {} with concurrency {}, rate {}", rows_->display_name(),
-                     config_.base_url, config_.concurrency,
+        spdlog::info("dispatching {} to {}{} with concurrency {}, rate {}", rows_->display_name(), config_.base_url,
+                     config_.proxy ? " through the proxy " + config_.proxy->display : std::string(), config_.concurrency,
                      !config_.rate ? std::string("unlimited")
                      : config_.rate->adaptive
                          ? fmt::format("auto up to {}/s burst {}", config_.rate->per_second, config_.rate->burst)
@@ -145,17 +145,6 @@ public:
     }
 
 private:
-    static client_options make_client_options(const dispatch_config& config, const dispatch_context& context) {
-        client_options options;
-        options.endpoint = config.endpoint;
-        options.token = config.token;
-        options.ca_file = config.ca_file;
-        options.extra_ca_pem = context.extra_ca_pem;
-        options.insecure = config.insecure;
-        options.timeout = config.timeout;
-        return options;
-    }
-
     // `sending` records an earlier run left without a final record: that
     // request may have created a chat, so the row is unknown from now on.
     void record_dangling_sends() {
@@ -464,7 +453,8 @@ private:
     void say_why_stopped(abort_reason why, const http_answer& answer) {
         switch (why) {
         case abort_reason::auth:
-            spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
+            // The token, the organisation or the proxy's credentials: the detail says which.
+            spdlog::error("{} attempts in a row were refused ({}): stopping the batch",
                           config_.retry.auth_failures_to_abort, describe_failure(answer));
             break;
         case abort_reason::certificate:
@@ -616,6 +606,18 @@ private:
 };
 
 } // namespace
+
+client_options make_client_options(const dispatch_config& config, const std::string& extra_ca_pem) {
+    client_options options;
+    options.endpoint = config.endpoint;
+    options.token = config.token;
+    options.ca_file = config.ca_file;
+    options.extra_ca_pem = extra_ca_pem;
+    options.insecure = config.insecure;
+    options.proxy = config.proxy;
+    options.timeout = config.timeout;
+    return options;
+}
 
 int run_dispatch(const dispatch_config& config, const dispatch_context& context) {
     dispatcher d(config, context);
