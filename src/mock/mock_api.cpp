@@ -243,7 +243,9 @@ reply mock_api::list_contacts(const request& req, const listing_request& listing
         r.message.set(http::field::allow, "GET");
         return r;
     }
-    if (rate_limited(now)) return error(http::status::too_many_requests, "rate limit exceeded");
+    bool refused = false;
+    apply_rate_limit(now, refused);
+    if (refused) return error(http::status::too_many_requests, "rate limit exceeded");
     if (const auto status = draw_error_status())
         return error(static_cast<http::status>(*status), "injected failure");
     if (!listing.problem.empty()) return error(http::status::bad_request, listing.problem);
@@ -337,7 +339,8 @@ mock_api::counters::second& mock_api::second_of(clock::time_point now) {
 // would cut. Below 1/s the window stretches to 1/R seconds with one request.
 std::optional<mock_api::limit_state> mock_api::apply_rate_limit(clock::time_point now, bool& refused) {
     std::optional<double> rate = config_.rate_limit;
-    if (config_.rate_limit_after && now - *counters_.first_create >= config_.rate_limit_after->after)
+    if (config_.rate_limit_after && counters_.first_create &&
+        now - *counters_.first_create >= config_.rate_limit_after->after)
         rate = config_.rate_limit_after->per_second;
     if (!rate) return std::nullopt;
     limit_state limit;
