@@ -43,6 +43,8 @@ struct run_counters {
     std::uint64_t requests = 0;                   // attempts that reached the wire
     std::uint64_t resumed_skips = 0;              // rows skipped because an earlier run finished them
     std::uint64_t in_flight = 0;
+    // A Retry-After pause holds every request until then (the progress line shows it).
+    std::chrono::steady_clock::time_point paused_until{};
 };
 
 class run_report {

@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -22,6 +23,7 @@
 #include "invent_dispatch/response_parser.hpp"
 #include "invent_dispatch/rows.hpp"
 #include "invent_dispatch/scheduler.hpp"
+#include "invent_dispatch/utc_time.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -29,7 +31,7 @@ namespace {
 namespace net = boost::asio;
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
-enum class stop_reason { none, interrupt, terminate, auth, deadline, journal, fatal };
+enum class stop_reason { none, interrupt, terminate, auth, deadline, retry_after, journal, fatal };
 
 std::string input_identity(const input_config& input) {
     if (input.path == "-") return "<stdin>";
@@ -52,6 +54,45 @@ std::string shard_text(const std::optional<shard_spec>& shard) {
 }
 
 bool is_success(int status) { return status >= 200 && status < 300; }
+
+// Rows that are not sent, read in a row before the reader steps aside.
+constexpr unsigned rows_between_yields = 1024;
+
+// Failed rows in the log (SPEC §3): the first ones each at warn with line,
+// key and reason; after them one line a minute says how many more (and the
+// last count at the end), so a failing batch does not flood the log.
+class failed_row_log {
+public:
+    static constexpr unsigned logged_one_by_one = 20;
+    static constexpr std::chrono::minutes count_interval{1};
+
+    void row_ended(const row_result& r, clock_type::time_point now) {
+        if (r.result != outcome::failed && r.result != outcome::unknown) return;
+        if (logged_ < logged_one_by_one) {
+            spdlog::warn("line {} ({}): {}: {}", r.line, r.key, to_string(r.result), r.error);
+            if (++logged_ == logged_one_by_one) {
+                spdlog::warn("{} rows failed: from now on they are counted once a minute (the journal has each)",
+                             logged_one_by_one);
+                counting_since_ = now;
+            }
+            return;
+        }
+        ++not_logged_;
+        if (now - counting_since_ >= count_interval) say_count(now);
+    }
+    void say_count(clock_type::time_point now) {
+        if (not_logged_ == 0) return;
+        spdlog::warn("{} more rows failed or ended unknown in the last {} s (the journal has each)", not_logged_,
+                     std::chrono::duration_cast<std::chrono::seconds>(now - counting_since_).count());
+        not_logged_ = 0;
+        counting_since_ = now;
+    }
+
+private:
+    unsigned logged_ = 0;
+    std::uint64_t not_logged_ = 0;
+    clock_type::time_point counting_since_{};
+};
 
 // The row's identity in a result; the caller adds how it ended.
 row_result result_of(const chat_request& request, outcome result) {
@@ -99,6 +140,16 @@ public:
           progress_timer_(io_) {}
 
     int run() {
+        // Armed first: the deadline is for the whole batch, start-up included.
+        if (config_.deadline) {
+            deadline_timer_.expires_after(*config_.deadline);
+            deadline_timer_.async_wait([this](boost::system::error_code ec) {
+                if (ec) return;
+                spdlog::warn("the --deadline ({} ms) passed: no new requests; waiting up to {} ms for {} in flight",
+                             config_.deadline->count(), config_.drain_timeout.count(), report_.counters().in_flight);
+                request_stop(stop_reason::deadline);
+            });
+        }
         const auto shard = shard_text(config_.admission.shard);
         journal_.append_run_start({INVENT_DISPATCH_VERSION, config_.base_url, shard, ::getpid()});
         journal_.on_failure([this](const std::string& message) {
@@ -116,12 +167,6 @@ public:
                      config_.rate ? fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst)
                                   : std::string("unlimited"));
         watch_signals();
-        if (config_.deadline) {
-            deadline_timer_.expires_after(*config_.deadline);
-            deadline_timer_.async_wait([this](boost::system::error_code ec) {
-                if (!ec) request_stop(stop_reason::deadline);
-            });
-        }
         if (progress_) net::co_spawn(io_, show_progress(), net::detached);
         for (unsigned i = 0; i < config_.concurrency; ++i) {
             auto& w = workers_.emplace_back(io_, client_);
@@ -197,10 +242,19 @@ private:
             return;
         }
         stop_ = why;
-        for (auto& w : workers_) w.timer.cancel();
+        for (auto& w : workers_) {
+            w.timer.cancel();
+            // A connection still being made (lookup, connect, handshake)
+            // carries no request yet: no new request starts, so it goes now.
+            if (w.connecting) w.conn.close();
+        }
         drain_timer_.expires_after(config_.drain_timeout);
         drain_timer_.async_wait([this](boost::system::error_code ec) {
             if (ec) return;
+            const auto in_flight = report_.counters().in_flight;
+            if (in_flight > 0)
+                spdlog::warn("the drain timeout ({} ms) passed: closing {} requests still in flight (recorded unknown)",
+                             config_.drain_timeout.count(), in_flight);
             for (auto& w : workers_) {
                 if (!w.in_flight && !w.connecting) continue;
                 w.cut_off = w.in_flight;
@@ -227,14 +281,25 @@ private:
     }
 
     // The next row to send; rows that are not sent get their record here.
-    bool next_to_send(built_row& row) {
-        while (stop_ == stop_reason::none && rows_->next(row)) {
+    // They need no I/O, so a long run of them (invalid, duplicate, done
+    // earlier, another shard's) would hold the thread: signals, the deadline
+    // and the journal's flush would wait for its end, and its records would
+    // pile up in memory. Every rows_between_yields of them it steps aside,
+    // and their records are written out.
+    net::awaitable<bool> next_to_send(built_row& row) {
+        for (unsigned read = 1; stop_ == stop_reason::none; ++read) {
+            if (read % rows_between_yields == 0) {
+                co_await journal_.commit();
+                co_await net::post(io_, net::use_awaitable);
+                if (stop_ != stop_reason::none) break;
+            }
+            if (!rows_->next(row)) break;
             if (!row.valid) {
                 if (admission_.owns_invalid_line(row.request.line)) record_unsent(row, outcome::invalid, row.reason);
                 continue;
             }
             switch (admission_.admit(row.request.key)) {
-            case admission_decision::send: return true;
+            case admission_decision::send: co_return true;
             case admission_decision::other_shard: break;
             case admission_decision::already_created: report_.row_resumed(outcome::created); break;
             case admission_decision::already_unknown:
@@ -244,7 +309,7 @@ private:
             case admission_decision::duplicate: record_unsent(row, outcome::skipped, "duplicate"); break;
             }
         }
-        return false;
+        co_return false;
     }
 
     void record_unsent(const built_row& row, outcome result, std::string_view reason) {
@@ -258,7 +323,7 @@ private:
         while (stop_ == stop_reason::none) {
             bool have_row = false;
             try {
-                have_row = next_to_send(w.row);
+                have_row = co_await next_to_send(w.row);
             } catch (const input_error& e) {
                 spdlog::error("{}", e.what());
                 fatal_input_ = true;
@@ -326,6 +391,17 @@ private:
                 finish_row(w, answer, outcome::unknown, attempts, "stopped while the request was in flight");
                 co_return;
             }
+            if (over_retry_after_cap(attempt)) {
+                finish_row(w, answer, outcome::failed, attempts, "Retry-After over --max-retry-after");
+                if (stop_ == stop_reason::none)
+                    spdlog::error("HTTP {} asked to wait {} s (Retry-After), more than --max-retry-after ({} s): "
+                                  "stopping the batch; run the same command later to finish it",
+                                  attempt.http_status,
+                                  std::chrono::duration_cast<std::chrono::seconds>(*attempt.retry_after).count(),
+                                  std::chrono::duration_cast<std::chrono::seconds>(config_.max_retry_after).count());
+                request_stop(stop_reason::retry_after);
+                co_return;
+            }
             const auto decision = scheduler_.on_attempt(attempt, attempts, clock_type::now(), stale_retries);
             record_pause(answer.status);
             if (decision.what == retry_decision::action::retry && !decision.consumes_attempt) {
@@ -363,8 +439,13 @@ private:
         const auto until = scheduler_.pause_end(now);
         if (!until || *until < recorded_pause_end_ + std::chrono::seconds(1)) return;
         recorded_pause_end_ = *until;
-        journal_.append_pause(status, std::chrono::system_clock::now() +
-                                          std::chrono::duration_cast<std::chrono::system_clock::duration>(*until - now));
+        report_.counters().paused_until = *until;   // the progress line shows it
+        const auto wall_until = std::chrono::system_clock::now() +
+                                std::chrono::duration_cast<std::chrono::system_clock::duration>(*until - now);
+        journal_.append_pause(status, wall_until);
+        // Without a word a long pause looks like a hang.
+        spdlog::warn("HTTP {} with Retry-After: no request leaves until {} ({:.1f} s)", status, format_utc(wall_until),
+                     std::chrono::duration<double>(*until - now).count());
     }
 
     // The attempt as the scheduler sees it: a 2xx that is not a Chat is a failure.
@@ -376,6 +457,11 @@ private:
         if (is_success(answer.status) && parser_.parse_chat(answer.body, w.chat))
             attempt.ec = dispatch_errc::not_a_chat;
         return attempt;
+    }
+
+    bool over_retry_after_cap(const attempt_report& attempt) const {
+        return attempt.retry_after && (attempt.http_status == 429 || attempt.http_status == 503) &&
+               *attempt.retry_after > config_.max_retry_after;
     }
 
     // Stopped between attempts: an earlier attempt may have been ambiguous
@@ -417,6 +503,7 @@ private:
         }
         journal_.append(r);
         report_.row_finished(r);
+        failed_rows_.row_ended(r, clock_type::now());
     }
 
     void worker_exited(std::exception_ptr failure) {
@@ -438,6 +525,7 @@ private:
     }
 
     int finish() {
+        failed_rows_.say_count(clock_type::now());
         report_.counters().retries = scheduler_.retries();
         report_.finish();
         if (progress_) progress_->finish();
@@ -457,6 +545,7 @@ private:
         case stop_reason::interrupt: return exit_sigint;
         case stop_reason::terminate: return exit_sigterm;
         case stop_reason::auth:
+        case stop_reason::retry_after:
         case stop_reason::deadline:
         case stop_reason::journal: return exit_aborted;
         case stop_reason::fatal: return fatal_input_ ? exit_usage : exit_aborted;
@@ -483,6 +572,7 @@ private:
     run_report report_;
     std::optional<progress_printer> progress_;
     response_parser parser_;      // one per thread: parsing never suspends
+    failed_row_log failed_rows_;
     std::list<worker> workers_;   // stable addresses
     net::signal_set signals_;
     net::steady_timer deadline_timer_;
@@ -498,6 +588,11 @@ private:
 } // namespace
 
 int run_dispatch(const dispatch_config& config, const dispatch_context& context) {
+    // Before the journal is opened: a refused input leaves no trace in it.
+    if (config.strict && check_whole_input(config.input, config.defaults, *context.out) != 0) {
+        spdlog::error("--strict: the input has invalid rows; nothing was sent");
+        return exit_usage;
+    }
     dispatcher d(config, context);
     return d.run();
 }

@@ -463,9 +463,14 @@ struct connection::impl {
     void close_socket() noexcept {
         probe.end();      // a closed connection brings no session
         timeout.stop();   // also after a failed connect, which left it waiting
-        if (!open) return;
-        open = false;
         boost::system::error_code ignored;
+        if (!open) {
+            // A lookup or connect under way ends too: a stop does not wait for it.
+            resolver.cancel();
+            socket.close(ignored);
+            return;
+        }
+        open = false;
         socket.shutdown(tcp::socket::shutdown_both, ignored);
         socket.close(ignored);
     }
