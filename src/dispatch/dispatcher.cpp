@@ -284,22 +284,25 @@ private:
     // They need no I/O, so a long run of them (invalid, duplicate, done
     // earlier, another shard's) would hold the thread: signals, the deadline
     // and the journal's flush would wait for its end, and its records would
-    // pile up in memory. Every rows_between_yields of them it steps aside,
-    // and their records are written out.
+    // pile up in memory. Every rows_between_yields of them (counted across
+    // the workers, so the bound does not grow with --concurrency) their
+    // records are written out and the reader steps aside.
     net::awaitable<bool> next_to_send(built_row& row) {
-        for (unsigned read = 1; stop_ == stop_reason::none; ++read) {
-            if (read % rows_between_yields == 0) {
+        while (stop_ == stop_reason::none) {
+            if (unsent_since_write_ >= rows_between_yields) {
                 co_await journal_.commit();
+                unsent_since_write_ = 0;
                 co_await net::post(io_, net::use_awaitable);
-                if (stop_ != stop_reason::none) break;
+                continue;
             }
             if (!rows_->next(row)) break;
+            ++unsent_since_write_;   // until it turns out to be sent
             if (!row.valid) {
                 if (admission_.owns_invalid_line(row.request.line)) record_unsent(row, outcome::invalid, row.reason);
                 continue;
             }
             switch (admission_.admit(row.request.key)) {
-            case admission_decision::send: co_return true;
+            case admission_decision::send: --unsent_since_write_; co_return true;
             case admission_decision::other_shard: break;
             case admission_decision::already_created: report_.row_resumed(outcome::created); break;
             case admission_decision::already_unknown:
@@ -350,6 +353,11 @@ private:
                 w.connecting = true;
                 opened = co_await w.conn.open();
                 w.connecting = false;
+                if (opened.ec && stop_ != stop_reason::none) {
+                    // Closed by the stop (or failed as it came): nothing of this attempt left.
+                    if (attempts > 0) record_abandoned(w, answer, attempt, attempts);
+                    co_return;
+                }
             }
             if (!opened.ec) {
                 // A grant taken before a Retry-After pause began is stale once
@@ -582,6 +590,7 @@ private:
     stop_reason stop_ = stop_reason::none;
     std::uint64_t resumed_unknown_ = 0;   // rows an earlier run left unknown
     time_point recorded_pause_end_{};     // the last pause the journal has
+    unsigned unsent_since_write_ = 0;     // rows read and not sent since their records were written
     bool fatal_input_ = false;
 };
 
