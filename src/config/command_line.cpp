@@ -55,8 +55,9 @@ std::string usage_text() {
            "  INVENT_SHARD      K/N, as --shard\n"
            "  INVENT_CONFIG     config file, as --config\n\n"
            "Exit codes: 0 every row created or skipped; 1 some rows failed, invalid or\n"
-           "unknown; 2 usage, config or unreadable input (nothing sent); 3 aborted (auth,\n"
-           "deadline); 130/143 after SIGINT/SIGTERM.\n";
+           "unknown; 2 usage, config, unreadable input or --strict with an invalid row\n"
+           "(nothing sent); 3 aborted (auth, deadline, Retry-After over the cap);\n"
+           "130/143 after SIGINT/SIGTERM.\n";
     return out.str();
 }
 

@@ -29,7 +29,7 @@ const std::vector<setting>& dispatch_settings() {
         {"max_attempts", k::integer, "N", "5", "attempts per row, retries included"},
         {"timeout", k::quantity, "DUR", "30s", "per attempt: 500ms, 30s, 2m, 1h (bare number: seconds)"},
         {"deadline", k::quantity, "DUR", nullptr, "stop the whole batch after DUR (exit 3)"},
-        {"drain_timeout", k::quantity, "DUR", "10s", "after SIGINT/SIGTERM, wait this long for requests in flight"},
+        {"drain_timeout", k::quantity, "DUR", "10s", "after SIGINT/SIGTERM or the deadline, wait this long for requests in flight"},
         {"max_retry_after", k::quantity, "DUR", "10m", "a Retry-After longer than this stops the batch (exit 3); at most 1h"},
         {"auth_failures", k::integer, "N", "3", "stop after N 401/403 in a row (exit 3)"},
         {"retry_unknown", k::boolean, nullptr, nullptr, "re-send rows an earlier run left unknown"},
