@@ -298,7 +298,7 @@ BOOST_AUTO_TEST_CASE(the_deadline_acts_at_the_deadline_against_a_server_that_nev
     // Said when it happened, then the drain's end, then the summary.
     const auto deadline = position_of(result.err, "the --deadline (300 ms) passed: no new requests");
     const auto drain = position_of(result.err, "the drain timeout (300 ms) passed: closing 2 requests");
-    const auto summary = position_of(result.err, "unknown");
+    const auto summary = position_of(result.err, "invent-dispatch summary");
     BOOST_TEST(deadline < drain);
     BOOST_TEST(drain < summary);
     const auto journal = read_journal(dir / "contacts.csv.results.jsonl");
