@@ -71,8 +71,8 @@ public:
         if (logged_ < logged_one_by_one) {
             spdlog::warn("line {} ({}): {}: {}", r.line, r.key, to_string(r.result), r.error);
             if (++logged_ == logged_one_by_one) {
-                spdlog::warn("{} rows failed: from now on they are counted once a minute (the journal has each)",
-                             logged_one_by_one);
+                spdlog::warn("{} rows failed or ended unknown: from now on they are counted once a minute "
+                             "(the journal has each)", logged_one_by_one);
                 counting_since_ = now;
             }
             return;
