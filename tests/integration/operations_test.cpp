@@ -21,33 +21,51 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A loopback listener that never accepts: afterwards it tells whether anyone
-// connected (a connection waits in its backlog even after the client left).
-class silent_listener {
+// A loopback socket listening with `backlog` that nobody accepts from: the
+// kernel completes up to backlog + 1 connections itself, then drops SYNs.
+class unaccepted_listener {
 public:
-    silent_listener() {
+    explicit unaccepted_listener(int backlog) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         BOOST_REQUIRE(fd_ >= 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t size = sizeof address;
-        BOOST_REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), size) == 0);
-        BOOST_REQUIRE(::listen(fd_, 16) == 0);
-        BOOST_REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-        port_ = ntohs(address.sin_port);
+        address_.sin_family = AF_INET;
+        address_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t size = sizeof address_;
+        BOOST_REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address_), size) == 0);
+        BOOST_REQUIRE(::listen(fd_, backlog) == 0);
+        BOOST_REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address_), &size) == 0);
     }
-    ~silent_listener() { ::close(fd_); }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    ~unaccepted_listener() { ::close(fd_); }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(ntohs(address_.sin_port)); }
+
+protected:
+    int fd_ = -1;
+    sockaddr_in address_{};
+};
+
+// The kernel accepts, nobody answers; afterwards it tells whether anyone
+// connected (a connection waits in the backlog even after the client left).
+class silent_listener : public unaccepted_listener {
+public:
+    silent_listener() : unaccepted_listener(16) {}
     bool anyone_connected() const {
         const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (client >= 0) ::close(client);
         return client >= 0;
     }
+};
+
+// Its accept queue full: a connect to it hangs, like a black-holed port.
+class full_listener : public unaccepted_listener {
+public:
+    full_listener() : unaccepted_listener(0) {
+        filler_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        BOOST_REQUIRE(::connect(filler_, reinterpret_cast<const sockaddr*>(&address_), sizeof address_) == 0);
+    }
+    ~full_listener() { ::close(filler_); }
 
 private:
-    int fd_ = -1;
-    unsigned short port_ = 0;
+    int filler_ = -1;
 };
 
 std::vector<std::string> mock_args(const mock_server& mock, const temp_dir& dir, const fs::path& input) {
@@ -63,35 +81,13 @@ std::string contacts_with_one_bad_row() {
     return csv;
 }
 
-// A loopback listener whose accept queue is full: a connect to it hangs
-// (the kernel drops the SYN), like a black-holed port.
-class full_listener {
-public:
-    full_listener() {
-        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        BOOST_REQUIRE(listener_ >= 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t size = sizeof address;
-        BOOST_REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), size) == 0);
-        BOOST_REQUIRE(::listen(listener_, 0) == 0);
-        BOOST_REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-        port_ = ntohs(address.sin_port);
-        filler_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        BOOST_REQUIRE(::connect(filler_, reinterpret_cast<sockaddr*>(&address), size) == 0);
-    }
-    ~full_listener() {
-        ::close(filler_);
-        ::close(listener_);
-    }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-private:
-    int listener_ = -1;
-    int filler_ = -1;
-    unsigned short port_ = 0;
-};
+// A mock that answers 429 with this Retry-After above `rate` requests a second.
+mock_config rate_limited(double rate, std::string retry_after) {
+    mock_config config;
+    config.rate_limit = rate;
+    config.retry_after = std::move(retry_after);
+    return config;
+}
 
 // `lines` rows without a channel id: every one invalid.
 fs::path write_bad_rows(const fs::path& path, int lines) {
@@ -218,9 +214,7 @@ BOOST_AUTO_TEST_CASE(retry_after_over_the_cap_stops_the_batch_and_the_next_run_f
     temp_dir dir;
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, 40);
-    mock_config limited;
-    limited.rate_limit = 1.0;   // then 429 with Retry-After: 3600
-    limited.retry_after = "3600";
+    const auto limited = rate_limited(1.0, "3600");
     std::string first_stats;
     {
         mock_server mock(limited);
@@ -254,10 +248,7 @@ BOOST_AUTO_TEST_CASE(a_retry_after_pause_is_logged_with_its_end) {
     temp_dir dir;
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, 12);
-    mock_config limited;
-    limited.rate_limit = 4.0;
-    limited.retry_after = "1";
-    mock_server mock(limited);
+    mock_server mock(rate_limited(4.0, "1"));
     auto args = mock_args(mock, dir, input);
     args.insert(args.end(), {"--max-attempts", "20"});
     const auto result = run_binary(args, {{"INVENT_API_TOKEN", "demo-token"}}, dir.path);
@@ -270,10 +261,7 @@ BOOST_AUTO_TEST_CASE(max_retry_after_from_the_config_file_lets_a_long_pause_thro
     temp_dir dir;
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, 3);
-    mock_config limited;
-    limited.rate_limit = 1.0;
-    limited.retry_after = "2";
-    mock_server mock(limited);
+    mock_server mock(rate_limited(1.0, "2"));
     write_text(dir / "c.toml", "max_retry_after = \"1s\"\n");
     auto args = mock_args(mock, dir, input);
     args.insert(args.end(), {"--config", (dir / "c.toml").string(), "--concurrency", "3"});
