@@ -144,7 +144,7 @@ public:
         if (config_.deadline) {
             deadline_timer_.expires_after(*config_.deadline);
             deadline_timer_.async_wait([this](boost::system::error_code ec) {
-                if (ec) return;
+                if (ec || stop_ != stop_reason::none) return;
                 spdlog::warn("the --deadline ({} ms) passed: no new requests; waiting up to {} ms for {} in flight",
                              config_.deadline->count(), config_.drain_timeout.count(), report_.counters().in_flight);
                 request_stop(stop_reason::deadline);
