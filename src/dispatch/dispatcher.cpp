@@ -290,7 +290,8 @@ private:
     net::awaitable<bool> next_to_send(built_row& row) {
         while (stop_ == stop_reason::none) {
             if (unsent_since_write_ >= rows_between_yields) {
-                co_await journal_.commit();
+                // A failed write stops the batch (on_failure): the loop ends below.
+                if (co_await journal_.commit()) break;
                 unsent_since_write_ = 0;
                 co_await net::post(io_, net::use_awaitable);
                 continue;
