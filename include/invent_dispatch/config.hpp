@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "invent_dispatch/admission.hpp"
+#include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/mock.hpp"
 #include "invent_dispatch/rows.hpp"
 #include "invent_dispatch/scheduler.hpp"
@@ -30,6 +31,8 @@ struct dispatch_config {
     row_defaults defaults;
     std::string results_path;                      // default: INPUT.results.jsonl
     std::optional<std::string> summary_path;
+    std::optional<std::string> report_html_path;   // the journal's HTML report, at the end
+    std::optional<std::string> metrics_path;       // Prometheus text, during the run and at its end
     std::string base_url = "https://api.useinvent.com";
     api_endpoint endpoint;                          // from base_url
     std::string token;                              // INVENT_API_TOKEN or --token-file, never a flag
@@ -51,11 +54,12 @@ struct dispatch_config {
     std::uint64_t seed = 0;                         // 0: random (backoff jitter)
 };
 
-enum class command_kind { run, validate, mock, demo, help, version };
+enum class command_kind { run, validate, report, mock, demo, help, version };
 
 struct command_line {
     command_kind kind = command_kind::help;
     dispatch_config dispatch;   // run, validate
+    report_config report;       // report
     mock_config mock;           // mock
     std::string help_text;      // help: the usage text; version: "invent-dispatch X.Y.Z"
 };

@@ -19,6 +19,7 @@ enum class dispatch_errc {
     auth_rejected,          // 401/403 too many times in a row: the batch stops
     deadline_exceeded,      // --deadline reached
     cancelled,              // stopped by a signal
+    resolve_failed,         // the host name did not resolve: nothing was sent
 };
 
 const boost::system::error_category& dispatch_category() noexcept;

@@ -1,9 +1,9 @@
 #pragma once
-// The connection pool's unit: one keep-alive HTTP/1.1 connection (TLS
-// through OpenSSL over the connection's own BIO, or plain TCP; Beast's parser
-// reads the answers), owned by one worker coroutine. It knows how to
-// send an http_request and how an attempt failed; it knows nothing of CSV,
-// journals or retries.
+// The HTTP client: a pool of keep-alive HTTP/1.1 connections (TLS through
+// OpenSSL over a BIO of our own, or plain TCP; the sans-io response_reader
+// reads the answers), and the connection handle one worker coroutine sends
+// through. It knows how to send an http_request and how an attempt failed;
+// it knows nothing of CSV, journals or retries.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -18,6 +18,7 @@
 
 #include "invent_dispatch/chat_request.hpp"
 #include "invent_dispatch/config.hpp"
+#include "invent_dispatch/failure_classifier.hpp"
 #include "invent_dispatch/http_message.hpp"
 
 namespace invent_dispatch {
@@ -35,8 +36,8 @@ struct client_options {
 // Throws std::runtime_error naming the CA file when it cannot be read.
 boost::asio::ssl::context make_tls_context(const client_options& options);
 
-// What a connection's users share: the options, the TLS context, the session
-// kept for resumption, and the constant part of every request head.
+// What a pool's connections share: the options, the TLS context, the session
+// kept for resumption, the server's addresses, the idle connections.
 class http_client {
 public:
     explicit http_client(client_options options);
@@ -54,7 +55,8 @@ private:
 // connection.
 struct http_answer {
     boost::system::error_code ec;   // dispatch_errc; clear when an HTTP answer came
-    int status = 0;
+    attempt_stage stage = attempt_stage::connect;   // how far it got
+    int status = 0;                 // kept when a status line came, even if the rest failed
     // Readable SIMDJSON_PADDING bytes past its end, so it is parsed in place.
     simdjson::padded_string_view body;
     response_headers headers;       // the raw values of the headers we use
@@ -63,6 +65,11 @@ struct http_answer {
     std::chrono::steady_clock::duration elapsed{};   // write to last byte read
 };
 
+// A worker's way to the pool. Each send takes the most recently used idle
+// connection (checked first: one the server has closed, with a FIN or a TLS
+// close_notify, is dropped, never written to) or makes one, and puts it back
+// after the answer unless it must close (Connection: close, bytes after the
+// answer, an error).
 class connection {
 public:
     connection(boost::asio::any_io_executor executor, const http_client& client);
@@ -70,15 +77,19 @@ public:
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
-    // Connects unless a connection is open: a clear answer when one is, ec
-    // and detail when it could not be made. Call it before waiting for a rate
-    // grant, so that a handshake does not delay the request past its slot.
+    // Makes a spare connection for the pool unless one is idle there or on
+    // its way: a clear answer then, ec and detail when it could not be made.
+    // Call it before waiting for a rate grant, so that a handshake does not
+    // delay the request past its slot.
     boost::asio::awaitable<http_answer> open();
-    bool is_open() const noexcept;   // without a check of the server's side (send makes that)
-    // Drops a kept-alive connection the server has closed, connects when
-    // needed, writes the request, reads the answer.
+    bool is_open() const noexcept;   // a connection is idle in the pool or on its way (unchecked: send checks)
+    // This handle is making a connection (lookup, connect, handshake): no byte
+    // of a request has left it yet.
+    bool connecting() const noexcept;
+    // Takes a connection (see above), writes the request, reads the answer.
     boost::asio::awaitable<http_answer> send(const http_request& request);
-    // Cancels what is under way: the current send completes with an error.
+    // Cancels what is under way (the current send completes with an error);
+    // the last handle closed also closes the pool's idle connections.
     void close() noexcept;
     // Kept-alive connections found closed (or past the server's Keep-Alive
     // timeout) before a request was written on them.

@@ -93,6 +93,7 @@ private:
     bool read_fields(std::uint64_t& start_line, std::string& problem);
     bool read_simple_record(std::uint64_t& start_line);
     bool read_quoted_record(std::uint64_t& start_line, std::string& problem);
+    bool fields_utf8() const noexcept;
 
     input_file file_;
     csv_options options_;
@@ -106,6 +107,7 @@ private:
     std::vector<std::string_view> fields_;   // the current record: into buffer_ or data_
     std::string data_;                    // a record that needed copying, field bytes back to back
     std::vector<std::size_t> ends_;       // where each field ends in data_
+    bool copied_ = false;                 // fields_ point into data_, not buffer_
 };
 
 struct jsonl_options {

@@ -17,6 +17,8 @@ public:
     // non-empty string "id"; then out holds id, status, link, state.state and
     // created_at (empty when absent).
     boost::system::error_code parse_chat(simdjson::padded_string_view body, chat_info& out);
+    // After parse_chat failed: what was wrong with the body, in words.
+    std::string_view chat_problem() const noexcept { return problem_; }
 
     // The message of an error body: "message", "error" (a string, or an object
     // with "message") or "detail". Empty when the body holds none of them.
@@ -24,6 +26,7 @@ public:
 
 private:
     simdjson::ondemand::parser parser_;
+    std::string_view problem_;
 };
 
 // A view of s that simdjson may read past the end of (extends s's capacity

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "invent_dispatch/chat_request.hpp"
+#include "invent_dispatch/failure_classifier.hpp"
 
 namespace invent_dispatch {
 
@@ -68,14 +69,18 @@ struct retry_config {
     duration backoff_cap = std::chrono::seconds(30);
     bool retry_ambiguous = false;          // --retry-ambiguous
     unsigned auth_failures_to_abort = 3;   // 401/403 in a row
+    unsigned fail_fast = 20;               // --fail-fast: the same transport failure in a row (0: never)
 };
 
-// How one attempt ended, as the HTTP client saw it.
+// How one attempt ended, as the failure classifier judged it.
 struct attempt_report {
-    boost::system::error_code ec;          // dispatch_errc, or none when an HTTP answer came
+    attempt_verdict verdict;
     int http_status = 0;                   // 0 when no answer
     std::optional<duration> retry_after;   // parsed Retry-After, when present
 };
+
+// Why a batch stops (abort_batch).
+enum class abort_reason : std::uint8_t { auth, certificate, fail_fast };
 
 struct retry_decision {
     enum class action { finish, retry, abort_batch } what = action::finish;
@@ -85,6 +90,7 @@ struct retry_decision {
     // keep-alive connection). The caller then resends with the same
     // attempt_number and counts the retry in its stale_retries instead.
     bool consumes_attempt = true;
+    abort_reason why = abort_reason::auth;     // with abort_batch
 };
 
 // One per dispatcher, shared by every worker and row; not thread-safe, so
@@ -111,8 +117,9 @@ public:
     // consumes_attempt was false (no default: a caller that did not count them
     // could resend forever). At most max_attempts of those are granted; after
     // that a stale connection counts as an ordinary connect failure.
-    // Updates the pause (429/503 Retry-After) and the run of 401/403 answers.
-    // Once aborted(), nothing is retried any more.
+    // Updates the pause (429/503 Retry-After) and the breakers: the run of
+    // 401/403 answers, a certificate failure, and the run of one transport
+    // failure (fail_fast). Once aborted(), nothing is retried any more.
     retry_decision on_attempt(const attempt_report& report, unsigned attempt_number, time_point now,
                               unsigned stale_retries);
 
@@ -120,10 +127,9 @@ public:
     std::uint64_t retries() const noexcept;
 
 private:
-    retry_decision on_http_answer(const attempt_report& report, unsigned attempt_number, time_point now);
     retry_decision retry_with_backoff(unsigned attempt_number, time_point now, outcome if_exhausted);
     retry_decision retry_at(time_point not_before, bool consumes_attempt);
-    retry_decision count_auth_failure();
+    retry_decision abort(abort_reason why);
     bool may_retry(unsigned attempt_number) const noexcept;
     duration backoff(unsigned attempt_number);
 
@@ -132,6 +138,8 @@ private:
     std::mt19937_64 rng_;
     time_point paused_until_{};
     unsigned auth_failures_in_a_row_ = 0;
+    unsigned transport_failures_in_a_row_ = 0;
+    transport_failure last_transport_failure_ = transport_failure::none;
     bool aborted_ = false;
     std::uint64_t retries_ = 0;
 };

@@ -3,6 +3,7 @@
 // the form every journal record's `at` and the summary's times take.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,9 @@ namespace invent_dispatch {
 inline constexpr std::size_t utc_text_size = 24;   // "YYYY-MM-DDTHH:MM:SS.mmmZ"
 
 std::string format_utc(std::chrono::system_clock::time_point when);
+// Milliseconds since the epoch from that form (an offset or no fraction
+// accepted too); nullopt when malformed.
+std::optional<std::int64_t> parse_utc_ms(std::string_view text) noexcept;
 
 // The same, for a caller that stamps tens of thousands of records a second:
 // the date and time up to the second are formatted once per second, so a

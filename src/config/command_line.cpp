@@ -43,10 +43,12 @@ std::string usage_text() {
         << "Usage:\n"
            "  invent-dispatch run [options] INPUT       dispatch (INPUT: a file or -)\n"
            "  invent-dispatch validate [options] INPUT  check input, send nothing\n"
+           "  invent-dispatch report [options] JOURNAL...  summary, HTML report, metrics\n"
            "  invent-dispatch mock [options]            the bundled mock Invent API\n"
            "  invent-dispatch demo                      zero-config: mock + sample input\n"
            "  invent-dispatch help | --help | --version\n\n"
         << dispatch_options() << "\n"
+        << report_options() << "\n"
         << mock_options() << "\n"
         << "Environment:\n"
            "  INVENT_API_TOKEN  the API token (never a flag: it would show in ps)\n"
@@ -193,6 +195,8 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (const auto* v = s.find("message")) config.defaults.message = v->text();
 
     if (const auto* v = s.find("summary")) config.summary_path = v->text();
+    if (const auto* v = s.find("report_html")) config.report_html_path = v->text();
+    if (const auto* v = s.find("metrics_file")) config.metrics_path = v->text();
     if (const auto* v = s.find("ca_file")) config.ca_file = v->text();
     config.insecure = s.is_on("insecure");
 
@@ -203,6 +207,7 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (const auto* v = s.find("max_attempts")) config.retry.max_attempts = static_cast<unsigned>(parse_integer(*v, 1, 100));
     if (const auto* v = s.find("auth_failures"))
         config.retry.auth_failures_to_abort = static_cast<unsigned>(parse_integer(*v, 1, 1'000'000));
+    if (const auto* v = s.find("fail_fast")) config.retry.fail_fast = static_cast<unsigned>(parse_integer(*v, 0, 1'000'000));
     config.retry.retry_ambiguous = s.is_on("retry_ambiguous");
     if (const auto* v = s.find("timeout")) config.timeout = parse_duration_value(*v);
     if (config.timeout.count() == 0) throw usage_error("timeout: must be more than 0");
@@ -296,6 +301,11 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
     }
     if (command == "run") return parse_dispatch(command_kind::run, args, env);
     if (command == "validate") return parse_dispatch(command_kind::validate, args, env);
+    if (command == "report") {
+        result.kind = command_kind::report;
+        result.report = parse_report_flags(args);
+        return result;
+    }
     if (command == "mock") {
         result.kind = command_kind::mock;
         result.mock = parse_mock_flags(args, env);
@@ -306,7 +316,7 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
         result.kind = command_kind::demo;
         return result;
     }
-    throw usage_error(fmt::format("unknown command '{}': run, validate, mock, demo or help", command));
+    throw usage_error(fmt::format("unknown command '{}': run, validate, report, mock, demo or help", command));
 }
 
 } // namespace invent_dispatch

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <string_view>
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <fmt/format.h>
@@ -22,6 +25,16 @@ bool is_loopback(const boost::urls::url_view& url) {
     }
 }
 
+// The decoded host goes to getaddrinfo, SNI and the certificate's name check
+// as a C string: a NUL would cut it (switching the name check off), and no
+// real host name holds a control character, a space or a '%'.
+bool is_unusable_host(std::string_view host) {
+    return std::any_of(host.begin(), host.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte <= 0x20 || byte == 0x7F || c == '%';
+    });
+}
+
 } // namespace
 
 api_endpoint parse_endpoint(const std::string& base_url) {
@@ -40,6 +53,9 @@ api_endpoint parse_endpoint(const std::string& base_url) {
         throw usage_error(fmt::format("base URL '{}' has no usable host", base_url));
 
     endpoint.host = url.host_address();
+    if (is_unusable_host(endpoint.host))
+        throw usage_error(fmt::format("base URL '{}': the host holds a control character, a space or a '%' once decoded",
+                                      base_url));
     if (url.has_port()) {
         // From the text: Boost.URL's port_number() is 16 bits, so 99999 would wrap to 34463.
         const auto port = url.port();

@@ -59,6 +59,9 @@ std::optional<std::string> env_value(const environment& env, const std::string& 
 
 mock_config parse_mock_flags(const std::vector<std::string>& args, const environment& env);
 
+boost::program_options::options_description report_options();
+report_config parse_report_flags(const std::vector<std::string>& args);
+
 // One setting's value as given in one layer, and where: "--concurrency",
 // "INVENT_ORG_ID" or "invent-dispatch.toml:3: concurrency".
 struct setting_value {

@@ -1,5 +1,8 @@
 #include "invent_dispatch/demo.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <ostream>
 #include <spdlog/spdlog.h>
@@ -23,6 +26,15 @@ fs::path find_sample() {
     throw std::runtime_error("cannot find examples/contacts.csv (run the demo from the project folder)");
 }
 
+// A folder of our own: a fresh name, mode 0700. A predictable name let
+// anyone on the machine plant the folder, or links in it, beforehand.
+fs::path make_results_folder() {
+    std::string pattern = (fs::temp_directory_path() / "invent-dispatch-demo-XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+        throw std::runtime_error(pattern + ": cannot create the demo's folder: " + std::strerror(errno));
+    return pattern;
+}
+
 } // namespace
 
 int run_demo(std::ostream& out, bool terminal) {
@@ -31,8 +43,7 @@ int run_demo(std::ostream& out, bool terminal) {
     mock.latency_jitter = std::chrono::milliseconds(30);
     mock_server server(mock);
 
-    const fs::path results_dir = fs::temp_directory_path() / ("invent-dispatch-demo-" + std::to_string(::getpid()));
-    fs::create_directories(results_dir);
+    const fs::path results_dir = make_results_folder();
 
     dispatch_config config;
     config.input.path = find_sample().string();
@@ -44,13 +55,15 @@ int run_demo(std::ostream& out, bool terminal) {
     config.concurrency = 32;
     config.results_path = (results_dir / "contacts.results.jsonl").string();
     config.summary_path = (results_dir / "summary.json").string();
+    config.report_html_path = (results_dir / "report.html").string();
 
     out << "invent-dispatch demo: mock Invent API at " << server.url() << " (generated certificate)\n"
         << "dispatching " << config.input.path << " with --concurrency " << config.concurrency << "\n";
     dispatch_context context{&out, terminal, server.ca_pem(), {}};
     const int status = run_dispatch(config, context);
     out << "results journal: " << config.results_path << "\n"
-        << "summary JSON:    " << *config.summary_path << "\n";
+        << "summary JSON:    " << *config.summary_path << "\n"
+        << "HTML report:     " << *config.report_html_path << "\n";
     return status;
 }
 

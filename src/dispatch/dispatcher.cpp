@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,10 +20,13 @@
 #include "invent_dispatch/errors.hpp"
 #include "invent_dispatch/http_client.hpp"
 #include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_report.hpp"
+#include "invent_dispatch/metrics.hpp"
 #include "invent_dispatch/report.hpp"
 #include "invent_dispatch/response_parser.hpp"
 #include "invent_dispatch/rows.hpp"
 #include "invent_dispatch/scheduler.hpp"
+#include "invent_dispatch/server_text.hpp"
 #include "invent_dispatch/utc_time.hpp"
 
 namespace invent_dispatch {
@@ -31,7 +35,7 @@ namespace {
 namespace net = boost::asio;
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
-enum class stop_reason { none, interrupt, terminate, auth, deadline, retry_after, journal, fatal };
+enum class stop_reason { none, interrupt, terminate, breaker, deadline, retry_after, journal, fatal };
 
 std::string input_identity(const input_config& input) {
     if (input.path == "-") return "<stdin>";
@@ -137,7 +141,8 @@ public:
           signals_(io_, SIGINT, SIGTERM),
           deadline_timer_(io_),
           drain_timer_(io_),
-          progress_timer_(io_) {}
+          progress_timer_(io_),
+          metrics_timer_(io_) {}
 
     int run() {
         // Armed first: the deadline is for the whole batch, start-up included.
@@ -168,6 +173,7 @@ public:
                                   : std::string("unlimited"));
         watch_signals();
         if (progress_) net::co_spawn(io_, show_progress(), net::detached);
+        if (config_.metrics_path) net::co_spawn(io_, refresh_metrics(), net::detached);
         for (unsigned i = 0; i < config_.concurrency; ++i) {
             auto& w = workers_.emplace_back(io_, client_);
             ++active_workers_;
@@ -244,9 +250,10 @@ private:
         stop_ = why;
         for (auto& w : workers_) {
             w.timer.cancel();
-            // A connection still being made (lookup, connect, handshake)
-            // carries no request yet: no new request starts, so it goes now.
-            if (w.connecting) w.conn.close();
+            // A connection still being made (lookup, connect, handshake; by
+            // open, or by send when another was on its way) carries no
+            // request yet: no new request starts, so it goes now.
+            if (w.connecting || w.conn.connecting()) w.conn.close();
         }
         drain_timer_.expires_after(config_.drain_timeout);
         drain_timer_.async_wait([this](boost::system::error_code ec) {
@@ -268,6 +275,39 @@ private:
             progress_->tick(std::chrono::steady_clock::now());
             progress_timer_.expires_after(std::chrono::milliseconds(100));
             co_await progress_timer_.async_wait(use_nothrow);
+        }
+    }
+
+    // SPEC §9: the textfile collector's file, rewritten while the run goes on.
+    net::awaitable<void> refresh_metrics() {
+        while (active_workers_ > 0) {
+            write_metrics(std::nullopt);
+            metrics_timer_.expires_after(metrics_interval);
+            co_await metrics_timer_.async_wait(use_nothrow);
+        }
+    }
+
+    void write_metrics(std::optional<int> exit_code) {
+        metrics_snapshot m;
+        m.input = journal_options_.input_identity;
+        const auto& c = report_.counters();
+        std::copy_n(c.by_outcome.begin(), m.rows_by_outcome.size(), m.rows_by_outcome.begin());
+        m.requests_by_status = c.by_status;
+        m.retries = scheduler_.retries();
+        m.durations = report_.durations();
+        m.in_flight = c.in_flight;
+        m.rate_limit_pauses = c.rate_limit_pauses;
+        const auto seconds = [](std::chrono::system_clock::time_point t) {
+            return std::chrono::duration<double>(t.time_since_epoch()).count();
+        };
+        m.run_start_seconds = seconds(report_.started_at());
+        if (exit_code) {
+            m.run_end_seconds = seconds(report_.finished_at().value_or(std::chrono::system_clock::now()));
+            m.exit_code = exit_code;
+        }
+        if (const auto ec = write_file_atomically(*config_.metrics_path, prometheus_text(m)); ec && !metrics_failed_) {
+            spdlog::warn("{}: cannot write the metrics: {}", *config_.metrics_path, ec.message());
+            metrics_failed_ = true;   // said once; the next refresh tries again
         }
     }
 
@@ -424,10 +464,8 @@ private:
             case retry_decision::action::abort_batch:
                 finish_row(w, answer, outcome::failed, attempts);
                 // The other requests in flight get the same refusal: say it once.
-                if (stop_ == stop_reason::none)
-                    spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
-                                  config_.retry.auth_failures_to_abort, describe_failure(answer));
-                request_stop(stop_reason::auth);
+                if (stop_ == stop_reason::none) say_why_stopped(decision.why, answer);
+                request_stop(stop_reason::breaker);
                 co_return;
             case retry_decision::action::retry:
                 spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, attempts,
@@ -448,6 +486,7 @@ private:
         const auto until = scheduler_.pause_end(now);
         if (!until || *until < recorded_pause_end_ + std::chrono::seconds(1)) return;
         recorded_pause_end_ = *until;
+        ++report_.counters().rate_limit_pauses;
         report_.counters().paused_until = *until;   // the progress line shows it
         const auto wall_until = std::chrono::system_clock::now() +
                                 std::chrono::duration_cast<std::chrono::system_clock::duration>(*until - now);
@@ -457,14 +496,25 @@ private:
                      std::chrono::duration<double>(*until - now).count());
     }
 
-    // The attempt as the scheduler sees it: a 2xx that is not a Chat is a failure.
-    attempt_report classify(worker& w, const http_answer& answer) {
-        attempt_report attempt{answer.ec, answer.status, std::nullopt};
-        if (answer.ec) return attempt;
+    // The attempt as the failure classifier judges it. A 2xx is a Chat only
+    // when its body says so; otherwise answer.ec becomes not_a_chat and
+    // w.error says what was wrong with the body.
+    attempt_report classify(worker& w, http_answer& answer) {
+        if (!answer.ec && is_success(answer.status)) {
+            const auto coding = answer.headers.content_encoding;
+            if (answer.body.size() == 0) w.error = "the answer has no body";
+            else if (!coding.empty() && !boost::beast::iequals(coding, "identity"))
+                w.error = fmt::format("the body is in a content coding we did not ask for ({})", coding);
+            else if (parser_.parse_chat(answer.body, w.chat)) w.error = parser_.chat_problem();
+            else w.error.clear();
+            if (!w.error.empty()) {
+                answer.ec = dispatch_errc::not_a_chat;
+                answer.detail = w.error;
+            }
+        }
+        attempt_report attempt{classify_attempt(answer.stage, answer.ec, answer.status), answer.status, std::nullopt};
         if (!answer.headers.retry_after.empty())
             attempt.retry_after = parse_retry_after(answer.headers.retry_after, std::chrono::system_clock::now());
-        if (is_success(answer.status) && parser_.parse_chat(answer.body, w.chat))
-            attempt.ec = dispatch_errc::not_a_chat;
         return attempt;
     }
 
@@ -473,33 +523,55 @@ private:
                *attempt.retry_after > config_.max_retry_after;
     }
 
+    void say_why_stopped(abort_reason why, const http_answer& answer) {
+        switch (why) {
+        case abort_reason::auth:
+            spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
+                          config_.retry.auth_failures_to_abort, describe_failure(answer));
+            break;
+        case abort_reason::certificate:
+            spdlog::error("{}: stopping the batch. If the server's certificate comes from a private CA, "
+                          "give that CA with --ca-file PATH",
+                          answer.detail);
+            break;
+        case abort_reason::fail_fast:
+            spdlog::error("{} attempts in a row failed the same way before anything was sent ({}), with no "
+                          "success in between: stopping the batch (--fail-fast)",
+                          config_.retry.fail_fast, answer.detail);
+            break;
+        }
+    }
+
     // Stopped between attempts: an earlier attempt may have been ambiguous
     // (unknown); otherwise nothing was created and the next run sends it again.
     void record_abandoned(worker& w, const http_answer& answer, const attempt_report& attempt, unsigned attempts) {
-        const bool ambiguous = attempt.ec == dispatch_errc::response_timeout ||
-                               attempt.ec == dispatch_errc::connection_lost ||
-                               attempt.ec == dispatch_errc::bad_http_response;
+        const bool ambiguous = attempt.verdict.what == attempt_class::ambiguous;
         finish_row(w, answer, ambiguous ? outcome::unknown : outcome::failed, attempts,
                    "stopped before the next attempt");
     }
 
+    // Goes to log lines and the journal: what the server chose to say is cleaned first.
     std::string describe_failure(const http_answer& answer) {
-        if (answer.ec && answer.ec != dispatch_errc::not_a_chat) return std::string(answer.detail);
-        if (is_success(answer.status)) return fmt::format("HTTP {}: {}", answer.status, answer.ec.message());
-        auto message = parser_.error_message(answer.body);
+        if (answer.ec && answer.status != 0)
+            return fmt::format("HTTP {}: {}", answer.status, clean_server_text(answer.detail, config_.token));
+        if (answer.ec) return clean_server_text(answer.detail, config_.token);
+        const auto message = parser_.error_message(answer.body);
         return message.empty() ? fmt::format("HTTP {}", answer.status)
-                               : fmt::format("HTTP {}: {}", answer.status, message);
+                               : fmt::format("HTTP {}: {}", answer.status, clean_server_text(message, config_.token));
     }
 
     void finish_row(worker& w, const http_answer& answer, outcome result, unsigned attempts,
                     std::string_view note = {}) {
         auto r = result_of(w.row.request, result);
         r.attempts = attempts;
-        if (!answer.ec || answer.ec == dispatch_errc::not_a_chat) {
+        if (answer.status != 0) {
+            // An answer came: its status is kept even when the rest was unusable.
             r.http_status = answer.status;
             r.latency_ms = std::chrono::duration<double, std::milli>(answer.elapsed).count();
         }
         if (result == outcome::created) {
+            for (auto* field : {&w.chat.id, &w.chat.status, &w.chat.link, &w.chat.state, &w.chat.created_at})
+                cap_chat_field(*field);
             r.chat_id = w.chat.id;
             r.chat_status = w.chat.status;
             r.link = w.chat.link;
@@ -531,6 +603,7 @@ private:
         deadline_timer_.cancel();
         drain_timer_.cancel();
         progress_timer_.cancel();
+        metrics_timer_.cancel();
     }
 
     int finish() {
@@ -538,14 +611,25 @@ private:
         report_.counters().retries = scheduler_.retries();
         report_.finish();
         if (progress_) progress_->finish();
-        report_.write_summary_table(*context_.out);
+        const int status = exit_status();
+        const auto summary = report_.summary({INVENT_DISPATCH_VERSION, journal_options_.input_identity,
+                                              config_.base_url, status});
+        write_summary_table(summary, *context_.out);
         if (config_.summary_path) {
-            std::ofstream summary(*config_.summary_path);
-            report_.write_summary_json(summary);
-            if (!summary) spdlog::error("{}: cannot write the summary", *config_.summary_path);
+            std::ofstream out(*config_.summary_path);
+            write_summary_json(summary, out);
+            if (!out) spdlog::error("{}: cannot write the summary", *config_.summary_path);
         }
         if (stop_ == stop_reason::deadline) spdlog::error("the --deadline passed: stopped the batch");
-        return exit_status();
+        if (config_.metrics_path) write_metrics(status);
+        if (config_.report_html_path) {
+            try {
+                write_html_report_file({config_.results_path}, *config_.report_html_path, *context_.out);
+            } catch (const journal_error& e) {
+                spdlog::error("{}", e.what());
+            }
+        }
+        return status;
     }
 
     // SPEC §7, from how the batch ended.
@@ -553,7 +637,7 @@ private:
         switch (stop_) {
         case stop_reason::interrupt: return exit_sigint;
         case stop_reason::terminate: return exit_sigterm;
-        case stop_reason::auth:
+        case stop_reason::breaker:
         case stop_reason::retry_after:
         case stop_reason::deadline:
         case stop_reason::journal: return exit_aborted;
@@ -587,6 +671,9 @@ private:
     net::steady_timer deadline_timer_;
     net::steady_timer drain_timer_;
     net::steady_timer progress_timer_;
+    net::steady_timer metrics_timer_;
+    static constexpr std::chrono::seconds metrics_interval{10};
+    bool metrics_failed_ = false;
     unsigned active_workers_ = 0;
     stop_reason stop_ = stop_reason::none;
     std::uint64_t resumed_unknown_ = 0;   // rows an earlier run left unknown

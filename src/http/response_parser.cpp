@@ -45,6 +45,7 @@ boost::system::error_code response_parser::parse_chat(simdjson::padded_string_vi
     out.state.clear();
     out.created_at.clear();
 
+    problem_ = "the body is not a JSON object";
     od::document doc;
     od::object chat;
     if (parser_.iterate(body).get(doc) || doc.get_object().get(chat))
@@ -63,7 +64,11 @@ boost::system::error_code response_parser::parse_chat(simdjson::padded_string_vi
     }
     // A truncated body fails while iterating above: it is not a Chat,
     // whatever it began with.
-    if (out.id.empty()) return dispatch_errc::not_a_chat;
+    if (out.id.empty()) {
+        problem_ = "the body has no \"id\"";
+        return dispatch_errc::not_a_chat;
+    }
+    problem_ = {};
     return {};
 }
 

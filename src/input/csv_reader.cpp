@@ -76,7 +76,11 @@ bool csv_reader::fill() {
 bool csv_reader::read_fields(std::uint64_t& start_line, std::string& problem) {
     problem.clear();
     fields_.clear();
-    return read_simple_record(start_line) || read_quoted_record(start_line, problem);
+    copied_ = false;
+    if (read_simple_record(start_line))
+        return true;
+    copied_ = true;
+    return read_quoted_record(start_line, problem);
 }
 
 // The common case, without copying: a record with no quotes whose line ends
@@ -91,11 +95,15 @@ bool csv_reader::read_simple_record(std::uint64_t& start_line) {
             --line_end;
         if (std::memchr(pos_, '"', line_end - pos_))
             return false;
-        start_line = line_++;
         if (line_end == pos_) {
+            ++line_;
             pos_ = newline + 1;
             continue;
         }
+        // The state machine applies the length limit, the same way whatever the reads.
+        if (static_cast<std::size_t>(line_end - pos_) > options_.max_record)
+            return false;
+        start_line = line_++;
         const char delimiter = options_.delimiter;
         for (const char* field = pos_;;) {
             const auto* stop = static_cast<const char*>(std::memchr(field, delimiter, line_end - field));
@@ -116,22 +124,24 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
     data_.clear();
     ends_.clear();
     // Bytes past max_record are dropped, not kept: a quote left open near the
-    // top of a large file must not pull the whole file into memory.
+    // top of a large file must not pull the whole file into memory. A record's
+    // length is its field bytes plus its delimiters (quotes not counted), as
+    // read_simple_record measures it: a line of a million delimiters is long too.
     bool too_long = false;
+    const auto used = [&] { return data_.size() + ends_.size(); };
     const auto keep = [&](const char* first, const char* last) {
-        const auto room = options_.max_record - std::min(options_.max_record, data_.size());
+        const auto room = options_.max_record - std::min(options_.max_record, used());
         too_long = too_long || static_cast<std::size_t>(last - first) > room;
         data_.append(first, std::min<std::size_t>(last - first, room));
     };
-    const auto end_field = [&] {
-        // Field ends get the same memory budget: a line of a million delimiters is long too.
-        if (ends_.size() < options_.max_record / sizeof(std::size_t))
+    const auto end_field = [&] {   // at a delimiter
+        if (used() < options_.max_record)
             ends_.push_back(data_.size());
         else
             too_long = true;
     };
     const auto end_record = [&] {
-        end_field();
+        ends_.push_back(data_.size());   // the last field always ends, whatever the limit
         if (too_long && problem.empty())
             problem = fmt::format("record longer than {} bytes", options_.max_record);
         std::size_t begin = 0;
@@ -230,6 +240,20 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
     return end_record();
 }
 
+// A record split where it lay in buffer_ keeps its delimiters between the
+// fields, so one check over the span covers them all (an ASCII delimiter
+// never completes a character). A copied record's fields touch in data_, so
+// each is checked alone: "\xD0" and "\x97" must not make a character together.
+bool csv_reader::fields_utf8() const noexcept {
+    if (!copied_) {
+        const auto* first = fields_.front().data();
+        const auto& last = fields_.back();
+        return simdjson::validate_utf8(first, last.data() + last.size() - first);
+    }
+    return std::all_of(fields_.begin(), fields_.end(),
+                       [](std::string_view field) { return simdjson::validate_utf8(field); });
+}
+
 bool csv_reader::next(input_record& out) {
     if (!read_fields(out.line, out.problem))
         return false;
@@ -237,11 +261,7 @@ bool csv_reader::next(input_record& out) {
     if (fields_.size() != columns && out.problem.empty())
         out.problem = fmt::format("{} fields where the header has {}", fields_.size(), columns);
     out.names_generation = 1;
-    // The record's fields lie back to back (with their delimiters and quotes),
-    // so one check covers them all.
-    const auto& last = fields_.back();
-    out.valid_utf8 = simdjson::validate_utf8(fields_.front().data(),
-                                             last.data() + last.size() - fields_.front().data());
+    out.valid_utf8 = fields_utf8();
     out.fields.resize(std::min(fields_.size(), columns));
     for (std::size_t i = 0; i < out.fields.size(); ++i)
         out.fields[i] = {header_[i], fields_[i], value_kind::text};

@@ -32,6 +32,20 @@ void latency_histogram::record(std::uint64_t micros) noexcept {
 
 std::uint64_t latency_histogram::count() const noexcept { return total_; }
 
+std::uint64_t latency_histogram::count_at_most(std::uint64_t micros) const noexcept {
+    if (micros >= max_) return total_;
+    std::uint64_t seen = 0;
+    const auto last = index_of(micros);
+    for (std::size_t i = 0; i <= last; ++i) seen += counts_[i];
+    return seen;
+}
+
+void latency_histogram::merge(const latency_histogram& other) noexcept {
+    for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+    total_ += other.total_;
+    max_ = std::max(max_, other.max_);
+}
+
 std::uint64_t latency_histogram::max() const noexcept { return max_; }
 
 std::uint64_t latency_histogram::percentile(double p) const noexcept {

@@ -46,6 +46,12 @@ bool has_control_character(std::string_view text) noexcept {
     return false;
 }
 
+// "." and ".." are unreserved, so they travel unencoded, and any normalising
+// hop would take them as a step in the path (and %2E is decoded first).
+bool is_dot_segment(std::string_view id) noexcept { return id == "." || id == ".."; }
+constexpr std::string_view dot_segment_issue =
+    "is \".\" or \"..\", which would change the request's path";
+
 // Valid UTF-8 assumed: every byte that does not continue a sequence starts a code point.
 std::size_t code_points(std::string_view text) noexcept {
     return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
@@ -273,6 +279,8 @@ row_builder::row_builder(const row_defaults& defaults,
             throw input_error(fmt::format("the default {} is not valid UTF-8", name));
     if (has_control_character(defaults.org_id))
         throw input_error("the default org_id contains a control character");
+    if (is_dot_segment(defaults.org_id))
+        throw input_error(fmt::format("the default org_id {}", dot_segment_issue));
     s.title.source = text_template(defaults.title, "title");
     s.message.source = text_template(defaults.message, "message");
     for (auto* t : {&s.title, &s.message})
@@ -330,6 +338,7 @@ void row_builder::build(const input_record& record, built_row& out) {
         id_issue = id.empty()                         ? (s.find(record, field) ? "is empty" : "is missing")
                    : !valid_utf8(id)                  ? "is not valid UTF-8"
                    : has_control_character(id)        ? "contains a control character"
+                   : is_dot_segment(id)               ? dot_segment_issue
                                                       : "";
         if (!id_issue.empty()) {
             bad_id = field;

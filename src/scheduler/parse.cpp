@@ -210,6 +210,11 @@ std::optional<duration> parse_retry_after(std::string_view value,
     const int current_year = static_cast<int>(year_month_day(floor<days>(now_wall)).year());
     const auto date = parse_http_date(value, current_year);
     if (!date) return std::nullopt;
+    // Compared in whole seconds first: a far date (year 5994, or 0000) does not
+    // fit in the clock's nanoseconds, so it is clamped before any conversion.
+    const auto whole_seconds = *date - floor<seconds>(now_wall);
+    if (whole_seconds <= seconds::zero()) return duration::zero();
+    if (whole_seconds > duration_cast<seconds>(max_retry_after)) return max_retry_after;
     const auto delay = *date - now_wall;
     if (delay <= system_clock::duration::zero()) return duration::zero();
     return std::min(duration_cast<duration>(delay), max_retry_after);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "invent_dispatch/errors.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -32,57 +31,46 @@ std::optional<time_point> scheduler::pause_end(time_point now) const noexcept {
 
 retry_decision scheduler::on_attempt(const attempt_report& report, unsigned attempt_number,
                                      time_point now, unsigned stale_retries) {
-    if (!report.ec) return on_http_answer(report, attempt_number, now);
-    if (report.ec.category() != dispatch_category()) return finish(outcome::failed);
+    const auto& verdict = report.verdict;
+    // The fail-fast breaker: the same transport failure on attempt after
+    // attempt, with nothing else in between.
+    if (verdict.transport == transport_failure::none) {
+        transport_failures_in_a_row_ = 0;
+    } else {
+        if (verdict.transport != last_transport_failure_) transport_failures_in_a_row_ = 0;
+        last_transport_failure_ = verdict.transport;
+        if (retry_.fail_fast > 0 && ++transport_failures_in_a_row_ >= retry_.fail_fast)
+            return abort(abort_reason::fail_fast);
+    }
+    // Any other answer breaks a run of 401/403; no answer does not.
+    if (report.http_status != 0 && verdict.what != attempt_class::auth_refused) auth_failures_in_a_row_ = 0;
 
-    switch (static_cast<dispatch_errc>(report.ec.value())) {
-    case dispatch_errc::http_status:
-        return on_http_answer(report, attempt_number, now);
-    case dispatch_errc::not_a_chat:
-        // An answer all the same: it breaks a run of 401/403.
-        auth_failures_in_a_row_ = 0;
-        return finish(outcome::failed);
-    case dispatch_errc::tls_verify_failed:
-        // A certificate does not fix itself, and a wrong CA or host name fails
-        // every row: it counts toward the abort like a refused token.
-        return count_auth_failure();
-    case dispatch_errc::stale_connection:
+    switch (verdict.what) {
+    case attempt_class::success: return finish(outcome::created);
+    case attempt_class::accepted_unusable:
+        // The server took the request: sending it again could make a second chat.
+        return finish(outcome::unknown);
+    case attempt_class::auth_refused:
+        if (++auth_failures_in_a_row_ < retry_.auth_failures_to_abort) return finish(outcome::failed);
+        return abort(abort_reason::auth);
+    case attempt_class::certificate:
+        // A certificate does not fix itself, and a wrong CA or host name
+        // fails every row: the batch stops at the first.
+        return abort(abort_reason::certificate);
+    case attempt_class::resend_stale:
         // The server closed an idle keep-alive connection: nothing reached it,
         // and a fresh connection will do, so resend at once without using up
         // an attempt. Bounded, in case every connection comes back stale.
         if (stale_retries < retry_.max_attempts && !aborted_) return retry_at(now, false);
         return retry_with_backoff(attempt_number, now, outcome::failed);
-    case dispatch_errc::connect_failed:
-    case dispatch_errc::tls_handshake_failed:
-    case dispatch_errc::connect_timeout:
-        return retry_with_backoff(attempt_number, now, outcome::failed);
-    case dispatch_errc::response_timeout:
-    case dispatch_errc::connection_lost:
-    case dispatch_errc::bad_http_response:
+    case attempt_class::retry_before_send: return retry_with_backoff(attempt_number, now, outcome::failed);
+    case attempt_class::ambiguous:
         // The server may have acted on the request: sending it again could
         // open a second chat, so only with --retry-ambiguous.
         if (!retry_.retry_ambiguous) return finish(outcome::unknown);
         return retry_with_backoff(attempt_number, now, outcome::unknown);
-    case dispatch_errc::auth_rejected:
-    case dispatch_errc::deadline_exceeded:
-    case dispatch_errc::cancelled:
-        // The dispatcher decides these rows' outcome itself.
-        return finish(outcome::failed);
-    }
-    return finish(outcome::failed);   // a value outside the enum
-}
-
-retry_decision scheduler::on_http_answer(const attempt_report& report, unsigned attempt_number,
-                                         time_point now) {
-    const int status = report.http_status;
-    if (status == 401 || status == 403) return count_auth_failure();
-    auth_failures_in_a_row_ = 0;
-    if (status >= 200 && status < 300) return finish(outcome::created);
-
-    switch (status) {
-    case 429:
-    case 503:
-        if (report.retry_after) {
+    case attempt_class::retry_status:
+        if ((report.http_status == 429 || report.http_status == 503) && report.retry_after) {
             // The server speaks for every connection: the whole dispatcher
             // waits, and a shorter Retry-After never cuts a longer pause.
             paused_until_ = std::max(paused_until_, now + *report.retry_after);
@@ -90,14 +78,18 @@ retry_decision scheduler::on_http_answer(const attempt_report& report, unsigned 
             return retry_at(paused_until_, true);
         }
         return retry_with_backoff(attempt_number, now, outcome::failed);
-    case 408:
-    case 500:
-    case 502:
-    case 504:
-        return retry_with_backoff(attempt_number, now, outcome::failed);
-    default:
+    case attempt_class::row_failure:
+    case attempt_class::stopped:   // the dispatcher decides these rows' outcome itself
         return finish(outcome::failed);
     }
+    return finish(outcome::failed);   // a value outside the enum
+}
+
+retry_decision scheduler::abort(abort_reason why) {
+    aborted_ = true;
+    retry_decision d{retry_decision::action::abort_batch, outcome::failed, {}, true};
+    d.why = why;
+    return d;
 }
 
 retry_decision scheduler::retry_with_backoff(unsigned attempt_number, time_point now,
@@ -109,12 +101,6 @@ retry_decision scheduler::retry_with_backoff(unsigned attempt_number, time_point
 retry_decision scheduler::retry_at(time_point not_before, bool consumes_attempt) {
     ++retries_;
     return {retry_decision::action::retry, outcome::failed, not_before, consumes_attempt};
-}
-
-retry_decision scheduler::count_auth_failure() {
-    if (++auth_failures_in_a_row_ < retry_.auth_failures_to_abort) return finish(outcome::failed);
-    aborted_ = true;
-    return {retry_decision::action::abort_batch, outcome::failed, {}, true};
 }
 
 bool scheduler::may_retry(unsigned attempt_number) const noexcept {

@@ -2,9 +2,17 @@
 // Shared by the integration tests: temporary folders, the real binary run as
 // a child process (so exit codes, signals and stderr are the user's), and
 // readers for the journal and the mock's ledger.
+#include <boost/asio/buffers_iterator.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <fcntl.h>
 #include <csignal>
@@ -280,6 +288,61 @@ inline std::map<std::string, ledger_entry> ledger_of(const std::string& stats_js
 inline std::int64_t stat_of(const std::string& stats_json, const char* name) {
     return boost::json::parse(stats_json).as_object().at(name).to_number<std::int64_t>();
 }
+
+// Reads one request (head, then a Content-Length body) from a blocking
+// socket, for test servers that answer with exact bytes. False when the
+// connection ended.
+inline bool read_http_request(boost::asio::ip::tcp::socket& socket, boost::asio::streambuf& pending) {
+    boost::system::error_code ec;
+    const auto head_size = boost::asio::read_until(socket, pending, "\r\n\r\n", ec);
+    if (ec) return false;
+    std::string head(boost::asio::buffers_begin(pending.data()),
+                     boost::asio::buffers_begin(pending.data()) + static_cast<std::ptrdiff_t>(head_size));
+    pending.consume(head_size);
+    const auto at = head.find("Content-Length: ");
+    const std::size_t length = at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
+    if (pending.size() < length) boost::asio::read(socket, pending, boost::asio::transfer_exactly(length - pending.size()), ec);
+    pending.consume(length);
+    return !ec;
+}
+
+// A blocking plain-HTTP server on a loopback port, for tests that need exact
+// bytes: serve(socket, n) handles the n-th accepted connection (0-based), one
+// at a time, on the server's own thread.
+class loopback_server {
+public:
+    using tcp = boost::asio::ip::tcp;
+    using handler = std::function<void(tcp::socket&, int)>;
+
+    explicit loopback_server(handler serve)
+        : serve_(std::move(serve)), acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+        thread_ = std::thread([this] {
+            for (int connection = 0;; ++connection) {
+                tcp::socket socket(io_);
+                boost::system::error_code ec;
+                acceptor_.accept(socket, ec);
+                if (ec || stopping_) return;
+                serve_(socket, connection);
+            }
+        });
+    }
+    ~loopback_server() {
+        // A blocked accept() is not woken by closing the acceptor: connect to it.
+        stopping_ = true;
+        boost::system::error_code ignored;
+        tcp::socket wake(io_);
+        wake.connect(acceptor_.local_endpoint(), ignored);
+        thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+
+private:
+    handler serve_;
+    boost::asio::io_context io_;
+    tcp::acceptor acceptor_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
 
 // Runs a shell command line in `dir`; its exit status.
 inline int run_with_shell(const std::string& command, const fs::path& dir) {

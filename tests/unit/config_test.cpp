@@ -401,6 +401,22 @@ BOOST_AUTO_TEST_CASE(endpoint_port_must_be_1_to_65535) {
     BOOST_TEST(contains(usage_message([] { run({"--base-url", "http://127.0.0.1:99999"}); }), "1-65535"));
 }
 
+// Issue 12 finding 2: "%00api..." decoded to a host starting with NUL, which
+// cut the certificate's expected name to nothing. A decoded host with a
+// control character, a space or a '%' is refused (exit 2), from every source.
+BOOST_AUTO_TEST_CASE(host_with_control_characters_is_refused) {
+    for (const auto* bad : {"https://%00api.useinvent.com:18443", "https://api.useinvent.com%00.evil.example",
+                            "https://api%0A.example.com", "https://api%20x.example.com", "https://api%25.example.com",
+                            "https://api%7F.example.com", "https://%09localhost"}) {
+        BOOST_TEST(contains(usage_message([&] { parse_endpoint(bad); }),
+                            "the host holds a control character, a space or a '%' once decoded"), bad);
+    }
+    auto env = token_env;
+    env["INVENT_BASE_URL"] = "https://%00api.useinvent.com:18443";
+    BOOST_TEST(contains(usage_message([&] { run({}, env); }), "once decoded"));
+    BOOST_TEST(parse_endpoint("https://api%2Dx.example.com").host == "api-x.example.com");
+}
+
 BOOST_AUTO_TEST_CASE(commands) {
     BOOST_TEST((parse({}).kind == command_kind::help));
     for (const auto* help : {"help", "--help", "-h"}) {

@@ -163,6 +163,47 @@ BOOST_AUTO_TEST_CASE(overlong_record_is_a_problem) {
     BOOST_TEST(open_quote.rows[0].values.at(1).size() <= 64u);
 }
 
+// Issue 12 finding 10: a limit below one field end's size (8 bytes) read
+// fields_.back() of an empty vector. The limit counts field bytes and
+// delimiters, the same whether a record lies in one read or across many.
+BOOST_AUTO_TEST_CASE(tiny_max_record_is_the_same_at_every_read_size) {
+    for (std::size_t max_record = 0; max_record < 24; ++max_record) {
+        for (const std::size_t read_size : {std::size_t{4}, std::size_t{5}, std::size_t{64}}) {
+            BOOST_TEST_CONTEXT("max_record " << max_record << ", read size " << read_size) {
+                const csv_options options{',', read_size, max_record};
+                if (max_record < 3) {
+                    BOOST_CHECK_THROW(read_csv("a,b\n1,2\n", options), input_error);
+                    continue;
+                }
+                const auto contents = read_csv("a,b\n\"1\",2\n1,2,3,4,5,6,7,8,9\n", options);
+                BOOST_TEST_REQUIRE(contents.rows.size() == 2u);
+                BOOST_TEST(contents.rows[0].values == (strings{"1", "2"}));
+                BOOST_TEST(contents.rows[0].problem == "");
+                BOOST_TEST(contents.rows[1].problem == (max_record < 17 ? "record longer than " +
+                                                            std::to_string(max_record) + " bytes"
+                                                                        : "9 fields where the header has 2"));
+            }
+        }
+    }
+}
+
+// Issue 12 finding 5: a copied record's fields touch in memory, so checking
+// them as one span let "\xD0" at the end of one field and "\x97" at the
+// start of the next pass as a character.
+BOOST_AUTO_TEST_CASE(invalid_utf8_is_found_in_quoted_records_too) {
+    const test::scratch_dir dir;
+    for (const std::string row : {"\"c1\",ch,Hi\xD0,\x97there\n", "c1,ch,Hi\xD0,\x97there\n",
+                                  "\"c1\",ch,Hi,\xD0\x97there\n"}) {
+        BOOST_TEST_CONTEXT("row " << row) {
+            invent_dispatch::csv_reader reader(input_file(dir.write("utf8.csv", "a,b,c,d\n" + row)), csv_options{});
+            input_record record;
+            BOOST_TEST_REQUIRE(reader.next(record));
+            const bool whole_characters = row.find("Hi,") != std::string::npos;
+            BOOST_TEST(record.valid_utf8 == whole_characters);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(text_after_a_closing_quote_is_a_problem) {
     const auto contents = read_csv("a,b\n\"x\"y,2\n");
     BOOST_TEST(contents.rows.at(0).problem == "field 1: text after the closing quote");

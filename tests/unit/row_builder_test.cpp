@@ -181,6 +181,29 @@ BOOST_AUTO_TEST_CASE(missing_empty_and_control_character_ids) {
     BOOST_TEST(reason({{"contact_id", "\xC3("}, {"channel_id", "ch1"}}) == "contact_id is not valid UTF-8");
 }
 
+// Issue 12 finding 1: "." and ".." are unreserved and stay unencoded, so a
+// normalising hop would read POST /orgs/c/contacts/../channels/... as a
+// different path. Such a row is invalid, and says why; ids that merely
+// contain dots are fine.
+BOOST_AUTO_TEST_CASE(dot_segment_ids_are_invalid) {
+    const std::string why = " is \".\" or \"..\", which would change the request's path";
+    const auto reason = [](std::vector<std::pair<std::string, std::string>> fields) {
+        return build({}, record_of(std::move(fields))).reason;
+    };
+    BOOST_TEST(reason({{"contact_id", ".."}, {"channel_id", "ch1"}}) == "contact_id" + why);
+    BOOST_TEST(reason({{"contact_id", "c1"}, {"channel_id", "."}}) == "channel_id" + why);
+    BOOST_TEST(reason({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"org_id", ".."}}) == "org_id" + why);
+    const auto dotted = build({}, record_of({{"contact_id", "..."}, {"channel_id", ".a."}}));
+    BOOST_TEST_REQUIRE(dotted.valid, dotted.reason);
+    BOOST_TEST(dotted.request.key == "c/.../.a.");
+
+    row_defaults dot_org;
+    dot_org.org_id = "..";
+    BOOST_CHECK_EXCEPTION(invent_dispatch::row_builder(dot_org, {}), input_error, [&](const input_error& e) {
+        return std::string(e.what()) == "the default org_id" + why;
+    });
+}
+
 BOOST_AUTO_TEST_CASE(mapped_field_is_named_in_reasons) {
     const record_of input({{"ContactID", ""}, {"channel_id", "ch1"}});
     const auto row = build({}, input, {{"contact_id", "ContactID"}});

@@ -1,0 +1,85 @@
+#pragma once
+// What the connections of one http_client share (private to src/http): the
+// options, the TLS context, the session kept for resumption, the server's
+// addresses looked up once, and the pool of idle connections.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <openssl/ssl.h>
+
+#include "invent_dispatch/http_client.hpp"
+
+namespace invent_dispatch {
+
+struct link;   // one socket and its TLS state (connection.cpp)
+struct link_deleter {
+    void operator()(link* l) const noexcept;
+};
+using link_ptr = std::unique_ptr<link, link_deleter>;
+
+struct http_client::shared {
+    client_options options;
+    std::optional<boost::asio::ssl::context> tls;
+    std::string fixed_headers;        // from " HTTP/1.1" to User-Agent, CRLF-terminated
+    SSL_SESSION* session = nullptr;   // the last resumable session, for reconnects
+
+    explicit shared(client_options opts);
+    ~shared();
+    shared(const shared&) = delete;
+    shared& operator=(const shared&) = delete;
+
+    // --- the pool: idle connections, the most recently used last ---------
+    // Taken most-recently-used first (SPEC §5): under a rate limit a few stay
+    // warm and the rest close by idling.
+    std::vector<link_ptr> idle;
+    unsigned open_handles = 0;   // connection handles not yet closed
+    unsigned opening = 0;        // spares being opened by connection::open
+    void close_idle() noexcept;
+
+    // --- session probe -------------------------------------------------
+    // The first TLS connection is the session probe: until the server gives
+    // it a session (or its first answer comes, or max_session_wait passes)
+    // other connections wait instead of making full handshakes of their own.
+    // Verifying the server's certificate chain is most of a handshake's cost
+    // (OpenSSL 3.0: ~4 of ~5.5 M instructions), and a resumed handshake skips
+    // it, so hundreds of connections come up several times faster.
+    static constexpr std::chrono::milliseconds max_session_wait{250};
+    enum class probe_state { not_started, in_flight, over } probe = probe_state::not_started;
+    std::optional<boost::asio::steady_timer> session_ready;   // fires at the bound; cancelled when the probe ends
+
+    // True when the caller is to be the session probe (and must call end_probe).
+    bool start_probe(const boost::asio::any_io_executor& executor);
+    void end_probe();
+    boost::asio::awaitable<void> wait_for_probe();
+    // OpenSSL's new-session callback: the server's ticket (TLS 1.3, read with
+    // the first answer or just before it) or session (TLS 1.2, in the
+    // handshake) ends the probe at once. True when the session was taken.
+    bool keep_session(SSL_SESSION* fresh);
+
+    // --- addresses, looked up once for the pool (single-flight) -----------
+    // A thousand connections opening at once would otherwise queue a
+    // thousand lookups on Asio's resolver thread (tens of ms before the first
+    // request). Looked up again after address_ttl, or after a connect to them
+    // failed.
+    static constexpr std::chrono::seconds address_ttl{60};
+    boost::asio::awaitable<boost::system::error_code> addresses(boost::asio::ip::tcp::resolver& resolver,
+                                                                boost::asio::ip::tcp::resolver::results_type& out);
+    void forget_addresses() noexcept { lookup.valid_until = {}; }
+    struct {
+        boost::asio::ip::tcp::resolver::results_type results;
+        boost::system::error_code error;
+        std::chrono::steady_clock::time_point valid_until{};
+        bool in_flight = false;
+        std::optional<boost::asio::steady_timer> done;   // cancelled when the lookup in flight ends
+    } lookup;
+};
+
+} // namespace invent_dispatch
