@@ -101,8 +101,9 @@ bool is_contacts_setting(std::string_view key) {
 }
 
 po::options_description contacts_options() {
-    po::options_description all("Options for contacts (and run's API, token, TLS, rate, retry and log options)",
-                                help_width, help_description_width);
+    // The heading names the command alone: the completion and the man page read it.
+    // contacts also takes run's API, token, TLS, rate, retry and log options.
+    po::options_description all("Options for contacts", help_width, help_description_width);
     all.add_options()
         ("segment-id", po::value<std::string>()->value_name("ID"), "only the contacts in this segment")
         ("status", po::value<std::string>()->value_name("S"), "ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED or AI_REPLIES_DISABLED")
