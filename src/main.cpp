@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "invent_dispatch/config.hpp"
+#include "invent_dispatch/contacts.hpp"
 #include "invent_dispatch/demo.hpp"
 #include "invent_dispatch/dispatcher.hpp"
 #include "invent_dispatch/journal.hpp"
@@ -34,6 +35,8 @@ int run_command(const invent_dispatch::command_line& command) {
     case command_kind::help: std::cout << command.help_text; return exit_ok;
     case command_kind::version: std::cout << "invent-dispatch " INVENT_DISPATCH_VERSION "\n"; return exit_ok;
     case command_kind::validate: return validate_input(command.dispatch.input, command.dispatch.defaults, std::cout);
+    case command_kind::contacts:
+        return run_contacts(command.dispatch, command.contacts, contacts_context{&std::cout, &std::cerr, terminal, {}});
     case command_kind::report: return run_report_command(command.report, std::cout, std::cerr);
     case command_kind::mock: return run_mock_command(command.mock);
     case command_kind::demo: return run_demo(std::cerr, terminal);

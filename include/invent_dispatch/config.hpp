@@ -12,6 +12,7 @@
 #include "invent_dispatch/admission.hpp"
 #include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/mock.hpp"
+#include "invent_dispatch/proxy.hpp"
 #include "invent_dispatch/rows.hpp"
 #include "invent_dispatch/scheduler.hpp"
 
@@ -38,6 +39,7 @@ struct dispatch_config {
     std::string token;                              // INVENT_API_TOKEN or --token-file, never a flag
     std::optional<std::string> ca_file;
     bool insecure = false;                          // loopback only
+    std::optional<proxy_endpoint> proxy;            // --proxy, HTTPS_PROXY...; none when NO_PROXY names the host
     unsigned concurrency = 32;
     std::optional<rate_limit> rate;                 // default 480/min (burst 1) unless loopback
     retry_config retry;
@@ -54,11 +56,30 @@ struct dispatch_config {
     std::uint64_t seed = 0;                         // 0: random (backoff jitter)
 };
 
-enum class command_kind { run, validate, report, mock, demo, help, version };
+enum class contacts_format { csv, jsonl };
+
+// `contacts` (SPEC §8). The API's filters; an empty one is not sent.
+struct contacts_query {
+    std::string segment_id;
+    std::string status;   // ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED, AI_REPLIES_DISABLED
+    std::string name;
+    std::string email;
+};
+
+struct contacts_config {
+    contacts_query query;
+    bool include_unsubscribed = false;
+    bool include_blocked = false;
+    std::optional<std::string> out_path;   // none: rows go to stdout
+    contacts_format format = contacts_format::csv;
+};
+
+enum class command_kind { run, validate, contacts, report, mock, demo, help, version };
 
 struct command_line {
     command_kind kind = command_kind::help;
-    dispatch_config dispatch;   // run, validate
+    dispatch_config dispatch;   // run, validate; contacts: the API, token, TLS, rate and retries
+    contacts_config contacts;   // contacts
     report_config report;       // report
     mock_config mock;           // mock
     std::string help_text;      // help: the usage text; version: "invent-dispatch X.Y.Z"

@@ -31,4 +31,9 @@ struct dispatch_context {
 // anything was sent.
 int run_dispatch(const dispatch_config& config, const dispatch_context& context);
 
+// The HTTP client's options from the configuration (`run` and `contacts`
+// use one client the same way); extra_ca_pem is a CA in memory (the demo's).
+struct client_options;
+client_options make_client_options(const dispatch_config& config, const std::string& extra_ca_pem);
+
 } // namespace invent_dispatch

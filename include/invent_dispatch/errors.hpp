@@ -19,6 +19,8 @@ enum class dispatch_errc {
     auth_rejected,          // 401/403 too many times in a row: the batch stops
     deadline_exceeded,      // --deadline reached
     cancelled,              // stopped by a signal
+    proxy_auth_required,    // the proxy answered CONNECT with 407 (or 401): nothing was sent
+    proxy_refused,          // the proxy refused CONNECT (403, 502...) or did not speak HTTP: nothing was sent
     resolve_failed,         // the host name did not resolve: nothing was sent
 };
 

@@ -23,21 +23,23 @@ enum class attempt_class : std::uint8_t {
     accepted_unusable,   // a 2xx that is not a Chat (or whose framing failed): unknown, never sent again
     retry_status,        // 408, 429, 500, 502, 503, 504
     row_failure,         // any other answer: the row failed with the server's words
-    auth_refused,        // 401/403: several in a row stop the batch
+    auth_refused,        // 401/403, or the proxy refusing its credentials: several in a row stop the batch
     certificate,         // the server's certificate failed verification: stops the batch at once
     stopped,             // cancelled or past the deadline: the dispatcher decides the row
 };
 
 // The transport failure a before-send class came from, for --fail-fast: the
 // same one on N attempts in a row stops the batch.
-enum class transport_failure : std::uint8_t { none, resolve, connect, connect_timeout, tls_handshake };
+enum class transport_failure : std::uint8_t { none, resolve, connect, connect_timeout, tls_handshake, proxy };
 
 struct attempt_verdict {
     attempt_class what = attempt_class::success;
     transport_failure transport = transport_failure::none;
 };
 
-// ec: a dispatch_errc, or clear; status: 0 unless a status line came.
+// ec: a dispatch_errc, or clear; status: 0 unless a status line came (the
+// API's: a proxy's refusal of CONNECT is an ec, proxy_refused or
+// proxy_auth_required).
 // not_a_chat with a 2xx status is accepted_unusable; any answer that came
 // (even with bad framing after it) is judged by its status.
 attempt_verdict classify_attempt(attempt_stage stage, boost::system::error_code ec, int status) noexcept;

@@ -29,6 +29,7 @@ struct client_options {
     std::optional<std::string> ca_file;   // a CA to trust besides the system store
     std::string extra_ca_pem;             // the same, in memory (the demo's generated CA)
     bool insecure = false;                // loopback only (checked by config)
+    std::optional<proxy_endpoint> proxy;  // tunnel through it with CONNECT
     std::chrono::milliseconds timeout{30'000};
 };
 

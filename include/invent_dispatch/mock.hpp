@@ -1,7 +1,8 @@
 #pragma once
-// The bundled mock Invent API (SPEC §7): a Beast HTTPS (or plain HTTP) server
-// on loopback implementing the create-chat endpoint, with fault knobs and a
-// ledger of created chats at GET /_mock/stats. Tested only through the wire.
+// The bundled mock Invent API (SPEC §7, §8): a Beast HTTPS (or plain HTTP)
+// server on loopback implementing the create-chat endpoint and the contacts
+// listing, with fault knobs and a ledger of created chats at GET /_mock/stats.
+// Tested only through the wire.
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
@@ -23,9 +24,35 @@ struct generated_certificates {
 generated_certificates generate_certificates(const std::vector<std::string>& dns_names,
                                              const std::vector<std::string>& ip_addresses);
 
+// One contact of the mock's listing (GET /orgs/{org}/contacts), as the
+// listing shows it. An empty string is JSON null.
+struct mock_channel {
+    std::string id;
+    std::string type;   // "custom", "internal", or an integration ("whatsapp_bot", ...)
+    std::string name, username, email, phone, country, language;
+};
+struct mock_contact {
+    std::string id;     // ct_000001, ct_000002, ... in listing order
+    std::string name;
+    bool blocked = false;
+    bool unsubscribed = false;
+    bool is_admin = false;
+    std::vector<mock_channel> channels;
+    std::vector<std::string> segment_ids;   // seg_spring, seg_vip, seg_newsletter
+};
+
+// The mock's `count` synthetic contacts: realistic names (some with a comma,
+// a quote or letters beyond ASCII, a few without a name), about 3 % blocked,
+// 6 % unsubscribed, 2 % admins, 7 % with no custom channel and 10 % with two,
+// many with an internal or an integration channel beside the custom one.
+// The same for the same seed, and contact i is the same whatever the count,
+// so a test can work out what a listing must give.
+std::vector<mock_contact> make_mock_contacts(std::size_t count, std::uint64_t seed);
+
 // Every fault decision comes from one std::mt19937_64 seeded with `seed`, in
-// this order per request: auth, path, rate limit, error_rates, body,
-// malformed, create (or idempotent replay), drop_before_response, latency.
+// this order per request: auth, path, rate limit, error_rates, body (or the
+// listing's query), malformed, create (or idempotent replay; the listing
+// creates nothing), drop_before_response, latency.
 // drop_on_accept is drawn once per connection, before anything is read.
 struct mock_config {
     std::string host = "127.0.0.1";              // must be a loopback address
@@ -44,6 +71,7 @@ struct mock_config {
     std::chrono::milliseconds idle_timeout{0};   // 0: never close idle connections
     double malformed_rate = 0;                   // 200 with a broken body (no chat created)
     bool honour_idempotency = false;             // a repeated Idempotency-Key returns the first chat
+    std::size_t contacts = 1000;                 // --contacts N: the listing's contacts (make_mock_contacts)
     std::uint64_t seed = 1;
     // Serve these instead of generating a CA and a certificate for localhost,
     // 127.0.0.1 and ::1 (tests use one for another host name).
@@ -65,13 +93,14 @@ public:
     //   {"requests":N,"created":N,"responses":{"200":n,"429":n},
     //    "dropped_before_response":n,"dropped_on_accept":n,"malformed":n,
     //    "idempotent_replays":n,"connections":n,"resumed_sessions":n,"max_in_any_second":n,
-    //    "create_span_us":n,
+    //    "create_span_us":n,"listed_pages":{"<page>":n},
     //    "chats":{"<make_chat_key of the decoded ids>":{"count":n,"ambiguous":n,"ids":["chat_1"]}}}
     // requests/responses leave out /_mock/*; max_in_any_second counts create
     // requests (POST on the chats path, before any check) in the densest
     // sliding one-second window, create_span_us the time from the first to the
     // last of them; resumed_sessions counts TLS handshakes that
-    // resumed a session; ambiguous = created, answer dropped.
+    // resumed a session; ambiguous = created, answer dropped; listed_pages
+    // counts the listing's 200 answers by the page they carried.
     std::string stats_json() const;
 
 private:

@@ -23,6 +23,8 @@ public:
         case dispatch_errc::auth_rejected: return "the token or organisation was refused";
         case dispatch_errc::deadline_exceeded: return "the batch deadline passed";
         case dispatch_errc::cancelled: return "stopped by a signal";
+        case dispatch_errc::proxy_auth_required: return "the proxy refused its credentials";
+        case dispatch_errc::proxy_refused: return "the proxy refused the tunnel";
         case dispatch_errc::resolve_failed: return "the host name did not resolve";
         }
         return "unknown dispatch error";

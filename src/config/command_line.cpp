@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 #include "settings.hpp"
@@ -39,15 +40,26 @@ std::string version_text() { return "invent-dispatch " INVENT_DISPATCH_VERSION; 
 
 std::string usage_text() {
     std::ostringstream out;
-    out << version_text() << ": starts Invent chats for many contacts, fast and safely\n\n"
-        << "Usage:\n"
-           "  invent-dispatch run [options] INPUT       dispatch (INPUT: a file or -)\n"
-           "  invent-dispatch validate [options] INPUT  check input, send nothing\n"
-           "  invent-dispatch report [options] JOURNAL...  summary, HTML report, metrics\n"
-           "  invent-dispatch mock [options]            the bundled mock Invent API\n"
-           "  invent-dispatch demo                      zero-config: mock + sample input\n"
-           "  invent-dispatch help | --help | --version\n\n"
+    // The shape help2man reads: Usage/or lines (the man page's synopsis), a
+    // one-line description, then sections of indented items.
+    out << "Usage: invent-dispatch run [options] INPUT\n"
+           "  or:  invent-dispatch validate [options] INPUT\n"
+           "  or:  invent-dispatch contacts [options]\n"
+           "  or:  invent-dispatch report [options] JOURNAL...\n"
+           "  or:  invent-dispatch mock [options]\n"
+           "  or:  invent-dispatch demo\n"
+           "  or:  invent-dispatch help | --help | --version\n"
+           "Start Invent chats for many contacts, fast and safely.\n\n"
+           "Commands:\n"
+           "  run       dispatch INPUT (a CSV, TSV or JSONL file, or - for stdin)\n"
+           "  validate  check INPUT, send nothing\n"
+           "  contacts  list contacts from Invent as dispatch input\n"
+           "  report    summary, HTML report and metrics from JOURNAL files\n"
+           "  mock      the bundled mock Invent API\n"
+           "  demo      zero-config: a segment listed from the mock, dispatched\n"
+           "  help      this text (--version: the version)\n\n"
         << dispatch_options() << "\n"
+        << contacts_options() << "\n"
         << report_options() << "\n"
         << mock_options() << "\n"
         << "Environment:\n"
@@ -55,11 +67,17 @@ std::string usage_text() {
            "  INVENT_BASE_URL   the API (default https://api.useinvent.com)\n"
            "  INVENT_ORG_ID     default organisation (default c)\n"
            "  INVENT_SHARD      K/N, as --shard\n"
-           "  INVENT_CONFIG     config file, as --config\n\n"
-           "Exit codes: 0 every row created or skipped; 1 some rows failed, invalid or\n"
-           "unknown; 2 usage, config, unreadable input or --strict with an invalid row\n"
-           "(nothing sent); 3 aborted (auth, deadline, Retry-After over the cap);\n"
-           "130/143 after SIGINT/SIGTERM.\n";
+           "  INVENT_CONFIG     config file, as --config\n"
+           "  HTTPS_PROXY       the proxy for https:// (or https_proxy), as --proxy\n"
+           "  HTTP_PROXY        the proxy for http:// on loopback (or http_proxy)\n"
+           "  NO_PROXY          hosts reached without the proxy (or no_proxy), as --no-proxy\n\n"
+           "Exit codes:\n"
+           "  0        every row created or skipped\n"
+           "  1        some rows failed, invalid or unknown\n"
+           "  2        usage, config, unreadable input or --strict with an invalid row\n"
+           "           (nothing sent)\n"
+           "  3        aborted (auth, deadline, Retry-After over the cap)\n"
+           "  130/143  after SIGINT/SIGTERM\n";
     return out.str();
 }
 
@@ -127,6 +145,33 @@ std::string resolve_token(const layered_settings& settings, const environment& e
     if (auto token = env_value(env, "INVENT_API_TOKEN")) return clean_token(*token, "INVENT_API_TOKEN");
     if (const auto* file = settings.find("token_file")) return read_token_file(*file);
     return {};
+}
+
+// The proxy for the API's host: --proxy, else the variable curl reads for the
+// API's scheme (lower case first), else the config file's; none when it is
+// empty or NO_PROXY (or no_proxy, from the same layers) names the host.
+std::optional<proxy_endpoint> resolve_proxy(const layered_settings& settings, const environment& env,
+                                            const api_endpoint& endpoint) {
+    const auto pick = [&](const char* key, std::initializer_list<const char*> variables) -> std::optional<setting_value> {
+        if (auto it = settings.layers[layered_settings::flags].find(key); it != settings.layers[layered_settings::flags].end())
+            return it->second;
+        for (const char* name : variables)
+            if (auto value = env_value(env, name)) return setting_value{{*value}, name};
+        if (auto it = settings.layers[layered_settings::file].find(key); it != settings.layers[layered_settings::file].end())
+            return it->second;
+        return std::nullopt;
+    };
+    const auto proxy = endpoint.tls ? pick("proxy", {"https_proxy", "HTTPS_PROXY"})
+                                    : pick("proxy", {"http_proxy", "HTTP_PROXY"});
+    if (!proxy || proxy->text().empty()) return std::nullopt;
+    if (const auto no_proxy = pick("no_proxy", {"no_proxy", "NO_PROXY"}); no_proxy && no_proxy_matches(no_proxy->text(), endpoint.host))
+        return std::nullopt;
+    try {
+        return parse_proxy_url(proxy->text());
+    } catch (const std::invalid_argument& e) {
+        // Never the URL itself: it may hold the proxy's password.
+        throw usage_error(fmt::format("{}: unusable proxy URL: {}", proxy->origin, e.what()));
+    }
 }
 
 input_format parse_format(const setting_value& v) {
@@ -248,6 +293,7 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
         refuse_plain_off_loopback(config);
         // Invent allows 500 requests a minute per IP: stay under it unless told otherwise.
         if (!config.rate && !config.endpoint.loopback) config.rate = rate_limit{480.0 / 60.0, burst_size};
+        config.proxy = resolve_proxy(s, env, config.endpoint);
         config.token = resolve_token(s, env);
         if (config.token.empty())
             throw usage_error("no API token: set INVENT_API_TOKEN or pass --token-file PATH");
@@ -281,6 +327,73 @@ command_line parse_dispatch(command_kind kind, const std::vector<std::string>& a
     return result;
 }
 
+// A layer with only the settings `contacts` shares with run: a config file
+// written for run (title, shard, ...) serves contacts as it is.
+setting_layer contacts_part(setting_layer layer) {
+    std::erase_if(layer, [](const auto& entry) { return !is_contacts_setting(entry.first); });
+    return layer;
+}
+
+std::string parse_status(const po::variables_map& vm) {
+    static constexpr std::array<std::string_view, 5> statuses{"ALL", "SUBSCRIBED", "UNSUBSCRIBED", "BLOCKED",
+                                                              "AI_REPLIES_DISABLED"};
+    std::string status = vm["status"].as<std::string>();
+    for (auto& c : status) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (std::find(statuses.begin(), statuses.end(), status) == statuses.end())
+        throw usage_error(fmt::format("--status: expected ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED or "
+                                      "AI_REPLIES_DISABLED, got '{}'",
+                                      vm["status"].as<std::string>()));
+    return status;
+}
+
+command_line parse_contacts(const std::vector<std::string>& args, const environment& env) {
+    po::options_description hidden = contacts_shared_options();
+    hidden.add_options()("token", po::value<std::string>())("extra", po::value<std::vector<std::string>>());
+    po::positional_options_description positional;
+    positional.add("extra", -1);
+    const auto vm = parse_flags(args, contacts_options(), hidden, positional);
+    if (vm.count("token")) throw usage_error(token_flag_refusal);
+    if (vm.count("extra"))
+        throw usage_error(fmt::format("contacts takes no INPUT, got '{}'", vm["extra"].as<std::vector<std::string>>()[0]));
+
+    contacts_config contacts;
+    const auto text = [&](const char* name, std::string& into) {
+        if (vm.count(name)) into = vm[name].as<std::string>();
+    };
+    text("segment-id", contacts.query.segment_id);
+    text("name", contacts.query.name);
+    text("email", contacts.query.email);
+    if (vm.count("status")) contacts.query.status = parse_status(vm);
+    if (vm.count("out")) {
+        contacts.out_path = vm["out"].as<std::string>();
+        if (contacts.out_path->empty() || contacts.out_path->back() == '/')
+            throw usage_error(fmt::format("--out: expected a file path, got '{}'", *contacts.out_path));
+        if (contacts.out_path->ends_with(".jsonl") || contacts.out_path->ends_with(".ndjson"))
+            contacts.format = contacts_format::jsonl;
+    }
+    if (vm.count("format")) {
+        const auto& format = vm["format"].as<std::string>();
+        if (format == "csv") contacts.format = contacts_format::csv;
+        else if (format == "jsonl" || format == "ndjson") contacts.format = contacts_format::jsonl;
+        else throw usage_error(fmt::format("--format: expected csv or jsonl, got '{}'", format));
+    }
+    contacts.include_unsubscribed = vm["include-unsubscribed"].as<bool>();
+    contacts.include_blocked = vm["include-blocked"].as<bool>();
+
+    layered_settings settings;
+    settings.layers[layered_settings::defaults] = flag_layer(vm, true);
+    if (vm.count("config")) settings.layers[layered_settings::file] = contacts_part(read_config_file(vm["config"].as<std::string>()));
+    else if (auto path = env_value(env, "INVENT_CONFIG")) settings.layers[layered_settings::file] = contacts_part(read_config_file(*path));
+    settings.layers[layered_settings::env] = contacts_part(env_layer(env));
+    settings.layers[layered_settings::flags] = flag_layer(vm, false);
+
+    command_line result;
+    result.kind = command_kind::contacts;
+    // As run reads them: the same endpoint checks, token, and default rate.
+    result.dispatch = build_dispatch_config(command_kind::run, settings, "-", env);
+    result.contacts = std::move(contacts);
+    return result;
+}
 
 } // namespace
 
@@ -301,6 +414,7 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
     }
     if (command == "run") return parse_dispatch(command_kind::run, args, env);
     if (command == "validate") return parse_dispatch(command_kind::validate, args, env);
+    if (command == "contacts") return parse_contacts(args, env);
     if (command == "report") {
         result.kind = command_kind::report;
         result.report = parse_report_flags(args);
@@ -316,7 +430,7 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
         result.kind = command_kind::demo;
         return result;
     }
-    throw usage_error(fmt::format("unknown command '{}': run, validate, report, mock, demo or help", command));
+    throw usage_error(fmt::format("unknown command '{}': run, validate, contacts, report, mock, demo or help", command));
 }
 
 } // namespace invent_dispatch

@@ -39,6 +39,7 @@ po::options_description mock_options() {
         ("idle-timeout", po::value<std::string>()->value_name("MS"), "close keep-alive connections idle this long")
         ("malformed-rate", po::value<std::string>()->value_name("P"), "answer 200 with a broken body, creating nothing")
         ("honour-idempotency", po::bool_switch(), "a repeated Idempotency-Key returns the chat it first created")
+        ("contacts", po::value<std::string>()->value_name("N"), fmt::format("contacts in the listing GET /orgs/{{org}}/contacts (default {})", mock_config{}.contacts).c_str())
         ("seed", po::value<std::string>()->value_name("N")->default_value("1"), "seed for the fault knobs");
     return mock;
 }
@@ -98,6 +99,7 @@ mock_config parse_mock_flags(const std::vector<std::string>& args, const environ
     mock.malformed_rate = probability("malformed-rate");
     mock.honour_idempotency = vm["honour-idempotency"].as<bool>();
     mock.seed = parse_integer(*flag("seed"), 0, UINT64_MAX);
+    if (auto v = flag("contacts")) mock.contacts = parse_integer(*v, 0, 1'000'000);
     return mock;
 }
 

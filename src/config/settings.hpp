@@ -40,13 +40,20 @@ const setting* find_setting(std::string_view key);
 
 std::string flag_name(std::string_view key);   // "max_attempts" -> "max-attempts"
 
-// --help fits 80 columns, with room for the longest flag and its value name.
+// --help fits 80 columns, with room for the longest flag and its value name
+// and two spaces before its description (help2man reads those as the gap).
 inline constexpr unsigned help_width = 80;
-inline constexpr unsigned help_description_width = 46;
+inline constexpr unsigned help_description_width = 44;
 
 // The flags of run/validate, from the table, and of mock, for parsing and --help.
 boost::program_options::options_description dispatch_options();
 boost::program_options::options_description mock_options();
+
+// The settings `contacts` shares with run (the API, token, TLS, rate,
+// retries, logging), and its flags: its own and those.
+bool is_contacts_setting(std::string_view key);
+boost::program_options::options_description contacts_options();
+boost::program_options::options_description contacts_shared_options();
 
 // argv (after the command) -> values; po's own errors become usage_error.
 boost::program_options::variables_map parse_flags(const std::vector<std::string>& args,

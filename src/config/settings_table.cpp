@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 #include "settings.hpp"
 
@@ -17,7 +18,7 @@ const std::vector<setting>& dispatch_settings() {
         {"assistant_id", k::text, "ID", nullptr, "assistant for rows without one"},
         {"title", k::text, "TEMPLATE", nullptr, "title for rows without one; {{column}} is replaced"},
         {"message", k::text, "TEMPLATE", nullptr, "first message for rows without one; {{column}} is replaced"},
-        {"results", k::text, "PATH", nullptr, "results journal (default: INPUT.results.jsonl; INPUT.shard-K-of-N.results.jsonl with --shard)"},
+        {"results", k::text, "PATH", nullptr, "results journal (default: INPUT.results.jsonl, or INPUT.shard-K-of-N.results.jsonl with --shard)"},
         {"summary", k::text, "PATH", nullptr, "also write the summary as JSON here"},
         {"report_html", k::text, "PATH", nullptr, "write the HTML report of the journal here when the run ends"},
         {"metrics_file", k::text, "PATH", nullptr, "Prometheus text, rewritten every 10 s and at the end (textfile collector)"},
@@ -25,6 +26,8 @@ const std::vector<setting>& dispatch_settings() {
         {"token_file", k::text, "PATH", nullptr, "read the token from the first line of PATH (else env INVENT_API_TOKEN)"},
         {"ca_file", k::text, "PATH", nullptr, "trust this CA (PEM) as well as the system's"},
         {"insecure", k::boolean, nullptr, nullptr, "skip certificate checks (loopback only)"},
+        {"proxy", k::text, "URL", nullptr, "reach the API through this http:// proxy (CONNECT), '' for none; env HTTPS_PROXY (HTTP_PROXY for http://)"},
+        {"no_proxy", k::text, "HOSTS", nullptr, "hosts, domains, addresses or ranges (or *) reached without the proxy; env NO_PROXY"},
         {"concurrency", k::integer, "N", "32", "requests in flight, 1..10000"},
         {"rate", k::quantity, "R", nullptr, "requests per second: 8, 8/s or 480/min (default: 480/min, none on loopback)"},
         {"burst", k::integer, "B", "1", "token bucket size for --rate"},
@@ -61,24 +64,66 @@ std::string flag_name(std::string_view key) {
 }
 
 
+namespace {
+
+void add_config_flag(po::options_description& options) {
+    options.add_options()("config", po::value<std::string>()->value_name("PATH"),
+                          "TOML config file (else env INVENT_CONFIG); flags > environment > file > defaults");
+}
+
+void add_setting_flag(po::options_description& options, const setting& s) {
+    const auto name = flag_name(s.key);
+    if (s.kind == value_kind::boolean) {
+        options.add_options()(name.c_str(), po::bool_switch(), s.help);
+    } else if (s.kind == value_kind::list) {
+        options.add_options()(name.c_str(), po::value<std::vector<std::string>>()->composing()->value_name(s.value_name),
+                              s.help);
+    } else {
+        auto* value = po::value<std::string>()->value_name(s.value_name);
+        if (s.default_text) value->default_value(s.default_text);
+        options.add_options()(name.c_str(), value, s.help);
+    }
+}
+
+} // namespace
+
 po::options_description dispatch_options() {
     po::options_description all("Options for run and validate", help_width, help_description_width);
-    all.add_options()("config", po::value<std::string>()->value_name("PATH"),
-                      "TOML config file (else env INVENT_CONFIG); flags > environment > file > defaults");
-    for (const auto& s : dispatch_settings()) {
-        const auto name = flag_name(s.key);
-        if (s.kind == value_kind::boolean) {
-            all.add_options()(name.c_str(), po::bool_switch(), s.help);
-        } else if (s.kind == value_kind::list) {
-            all.add_options()(name.c_str(), po::value<std::vector<std::string>>()->composing()->value_name(s.value_name),
-                              s.help);
-        } else {
-            auto* value = po::value<std::string>()->value_name(s.value_name);
-            if (s.default_text) value->default_value(s.default_text);
-            all.add_options()(name.c_str(), value, s.help);
-        }
-    }
+    add_config_flag(all);
+    for (const auto& s : dispatch_settings()) add_setting_flag(all, s);
     return all;
+}
+
+bool is_contacts_setting(std::string_view key) {
+    static constexpr std::array<std::string_view, 13> shared{
+        "org_id", "base_url", "token_file", "ca_file", "insecure", "rate", "burst",
+        "max_attempts", "timeout", "quiet", "log_level", "log_file", "seed"};
+    return std::find(shared.begin(), shared.end(), key) != shared.end();
+}
+
+po::options_description contacts_options() {
+    // The heading names the command alone: the completion and the man page read it.
+    // contacts also takes run's API, token, TLS, rate, retry and log options.
+    po::options_description all("Options for contacts", help_width, help_description_width);
+    all.add_options()
+        ("segment-id", po::value<std::string>()->value_name("ID"), "only the contacts in this segment")
+        ("status", po::value<std::string>()->value_name("S"), "ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED or AI_REPLIES_DISABLED")
+        ("name", po::value<std::string>()->value_name("TEXT"), "only contacts whose name matches")
+        ("email", po::value<std::string>()->value_name("TEXT"), "only contacts whose email matches")
+        ("out", po::value<std::string>()->value_name("PATH"), "write the rows here, whole or not at all (default: stdout)")
+        ("format", po::value<std::string>()->value_name("FMT"), "csv or jsonl (default: jsonl for a .jsonl --out, else csv)")
+        ("include-unsubscribed", po::bool_switch(), "also list contacts who unsubscribed")
+        ("include-blocked", po::bool_switch(), "also list blocked contacts");
+    return all;
+}
+
+// The shared flags, parsed but not shown twice in --help.
+po::options_description contacts_shared_options() {
+    po::options_description shared;
+    add_config_flag(shared);
+    for (const auto& s : dispatch_settings())
+        if (is_contacts_setting(s.key)) add_setting_flag(shared, s);
+    return shared;
 }
 
 std::optional<std::string> env_value(const environment& env, const std::string& name) {

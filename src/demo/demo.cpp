@@ -5,10 +5,10 @@
 #include <cstring>
 #include <filesystem>
 #include <ostream>
-#include <spdlog/spdlog.h>
 #include <stdexcept>
 
 #include "invent_dispatch/config.hpp"
+#include "invent_dispatch/contacts.hpp"
 #include "invent_dispatch/dispatcher.hpp"
 #include "invent_dispatch/mock.hpp"
 
@@ -17,14 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The sample ships in the source tree; a build run from elsewhere still finds it.
-fs::path find_sample() {
-    for (const fs::path& candidate : {fs::path("examples/contacts.csv"),
-                                     fs::path(INVENT_DEMO_SAMPLE)}) {
-        if (fs::exists(candidate)) return candidate;
-    }
-    throw std::runtime_error("cannot find examples/contacts.csv (run the demo from the project folder)");
-}
+constexpr const char* demo_segment = "seg_spring";
 
 // A folder of our own: a fresh name, mode 0700. A predictable name let
 // anyone on the machine plant the folder, or links in it, beforehand.
@@ -46,21 +39,30 @@ int run_demo(std::ostream& out, bool terminal) {
     const fs::path results_dir = make_results_folder();
 
     dispatch_config config;
-    config.input.path = find_sample().string();
-    config.defaults.title = "Spring offer for {{first_name}}";
-    config.defaults.message = "Hi! I'm {{first_name}} from {{company}} and I'd like to hear about the offer.";
     config.base_url = server.url();
     config.endpoint = parse_endpoint(config.base_url);
     config.token = mock.token;
     config.concurrency = 32;
-    config.results_path = (results_dir / "contacts.results.jsonl").string();
+    out << "invent-dispatch demo: mock Invent API at " << server.url() << " (generated certificate, "
+        << mock.contacts << " contacts)\n";
+
+    // 1. The segment from Invent's listing, as `contacts --segment-id seg_spring --out spring.csv`.
+    contacts_config listing;
+    listing.query.segment_id = demo_segment;
+    listing.out_path = (results_dir / "spring.csv").string();
+    out << "listing segment " << demo_segment << " into " << *listing.out_path << "\n";
+    const int listed = run_contacts(config, listing, contacts_context{nullptr, &out, terminal, server.ca_pem()});
+    if (listed != exit_ok) return listed;
+
+    // 2. One chat per row, as `run spring.csv --title ... --message ...`.
+    config.input.path = *listing.out_path;
+    config.defaults.title = "Spring offer for {{contact_name}}";
+    config.defaults.message = "Hi {{contact_name}}! I'd like to hear about the spring offer.";
+    config.results_path = (results_dir / "spring.csv.results.jsonl").string();
     config.summary_path = (results_dir / "summary.json").string();
     config.report_html_path = (results_dir / "report.html").string();
-
-    out << "invent-dispatch demo: mock Invent API at " << server.url() << " (generated certificate)\n"
-        << "dispatching " << config.input.path << " with --concurrency " << config.concurrency << "\n";
-    dispatch_context context{&out, terminal, server.ca_pem(), {}};
-    const int status = run_dispatch(config, context);
+    out << "dispatching " << config.input.path << " with --concurrency " << config.concurrency << "\n";
+    const int status = run_dispatch(config, dispatch_context{&out, terminal, server.ca_pem(), {}});
     out << "results journal: " << config.results_path << "\n"
         << "summary JSON:    " << *config.summary_path << "\n"
         << "HTML report:     " << *config.report_html_path << "\n";

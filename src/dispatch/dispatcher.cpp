@@ -130,7 +130,7 @@ public:
     dispatcher(const dispatch_config& config, const dispatch_context& context)
         : config_(config),
           context_(context),
-          client_(make_client_options(config, context)),
+          client_(make_client_options(config, context.extra_ca_pem)),
           scheduler_(config.rate, config.retry, config.seed ? config.seed : std::random_device{}()),
           journal_options_(make_journal_options(config, context)),
           journal_file_(config.results_path),
@@ -167,8 +167,8 @@ public:
         const auto total_rows = count_rows(config_.input);
         if (total_rows) admission_.expect_rows(*total_rows);
         if (!config_.quiet) progress_.emplace(report_, total_rows, context_.terminal, *context_.out);
-        spdlog::info("dispatching {} to {} with concurrency {}, rate {}", rows_->display_name(),
-                     config_.base_url, config_.concurrency,
+        spdlog::info("dispatching {} to {}{} with concurrency {}, rate {}", rows_->display_name(), config_.base_url,
+                     config_.proxy ? " through the proxy " + config_.proxy->display : std::string(), config_.concurrency,
                      config_.rate ? fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst)
                                   : std::string("unlimited"));
         watch_signals();
@@ -187,17 +187,6 @@ public:
     }
 
 private:
-    static client_options make_client_options(const dispatch_config& config, const dispatch_context& context) {
-        client_options options;
-        options.endpoint = config.endpoint;
-        options.token = config.token;
-        options.ca_file = config.ca_file;
-        options.extra_ca_pem = context.extra_ca_pem;
-        options.insecure = config.insecure;
-        options.timeout = config.timeout;
-        return options;
-    }
-
     // `sending` records an earlier run left without a final record: that
     // request may have created a chat, so the row is unknown from now on.
     void record_dangling_sends() {
@@ -326,16 +315,13 @@ private:
     // and the journal's flush would wait for its end, and its records would
     // pile up in memory. Every rows_between_yields of them (counted across
     // the workers, so the bound does not grow with --concurrency) their
-    // records are written out and the reader steps aside.
-    net::awaitable<bool> next_to_send(built_row& row) {
+    // records are written out and the reader steps aside (work() does it:
+    // this stays free of co_await).
+    enum class next_step { send, write_and_yield, end };
+
+    next_step next_to_send(built_row& row) {
         while (stop_ == stop_reason::none) {
-            if (unsent_since_write_ >= rows_between_yields) {
-                // A failed write stops the batch (on_failure): the loop ends below.
-                if (co_await journal_.commit()) break;
-                unsent_since_write_ = 0;
-                co_await net::post(io_, net::use_awaitable);
-                continue;
-            }
+            if (unsent_since_write_ >= rows_between_yields) return next_step::write_and_yield;
             if (!rows_->next(row)) break;
             ++unsent_since_write_;   // until it turns out to be sent
             if (!row.valid) {
@@ -343,7 +329,7 @@ private:
                 continue;
             }
             switch (admission_.admit(row.request.key)) {
-            case admission_decision::send: --unsent_since_write_; co_return true;
+            case admission_decision::send: --unsent_since_write_; return next_step::send;
             case admission_decision::other_shard: break;
             case admission_decision::already_created: report_.row_resumed(outcome::created); break;
             case admission_decision::already_unknown:
@@ -353,7 +339,7 @@ private:
             case admission_decision::duplicate: record_unsent(row, outcome::skipped, "duplicate"); break;
             }
         }
-        co_return false;
+        return next_step::end;
     }
 
     void record_unsent(const built_row& row, outcome result, std::string_view reason) {
@@ -365,15 +351,22 @@ private:
 
     net::awaitable<void> work(worker& w) {
         while (stop_ == stop_reason::none) {
-            bool have_row = false;
+            next_step next = next_step::end;
             try {
-                have_row = co_await next_to_send(w.row);
+                next = next_to_send(w.row);
             } catch (const input_error& e) {
                 spdlog::error("{}", e.what());
                 fatal_input_ = true;
                 request_stop(stop_reason::fatal);
             }
-            if (!have_row) break;
+            if (next == next_step::write_and_yield) {
+                // A failed write stops the batch (on_failure): the loop ends.
+                if (co_await journal_.commit()) break;
+                unsent_since_write_ = 0;
+                co_await net::post(io_, net::use_awaitable);
+                continue;
+            }
+            if (next == next_step::end) break;
             co_await send_row(w);
         }
     }
@@ -385,6 +378,7 @@ private:
         bool intent_written = false;
         http_answer answer;
         attempt_report attempt;
+        std::string last_failure;   // answer's description, kept while the row waits to retry (send reuses answer's buffer)
         for (;;) {
             // Connected before the grant is taken: a handshake can outlast a
             // grant interval, and grants used late would bunch requests up
@@ -427,9 +421,18 @@ private:
             } else {
                 w.in_flight = true;
                 ++counters.in_flight;
-                answer = co_await w.conn.send(chat_creation(request, config_.endpoint.base_path, w.target));
+                auto sent = co_await w.conn.send(chat_creation(request, config_.endpoint.base_path, w.target));
                 --counters.in_flight;
                 w.in_flight = false;
+                if (sent.ec && sent.stage == attempt_stage::connect && stop_ != stop_reason::none) {
+                    // The stop closed the connection being made for this attempt
+                    // (send waited for one): nothing of it left, so it does not count.
+                    --attempts;
+                    --counters.requests;
+                    record_stopped_before_sending(w, attempt, attempts, last_failure);
+                    co_return;
+                }
+                answer = sent;
             }
             const auto stale = w.conn.stale_reconnects();
             counters.stale_reconnects += stale - w.stale_seen;
@@ -468,8 +471,8 @@ private:
                 request_stop(stop_reason::breaker);
                 co_return;
             case retry_decision::action::retry:
-                spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, attempts,
-                              describe_failure(answer));
+                last_failure = describe_failure(answer);
+                spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, attempts, last_failure);
                 if (!co_await wait_until(w, decision.not_before)) {
                     record_abandoned(w, answer, attempt, attempts);
                     co_return;
@@ -526,7 +529,8 @@ private:
     void say_why_stopped(abort_reason why, const http_answer& answer) {
         switch (why) {
         case abort_reason::auth:
-            spdlog::error("{} answers in a row refused the token or organisation ({}): stopping the batch",
+            // The token, the organisation or the proxy's credentials: the detail says which.
+            spdlog::error("{} attempts in a row were refused ({}): stopping the batch",
                           config_.retry.auth_failures_to_abort, describe_failure(answer));
             break;
         case abort_reason::certificate:
@@ -548,6 +552,20 @@ private:
         const bool ambiguous = attempt.verdict.what == attempt_class::ambiguous;
         finish_row(w, answer, ambiguous ? outcome::unknown : outcome::failed, attempts,
                    "stopped before the next attempt");
+    }
+
+    // With the journal's `sending` record written: the row needs its final one.
+    void record_stopped_before_sending(worker& w, const attempt_report& previous, unsigned attempts,
+                                       const std::string& previous_failure) {
+        const bool ambiguous = attempts > 0 && previous.verdict.what == attempt_class::ambiguous;
+        auto r = result_of(w.row.request, ambiguous ? outcome::unknown : outcome::failed);
+        r.attempts = attempts;
+        w.error = attempts == 0 ? std::string("stopped before it was sent")
+                                : fmt::format("stopped before the next attempt; last attempt: {}", previous_failure);
+        r.error = w.error;
+        journal_.append(r);
+        report_.row_finished(r);
+        failed_rows_.row_ended(r, clock_type::now());
     }
 
     // Goes to log lines and the journal: what the server chose to say is cleaned first.
@@ -683,6 +701,18 @@ private:
 };
 
 } // namespace
+
+client_options make_client_options(const dispatch_config& config, const std::string& extra_ca_pem) {
+    client_options options;
+    options.endpoint = config.endpoint;
+    options.token = config.token;
+    options.ca_file = config.ca_file;
+    options.extra_ca_pem = extra_ca_pem;
+    options.insecure = config.insecure;
+    options.proxy = config.proxy;
+    options.timeout = config.timeout;
+    return options;
+}
 
 int run_dispatch(const dispatch_config& config, const dispatch_context& context) {
     // Before the journal is opened: a refused input leaves no trace in it.

@@ -64,7 +64,7 @@ struct http_client::shared {
     // handshake) ends the probe at once. True when the session was taken.
     bool keep_session(SSL_SESSION* fresh);
 
-    // --- addresses, looked up once for the pool (single-flight) -----------
+    // --- addresses (the API's, or the proxy's), looked up once for the pool (single-flight)
     // A thousand connections opening at once would otherwise queue a
     // thousand lookups on Asio's resolver thread (tens of ms before the first
     // request). Looked up again after address_ttl, or after a connect to them

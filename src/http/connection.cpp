@@ -22,6 +22,7 @@
 
 #include "client_state.hpp"
 #include "invent_dispatch/errors.hpp"
+#include "invent_dispatch/proxy.hpp"
 #include "invent_dispatch/response_reader.hpp"
 #include "tls_transport.hpp"
 
@@ -218,6 +219,8 @@ struct link {
         const auto& options = client.options;
         const auto& endpoint = options.endpoint;
         stage = attempt_stage::connect;
+        // Through a proxy the socket goes to the proxy, and a tunnel on to the API.
+        const auto peer = options.proxy ? "the proxy " + options.proxy->display : endpoint.host + ":" + endpoint.port;
         // Armed before the lookup: a resolver that never answers is bounded too.
         timeout.arm(std::chrono::steady_clock::now() + options.timeout);
         tcp::resolver::results_type results;
@@ -225,27 +228,78 @@ struct link {
         if (!resolve_ec && timeout.expired()) resolve_ec = net::error::timed_out;   // waited for another's lookup
         if (resolve_ec) {
             timeout.stop();
-            detail = "cannot resolve " + endpoint.host + ": " + resolve_ec.message();
+            detail = "cannot resolve " + (options.proxy ? "the proxy " + options.proxy->host : endpoint.host) + ": " +
+                     resolve_ec.message();
             co_return dispatch_errc::resolve_failed;
         }
-        auto [connect_ec, peer] = co_await net::async_connect(socket, results, use_nothrow);
+        auto [connect_ec, address] = co_await net::async_connect(socket, results, use_nothrow);
         if (connect_ec || timeout.expired()) {
             close_socket();
             client.forget_addresses();
             const auto ec = connect_ec ? waited(connect_ec) : net::error::timed_out;
-            detail = "cannot connect to " + endpoint.host + ":" + endpoint.port + ": " + ec.message();
+            detail = "cannot connect to " + peer + ": " + ec.message();
             co_return is_timeout(ec) ? dispatch_errc::connect_timeout : dispatch_errc::connect_failed;
         }
         open = true;
         idle_deadline = std::chrono::steady_clock::time_point::max();
         socket.set_option(tcp::no_delay(true));
         socket.non_blocking(true);
+        if (options.proxy) {
+            if (const auto ec = co_await tunnel(detail)) co_return ec;
+        }
         if (client.tls) {
             const auto ec = co_await handshake(detail);
             if (ec) co_return ec;
         }
         timeout.disarm();
         co_return boost::system::error_code{};
+    }
+
+    // CONNECT host:port through the proxy. From its 2xx on, the bytes are the
+    // API's: TLS (SNI, verification) runs end to end as without a proxy.
+    net::awaitable<boost::system::error_code> tunnel(std::string& detail) {
+        const auto& options = client.options;
+        const auto& proxy = *options.proxy;
+        const auto request = connect_request(proxy, options.endpoint.host, options.endpoint.port);
+        const auto target = " " + request.substr(0, request.find(" HTTP/1.1"));   // " CONNECT host:port"
+        const auto failed = [&](std::string what, dispatch_errc code) {
+            close_socket();
+            detail = "the proxy " + proxy.display + what;
+            return make_error_code(code);
+        };
+        auto [write_ec, written] = co_await net::async_write(socket, net::buffer(request), use_nothrow);
+        std::string reply_bytes;
+        connect_reply reply;
+        boost::system::error_code ec = waited(write_ec);
+        while (!ec && (reply = parse_connect_reply(reply_bytes)).result == connect_reply::state::incomplete) {
+            char chunk[1024];
+            auto [read_ec, got] = co_await socket.async_read_some(net::buffer(chunk), use_nothrow);
+            ec = waited(read_ec);
+            reply_bytes.append(chunk, got);
+        }
+        if (ec)
+            co_return failed(" did not answer" + target + ": " + ec.message(),
+                             is_timeout(ec) ? dispatch_errc::connect_timeout : dispatch_errc::connect_failed);
+        const auto status = " answered" + target + " with " + std::to_string(reply.status) + " " + reply.reason;
+        switch (reply.result) {
+        case connect_reply::state::established:
+            // Neither TLS nor HTTP/1.1 servers speak first: bytes already
+            // here came from the proxy, not through the tunnel.
+            if (reply_bytes.size() == reply.head_size) co_return boost::system::error_code{};
+            co_return failed(" sent bytes after its reply to" + target, dispatch_errc::proxy_refused);
+        case connect_reply::state::refused:
+            // 407 as RFC 9110 says; some proxies (tinyproxy) answer 401.
+            if (reply.status == 407 || reply.status == 401)
+                co_return failed(status + (proxy.authorization.empty()
+                                               ? " (it wants credentials: http://USER:PASSWORD@ in the proxy URL)"
+                                               : " (it refused the proxy URL's credentials)"),
+                                 dispatch_errc::proxy_auth_required);
+            co_return failed(status, dispatch_errc::proxy_refused);
+        case connect_reply::state::malformed:
+        case connect_reply::state::incomplete:
+            break;
+        }
+        co_return failed(" answered" + target + " with something other than HTTP/1.x", dispatch_errc::proxy_refused);
     }
 
     // Sets up the SSL object; false (and detail) when OpenSSL refused a setting.

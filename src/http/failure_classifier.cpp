@@ -19,6 +19,7 @@ transport_failure transport_of(dispatch_errc e) noexcept {
     case dispatch_errc::connect_failed: return transport_failure::connect;
     case dispatch_errc::connect_timeout: return transport_failure::connect_timeout;
     case dispatch_errc::tls_handshake_failed: return transport_failure::tls_handshake;
+    case dispatch_errc::proxy_refused: return transport_failure::proxy;
     default: return transport_failure::none;
     }
 }
@@ -30,6 +31,9 @@ attempt_verdict classify_attempt(attempt_stage stage, boost::system::error_code 
     const auto e = static_cast<dispatch_errc>(ours ? ec.value() : 0);
     if (ours && (e == dispatch_errc::cancelled || e == dispatch_errc::deadline_exceeded)) return {attempt_class::stopped};
     if (ours && e == dispatch_errc::tls_verify_failed) return {attempt_class::certificate};
+    // The proxy's credentials do not fix themselves, and wrong ones fail
+    // every row: counted like a refused token. Nothing reached the API.
+    if (ours && e == dispatch_errc::proxy_auth_required) return {attempt_class::auth_refused};
 
     if (stage == attempt_stage::answered && status != 0) {
         const bool accepted = status >= 200 && status < 300;

@@ -71,7 +71,10 @@ net::awaitable<boost::system::error_code> http_client::shared::addresses(tcp::re
     }
     lookup.in_flight = true;
     lookup.done.emplace(resolver.get_executor(), std::chrono::steady_clock::time_point::max());
-    auto [ec, results] = co_await resolver.async_resolve(options.endpoint.host, options.endpoint.port, use_nothrow);
+    // Through a proxy, the proxy's addresses: the API's name is resolved by the proxy.
+    const auto& host = options.proxy ? options.proxy->host : options.endpoint.host;
+    const auto& port = options.proxy ? options.proxy->port : options.endpoint.port;
+    auto [ec, results] = co_await resolver.async_resolve(host, port, use_nothrow);
     lookup.in_flight = false;
     lookup.error = ec;
     lookup.results = ec ? tcp::resolver::results_type{} : results;

@@ -130,6 +130,7 @@ mock_api::mock_api(const mock_config& config)
     : config_(config),
       expected_authorization_("Bearer " + config.token),
       malformed_body_(make_malformed_body(chat_)),
+      contacts_(config.contacts, config.seed),
       random_(config.seed) {}
 
 void mock_api::note_resumed_session() {
@@ -151,6 +152,9 @@ reply mock_api::handle(request& req, simdjson::dom::parser& json) {
     const bool authorized = req[http::field::authorization] == expected_authorization_;
     const auto route = match_chat_route(req.target());
     const bool is_create = route && req.method() == http::verb::post;
+    const auto listing = !route && is_listing_target(req.target())
+                             ? std::optional<listing_request>(parse_listing_query(req.target()))
+                             : std::nullopt;
     // Validated before taking the lock (it is the costly part); its verdict
     // is used only where the order of checks puts it.
     chat_body body;
@@ -161,6 +165,7 @@ reply mock_api::handle(request& req, simdjson::dom::parser& json) {
     ++counters_.requests;
     if (is_create) note_arrival(now);
     if (!authorized) return error(http::status::unauthorized, "missing or invalid bearer token");
+    if (listing) return list_contacts(req, *listing, now, lock);
     if (!route) return error(http::status::not_found, "no such route");
     if (!is_create) {
         auto r = error(http::status::method_not_allowed, "only POST creates a chat");
@@ -212,6 +217,42 @@ reply mock_api::handle(request& req, simdjson::dom::parser& json) {
     const chat_fields fields{chat.id, chat.title, chat.assistant_id, chat.org_id,
                                  chat.contact_id, chat.channel_id, chat.timestamp};
     chat_.render(r.message.body(), fields);
+    return r;
+}
+
+// The same order of decisions as a create: rate limit, injected errors, the
+// request's own problems, malformed, drop, latency.
+reply mock_api::list_contacts(const request& req, const listing_request& listing, clock::time_point now,
+                              std::unique_lock<std::mutex>& lock) {
+    if (req.method() != http::verb::get) {
+        auto r = error(http::status::method_not_allowed, "only GET lists contacts");
+        r.message.set(http::field::allow, "GET");
+        return r;
+    }
+    if (rate_limited(now)) return error(http::status::too_many_requests, "rate limit exceeded");
+    if (const auto status = draw_error_status())
+        return error(static_cast<http::status>(*status), "injected failure");
+    if (!listing.problem.empty()) return error(http::status::bad_request, listing.problem);
+    const bool malformed = draw(config_.malformed_rate);
+    if (malformed) ++counters_.malformed;
+    if (draw(config_.drop_before_response)) {
+        ++counters_.dropped_before_response;
+        reply dropped;
+        dropped.drop = true;
+        return dropped;
+    }
+    if (!malformed) ++counters_.listed_pages[listing.query.page];
+    auto r = finish(json_reply(http::status::ok, {}));
+    lock.unlock();
+
+    // The directory is read-only: the page is written outside the lock.
+    auto page = contacts_.render_page(listing.query);
+    // A page cut off halfway, as a proxy or a crashed worker can leave it.
+    if (malformed) page.body.resize(page.body.size() / 2);
+    r.message.body() = std::move(page.body);
+    r.message.set("pagination-count", std::to_string(page.total));
+    r.message.set("pagination-page", std::to_string(listing.query.page));
+    r.message.set("pagination-take", std::to_string(listing.query.take));
     return r;
 }
 
@@ -337,6 +378,10 @@ std::string mock_api::stats_json() const {
     number("max_in_any_second", counters_.max_in_any_second);
     const auto span = counters_.first_create ? counters_.last_create - *counters_.first_create : clock::duration{};
     number("create_span_us", static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(span).count()));
+    out += R"("listed_pages":{)";
+    for (const auto& [page, count] : counters_.listed_pages) number(std::to_string(page), count);
+    if (out.back() == ',') out.pop_back();
+    out += "},";
 
     // Sorted, so two runs with the same seed print the same text.
     std::vector<const std::pair<const std::string, ledger_entry>*> chats;

@@ -3,6 +3,7 @@
 // bearer check, body validation, the fault decisions and the ledger. The
 // connection loop (mock_server.cpp) only reads, waits, writes and closes.
 #include "chat_template.hpp"
+#include "contact_directory.hpp"
 #include "invent_dispatch/mock.hpp"
 
 #include <boost/beast/http/message.hpp>
@@ -68,9 +69,14 @@ private:
         std::size_t max_in_any_second = 0;
         std::optional<std::chrono::steady_clock::time_point> first_create;   // arrivals of create requests
         std::chrono::steady_clock::time_point last_create{};
+        std::map<std::size_t, std::uint64_t> listed_pages;   // the listing's 200 answers by page
     };
 
     reply handle_control(const request& req);
+    // GET /orgs/{org}/contacts, after the bearer check; releases `lock`
+    // before rendering the page.
+    reply list_contacts(const request& req, const listing_request& listing, clock::time_point now,
+                        std::unique_lock<std::mutex>& lock);
     // The rest expect mutex_ held.
     reply error(http::status status, std::string_view message);   // counted, delayed
     reply finish(reply r);                                          // counts and adds latency
@@ -84,6 +90,7 @@ private:
     const std::string expected_authorization_;
     const chat_template chat_;
     const std::string malformed_body_;
+    const contact_directory contacts_;
 
     mutable std::mutex mutex_;   // the io thread and stats_json() callers
     std::mt19937_64 random_;

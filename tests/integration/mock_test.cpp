@@ -480,4 +480,198 @@ BOOST_AUTO_TEST_CASE(stops_promptly_with_idle_and_waiting_connections) {
     BOOST_TEST(idle.closed_by_server());
 }
 
+// The contacts listing (SPEC §8).
+
+request list_request(const std::string& query, std::string bearer = token) {
+    request req{http::verb::get, "/orgs/c/contacts" + query, 11};
+    req.set(http::field::host, "localhost");
+    req.set(http::field::authorization, "Bearer " + bearer);
+    return req;
+}
+
+mock_config listing_config(std::size_t contacts) {
+    auto config = base_config();
+    config.contacts = contacts;
+    return config;
+}
+
+BOOST_AUTO_TEST_CASE(lists_the_generated_contacts_in_pages_with_pagination_headers) {
+    mock_server server(listing_config(250));
+    const auto contacts = invent_dispatch::make_mock_contacts(250, base_config().seed);
+    test_client client(server);
+    const auto res = client.send(list_request("?page=3&take=100"));
+    BOOST_TEST_REQUIRE(res.result_int() == 200);
+    BOOST_TEST(res["pagination-count"] == "250");
+    BOOST_TEST(res["pagination-page"] == "3");
+    BOOST_TEST(res["pagination-take"] == "100");
+    const json_document page(res.body());
+    const simdjson::dom::array listed = page.root;
+    BOOST_TEST_REQUIRE(listed.size() == 50u);
+    std::size_t i = 200;
+    for (const auto element : listed) {
+        const auto& expected = contacts[i++];
+        BOOST_TEST(std::string_view(element["id"]) == expected.id);
+        BOOST_TEST(bool(element["blocked"]) == expected.blocked);
+        BOOST_TEST(bool(element["unsubscribed"]) == expected.unsubscribed);
+        BOOST_TEST(bool(element["is_admin"]) == expected.is_admin);
+        if (expected.name.empty()) BOOST_TEST(element["name"].is_null());
+        else BOOST_TEST(std::string_view(element["name"]) == expected.name);
+        const simdjson::dom::array channels = element["channels"];
+        BOOST_TEST_REQUIRE(channels.size() == expected.channels.size());
+        std::size_t c = 0;
+        for (const auto channel : channels) {
+            BOOST_TEST(std::string_view(channel["id"]) == expected.channels[c].id);
+            BOOST_TEST(std::string_view(channel["type"]) == expected.channels[c].type);
+            ++c;
+        }
+    }
+    BOOST_TEST(std::uint64_t(json_document(server.stats_json()).root["listed_pages"]["3"]) == 1u);
+    // Past the end: an empty page, the same count.
+    const auto beyond = client.send(list_request("?page=4&take=100"));
+    BOOST_TEST(beyond.body() == "[]");
+    BOOST_TEST(beyond["pagination-count"] == "250");
+}
+
+BOOST_AUTO_TEST_CASE(the_contacts_have_the_documented_mix) {
+    const auto contacts = invent_dispatch::make_mock_contacts(1050, 1);
+    const auto count = [&](auto predicate) { return std::count_if(contacts.begin(), contacts.end(), predicate); };
+    const auto customs = [](const invent_dispatch::mock_contact& c) {
+        return std::count_if(c.channels.begin(), c.channels.end(), [](const auto& ch) { return ch.type == "custom"; });
+    };
+    BOOST_TEST(count([](const auto& c) { return c.blocked; }) > 10);
+    BOOST_TEST(count([](const auto& c) { return c.unsubscribed; }) > 30);
+    BOOST_TEST(count([](const auto& c) { return c.is_admin; }) > 5);
+    BOOST_TEST(count([&](const auto& c) { return customs(c) == 0; }) > 30);
+    BOOST_TEST(count([&](const auto& c) { return customs(c) == 2; }) > 50);
+    BOOST_TEST(count([](const auto& c) { return c.name.empty(); }) > 5);
+    BOOST_TEST(count([](const auto& c) { return c.name.find(',') != std::string::npos; }) > 5);
+    BOOST_TEST(count([](const auto& c) {
+                   return std::any_of(c.channels.begin(), c.channels.end(),
+                                      [](const auto& ch) { return ch.type == "internal"; });
+               }) > 300);
+    BOOST_TEST(count([](const auto& c) {
+                   return std::any_of(c.channels.begin(), c.channels.end(), [](const auto& ch) {
+                       return ch.type != "internal" && ch.type != "custom";
+                   });
+               }) > 100);
+    // Contact i is the same whatever the count, and the seed decides.
+    const auto fewer = invent_dispatch::make_mock_contacts(10, 1);
+    BOOST_TEST(fewer[9].name == contacts[9].name);
+    BOOST_TEST(fewer[9].channels.size() == contacts[9].channels.size());
+    const auto other = invent_dispatch::make_mock_contacts(10, 2);
+    BOOST_TEST(!std::equal(fewer.begin(), fewer.end(), other.begin(),
+                           [](const auto& a, const auto& b) { return a.name == b.name; }));
+}
+
+BOOST_AUTO_TEST_CASE(listing_filters_as_the_query_says) {
+    mock_server server(listing_config(600));
+    const auto contacts = invent_dispatch::make_mock_contacts(600, base_config().seed);
+    test_client client(server);
+    const auto ids_of = [&](const std::string& query) {
+        const auto res = client.send(list_request(query + "&take=100"));
+        BOOST_TEST_REQUIRE(res.result_int() == 200, res.body());
+        std::vector<std::string> ids;
+        const json_document page(res.body());
+        for (const auto element : simdjson::dom::array(page.root)) ids.emplace_back(std::string_view(element["id"]));
+        BOOST_TEST(ids.size() == std::min<std::size_t>(100, std::stoul(std::string(res["pagination-count"]))));
+        return std::pair{ids, std::stoul(std::string(res["pagination-count"]))};
+    };
+    const auto expect = [&](const std::string& query, auto predicate) {
+        std::vector<std::string> expected;
+        for (const auto& c : contacts)
+            if (predicate(c)) expected.push_back(c.id);
+        const auto [ids, total] = ids_of(query);
+        BOOST_TEST(total == expected.size(), query);
+        expected.resize(std::min<std::size_t>(100, expected.size()));
+        BOOST_TEST(ids == expected, query);
+    };
+    const auto in_segment = [](const std::string& segment) {
+        return [segment](const invent_dispatch::mock_contact& c) {
+            return std::find(c.segment_ids.begin(), c.segment_ids.end(), segment) != c.segment_ids.end();
+        };
+    };
+    expect("?segment_id=seg_vip", in_segment("seg_vip"));
+    expect("?status=UNSUBSCRIBED", [](const auto& c) { return c.unsubscribed; });
+    expect("?status=BLOCKED&segment_id=seg_spring",
+           [&](const auto& c) { return c.blocked && in_segment("seg_spring")(c); });
+    expect("?status=SUBSCRIBED", [](const auto& c) { return !c.unsubscribed && !c.blocked; });
+    expect("?name=SOUZA", [](const auto& c) { return c.name.find("Souza") != std::string::npos; });
+    expect("?email=%40work.example.com", [](const auto& c) {
+        return std::any_of(c.channels.begin(), c.channels.end(),
+                           [](const auto& ch) { return ch.email.ends_with("@work.example.com"); });
+    });
+}
+
+BOOST_AUTO_TEST_CASE(listing_refuses_take_over_100_and_bad_queries) {
+    mock_server server(listing_config(10));
+    test_client client(server);
+    for (const auto& [query, message] :
+         {std::pair{"?take=101", "take must be at most 100"}, std::pair{"?page=0", "page must be a positive whole number"},
+          std::pair{"?take=ten", "take must be a positive whole number"},
+          std::pair{"?status=OPTED_OUT", "status must be one of ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED, AI_REPLIES_DISABLED"}}) {
+        const auto res = client.send(list_request(query));
+        BOOST_TEST(res.result_int() == 400, query);
+        BOOST_TEST(message_of(res) == message, query);
+    }
+    BOOST_TEST(client.send(list_request("?take=100")).result_int() == 200);
+    BOOST_TEST(client.send(list_request("", "wrong")).result_int() == 401);
+    auto post = list_request("");
+    post.method(http::verb::post);
+    const auto refused = client.send(post);
+    BOOST_TEST(refused.result_int() == 405);
+    BOOST_TEST(refused[http::field::allow] == "GET");
+}
+
+BOOST_AUTO_TEST_CASE(listing_gets_the_fault_knobs) {
+    {
+        auto config = listing_config(10);
+        config.error_rates = {{503, 1.0}};
+        config.retry_after = "7";
+        mock_server server(config);
+        test_client client(server);
+        const auto res = client.send(list_request("?take=100"));
+        BOOST_TEST(res.result_int() == 503);
+        BOOST_TEST(res[http::field::retry_after] == "7");
+    }
+    {
+        auto config = listing_config(10);
+        config.rate_limit = 1.0;
+        mock_server server(config);
+        test_client client(server);
+        BOOST_TEST(client.send(list_request("")).result_int() == 200);
+        const auto res = client.send(list_request(""));
+        BOOST_TEST(res.result_int() == 429);
+        BOOST_TEST(res[http::field::retry_after] == "1");
+    }
+    {
+        auto config = listing_config(10);
+        config.malformed_rate = 1.0;
+        mock_server server(config);
+        test_client client(server);
+        const auto res = client.send(list_request("?take=100"));
+        BOOST_TEST(res.result_int() == 200);
+        simdjson::dom::parser parser;
+        BOOST_TEST(parser.parse(res.body()).error() != simdjson::SUCCESS);
+        BOOST_TEST(stat(server, "malformed") == 1u);
+    }
+    {
+        auto config = listing_config(10);
+        config.drop_before_response = 1.0;
+        mock_server server(config);
+        test_client client(server);
+        client.send_raw(serialize(list_request("")));
+        BOOST_TEST(client.closed_by_server());
+        BOOST_TEST(stat(server, "dropped_before_response") == 1u);
+    }
+    {
+        auto config = listing_config(10);
+        config.latency = std::chrono::milliseconds(300);
+        mock_server server(config);
+        test_client client(server);
+        const auto started = std::chrono::steady_clock::now();
+        BOOST_TEST(client.send(list_request("")).result_int() == 200);
+        BOOST_TEST((std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(300)));
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

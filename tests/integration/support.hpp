@@ -97,6 +97,12 @@ struct process_result {
 
 using env_map = std::map<std::string, std::string>;
 
+inline bool is_proxy_variable(const std::string& entry) {
+    for (const char* name : {"https_proxy=", "HTTPS_PROXY=", "http_proxy=", "HTTP_PROXY=", "no_proxy=", "NO_PROXY="})
+        if (entry.rfind(name, 0) == 0) return true;
+    return false;
+}
+
 // A child process running the invent-dispatch binary; stdout and stderr go
 // to files in `dir`.
 class child_process {
@@ -116,7 +122,8 @@ public:
         std::vector<std::string> env_storage;
         for (char** e = environ; *e != nullptr; ++e) {
             const std::string entry(*e);
-            if (entry.rfind("INVENT_", 0) == 0) continue;   // the test decides every INVENT_ variable
+            // The test decides every INVENT_ variable, and whether a proxy is used.
+            if (entry.rfind("INVENT_", 0) == 0 || is_proxy_variable(entry)) continue;
             env_storage.push_back(entry);
         }
         for (const auto& [name, value] : env) env_storage.push_back(name + "=" + value);

@@ -347,6 +347,7 @@ BOOST_FIXTURE_TEST_CASE(shipped_example_config_parses, temp_dir) {
     BOOST_TEST(c.endpoint.host == "api.useinvent.com");
     BOOST_TEST(c.defaults.assistant_id == "asst_123");
     BOOST_TEST(c.deadline->count() == 3'600'000);
+    BOOST_TEST(c.proxy->host == "proxy.corp.example");
 }
 
 BOOST_AUTO_TEST_CASE(plain_http_only_on_loopback) {
@@ -482,6 +483,100 @@ BOOST_AUTO_TEST_CASE(mock_defaults_and_checks) {
     BOOST_TEST(contains(usage_message([] { parse({"mock", "--port", "70000"}); }), "--port"));
     BOOST_TEST(contains(usage_message([] { parse({"mock", "--retry-after", "soon"}); }), "--retry-after"));
     BOOST_TEST(contains(usage_message([] { parse({"mock", "--rate-limit", "x"}); }), "--rate-limit"));
+}
+
+BOOST_FIXTURE_TEST_CASE(proxy_from_flag_environment_and_file_as_curl_reads_them, temp_dir) {
+    auto env = token_env;
+    BOOST_TEST(!run({}).proxy.has_value());
+    env["HTTPS_PROXY"] = "http://upper:3128";
+    BOOST_TEST(run({}, env).proxy->host == "upper");
+    env["https_proxy"] = "http://lower:3128";   // curl reads the lower case first
+    BOOST_TEST(run({}, env).proxy->host == "lower");
+    BOOST_TEST(run({"--proxy", "http://flag:8080"}, env).proxy->host == "flag");
+    BOOST_TEST(!run({"--proxy", ""}, env).proxy.has_value());   // '' turns the variables off, as curl -x ''
+    // The config file is below the environment, as every setting.
+    const auto file = write("p.toml", "proxy = \"http://file:3128\"\n");
+    BOOST_TEST(run({"--config", file}, env).proxy->host == "lower");
+    BOOST_TEST(run({"--config", file}).proxy->host == "file");
+    // An https:// API takes HTTPS_PROXY only; an http:// one (loopback) HTTP_PROXY only.
+    environment plain = token_env;
+    plain["HTTP_PROXY"] = "http://plain-proxy:3128";
+    BOOST_TEST(!run({}, plain).proxy.has_value());
+    BOOST_TEST(run({"--base-url", "http://127.0.0.1:9000"}, plain).proxy->host == "plain-proxy");
+    BOOST_TEST(!run({"--base-url", "http://127.0.0.1:9000"}, env).proxy.has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(no_proxy_names_the_api_host, temp_dir) {
+    auto env = token_env;
+    env["HTTPS_PROXY"] = "http://proxy:3128";
+    env["NO_PROXY"] = "localhost,.useinvent.com";
+    BOOST_TEST(!run({}, env).proxy.has_value());
+    BOOST_TEST(run({"--base-url", "https://api.example.com"}, env).proxy.has_value());
+    env["no_proxy"] = "example.com";   // lower case first, as curl
+    BOOST_TEST(run({}, env).proxy.has_value());
+    BOOST_TEST(!run({"--no-proxy", "*"}, env).proxy.has_value());
+    BOOST_TEST(!run({"--proxy", "http://flag:1", "--no-proxy", "api.useinvent.com"}, env).proxy.has_value());
+    BOOST_TEST(!run({"--config", write("n.toml", "no_proxy = \"useinvent.com\"\n")}, {{"INVENT_API_TOKEN", "t"}, {"HTTPS_PROXY", "http://p:1"}}).proxy.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(bad_proxy_url_names_its_origin_not_its_password) {
+    auto env = token_env;
+    env["HTTPS_PROXY"] = "socks5://user:hunter2@proxy:1080";
+    const auto from_env = usage_message([&] { run({}, env); });
+    BOOST_TEST(contains(from_env, "HTTPS_PROXY: unusable proxy URL: 'socks5://' proxies are not supported"), from_env);
+    BOOST_TEST(!contains(from_env, "hunter2"), from_env);
+    const auto from_flag = usage_message([] { run({"--proxy", "http://user:hunter2@proxy:3128/x"}); });
+    BOOST_TEST(contains(from_flag, "--proxy: unusable proxy URL: a proxy URL has no path"), from_flag);
+    BOOST_TEST(!contains(from_flag, "hunter2"), from_flag);
+    // The start-up log names the proxy without its credentials.
+    const auto line = describe(run({"--proxy", "http://user:hunter2@proxy:3128"}));
+    BOOST_TEST(contains(line, "proxy=http://proxy:3128"), line);
+    BOOST_TEST(!contains(line, "hunter2"), line);
+}
+
+BOOST_FIXTURE_TEST_CASE(contacts_reads_its_flags_and_the_api_settings_of_run, temp_dir) {
+    const auto plain = parse({"contacts"}, token_env);
+    BOOST_TEST((plain.kind == command_kind::contacts));
+    BOOST_TEST((plain.contacts.format == contacts_format::csv));
+    BOOST_TEST(!plain.contacts.out_path);
+    BOOST_TEST(plain.dispatch.token == "secret-token");
+    BOOST_TEST(plain.dispatch.rate->per_second == 8.0);   // 480/min against Invent, as run
+    BOOST_TEST(plain.dispatch.defaults.org_id == "c");
+
+    const auto c = parse({"contacts", "--segment-id", "seg 1", "--status", "unsubscribed", "--name", "Ana", "--email",
+                          "@x.com", "--out", "spring.jsonl", "--include-unsubscribed", "--include-blocked",
+                          "--org-id", "org_9", "--base-url", "http://127.0.0.1:9", "--max-attempts", "2"},
+                         token_env);
+    BOOST_TEST(c.contacts.query.segment_id == "seg 1");
+    BOOST_TEST(c.contacts.query.status == "UNSUBSCRIBED");
+    BOOST_TEST(c.contacts.query.name == "Ana");
+    BOOST_TEST(c.contacts.query.email == "@x.com");
+    BOOST_TEST(*c.contacts.out_path == "spring.jsonl");
+    BOOST_TEST((c.contacts.format == contacts_format::jsonl));   // from the extension
+    BOOST_TEST(c.contacts.include_unsubscribed);
+    BOOST_TEST(c.contacts.include_blocked);
+    BOOST_TEST(c.dispatch.defaults.org_id == "org_9");
+    BOOST_TEST(!c.dispatch.rate);   // loopback
+    BOOST_TEST(c.dispatch.retry.max_attempts == 2u);
+    BOOST_TEST((parse({"contacts", "--out", "x.jsonl", "--format", "csv"}, token_env).contacts.format ==
+                contacts_format::csv));
+
+    // A config file written for run serves contacts: its run-only keys are not contacts' business.
+    const auto file = write("run.toml", "title = \"Hi\"\nshard = \"0/2\"\nrate = \"2/s\"\nformat = \"tsv\"\n");
+    const auto from_file = parse({"contacts", "--config", file}, token_env);
+    BOOST_TEST(from_file.dispatch.rate->per_second == 2.0);
+    BOOST_TEST((from_file.contacts.format == contacts_format::csv));
+    BOOST_TEST(!from_file.dispatch.admission.shard);
+
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--status", "gone"}, token_env); }), "--status"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--format", "tsv"}, token_env); }), "--format"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "in.csv"}, token_env); }), "no INPUT"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--token", "t"}, token_env); }), "never as a flag"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts"}); }), "no API token"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--title", "x"}, token_env); }), "title"));
+    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--base-url", "http://example.com"}, token_env); }),
+                        "plain http"));
+    BOOST_TEST(parse({"mock", "--contacts", "20"}).mock.contacts == 20u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -46,6 +46,7 @@ BOOST_AUTO_TEST_CASE(failures_before_the_request_left_are_retried_with_their_tra
         {dispatch_errc::connect_failed, transport_failure::connect},
         {dispatch_errc::connect_timeout, transport_failure::connect_timeout},
         {dispatch_errc::tls_handshake_failed, transport_failure::tls_handshake},
+        {dispatch_errc::proxy_refused, transport_failure::proxy},   // CONNECT refused (403, 502): nothing reached the API
     };
     for (const auto& [e, transport] : cases) {
         const auto v = classify_attempt(attempt_stage::connect, e, 0);
@@ -75,6 +76,14 @@ BOOST_AUTO_TEST_CASE(stale_certificate_and_stop_have_their_own_classes) {
     BOOST_TEST((cert.transport == transport_failure::none));   // its own breaker, not fail-fast
     BOOST_TEST((class_of(attempt_stage::read, dispatch_errc::cancelled) == attempt_class::stopped));
     BOOST_TEST((class_of(attempt_stage::connect, dispatch_errc::deadline_exceeded) == attempt_class::stopped));
+}
+
+BOOST_AUTO_TEST_CASE(a_proxy_refusing_its_credentials_counts_like_a_refused_token) {
+    // 407 (or 401) to CONNECT: wrong credentials fail every row, so several
+    // in a row stop the batch; not a transport failure for --fail-fast.
+    const auto v = classify_attempt(attempt_stage::connect, dispatch_errc::proxy_auth_required, 0);
+    BOOST_TEST((v.what == attempt_class::auth_refused));
+    BOOST_TEST((v.transport == transport_failure::none));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

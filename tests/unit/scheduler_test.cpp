@@ -471,6 +471,26 @@ BOOST_AUTO_TEST_CASE(three_auth_refusals_in_a_row_abort_the_batch) {
     BOOST_TEST(sched.aborted());
 }
 
+BOOST_AUTO_TEST_CASE(a_proxy_refusing_its_credentials_counts_like_a_refused_token) {
+    invent_dispatch::scheduler sched(std::nullopt, {}, 1);
+    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::proxy_auth_required), 1, t0, 0)) == "finish failed");
+    BOOST_TEST(verdict(sched.on_attempt(http(401), 1, t0, 0)) == "finish failed");   // the same run
+    const auto d = sched.on_attempt(failure(dispatch_errc::proxy_auth_required), 1, t0, 0);
+    BOOST_TEST(verdict(d) == "abort_batch failed");
+    BOOST_TEST((d.why == abort_reason::auth));
+}
+
+BOOST_AUTO_TEST_CASE(a_proxy_refusing_the_tunnel_is_retried_and_counts_toward_fail_fast) {
+    retry_config config = config_with(5);
+    config.fail_fast = 3;
+    invent_dispatch::scheduler sched(std::nullopt, config, 1);
+    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::proxy_refused), 1, t0, 0)) == "retry");
+    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::proxy_refused), 2, t0, 0)) == "retry");
+    const auto d = sched.on_attempt(failure(dispatch_errc::proxy_refused), 3, t0, 0);
+    BOOST_TEST(verdict(d) == "abort_batch failed");
+    BOOST_TEST((d.why == abort_reason::fail_fast));
+}
+
 BOOST_AUTO_TEST_CASE(an_answer_in_between_resets_the_run) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
     sched.on_attempt(http(401), 1, t0, 0);
