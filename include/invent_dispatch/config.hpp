@@ -57,6 +57,8 @@ struct dispatch_config {
     std::chrono::milliseconds timeout{30'000};
     std::optional<std::chrono::milliseconds> deadline;
     std::chrono::milliseconds drain_timeout{10'000};
+    // A Retry-After longer than this stops the batch (exit 3) instead of pausing it.
+    std::chrono::milliseconds max_retry_after{600'000};
     admission_config admission;
     bool strict = false;
     bool quiet = false;

@@ -84,6 +84,9 @@ public:
     // delay the request past its slot.
     boost::asio::awaitable<http_answer> open();
     bool is_open() const noexcept;   // a connection is idle in the pool or on its way (unchecked: send checks)
+    // This handle is making a connection (lookup, connect, handshake): no byte
+    // of a request has left it yet.
+    bool connecting() const noexcept;
     // Takes a connection (see above), writes the request, reads the answer.
     boost::asio::awaitable<http_answer> send(const http_request& request);
     // Cancels what is under way (the current send completes with an error);

@@ -137,6 +137,8 @@ struct run_counters {
     std::uint64_t resumed_unknown = 0;            //   of which unknown (not re-sent without --retry-unknown)
     std::uint64_t rate_limit_pauses = 0;          // Retry-After pauses of the whole dispatcher
     std::uint64_t in_flight = 0;
+    // A Retry-After pause holds every request until then (the progress line shows it).
+    std::chrono::steady_clock::time_point paused_until{};
 };
 
 // The adaptive rate over a run (--rate auto): each rate in force and for how

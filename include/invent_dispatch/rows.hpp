@@ -70,4 +70,10 @@ std::optional<std::uint64_t> count_rows(const input_config& input);
 // (0 clean, 1 some row invalid); throws input_error for a fatal problem.
 int validate_input(const input_config& input, const row_defaults& defaults, std::ostream& out);
 
+// `run --strict`: validate_input's pass before anything is sent, with the same
+// report. Standard input is first copied into an unlinked temporary file put
+// in its place and rewound after the pass, so the run reads it again.
+// Throws input_error when the copy fails.
+int check_whole_input(const input_config& input, const row_defaults& defaults, std::ostream& out);
+
 } // namespace invent_dispatch

@@ -74,8 +74,9 @@ std::string usage_text() {
            "Exit codes:\n"
            "  0        every row created or skipped\n"
            "  1        some rows failed, invalid or unknown\n"
-           "  2        usage, config or unreadable input (nothing sent)\n"
-           "  3        aborted (auth, deadline)\n"
+           "  2        usage, config, unreadable input or --strict with an invalid row\n"
+           "           (nothing sent)\n"
+           "  3        aborted (auth, deadline, Retry-After over the cap)\n"
            "  130/143  after SIGINT/SIGTERM\n";
     return out.str();
 }
@@ -106,11 +107,32 @@ setting_layer env_layer(const environment& env) {
     return layer;
 }
 
+// The token goes into a header line as is: a CR or LF in it would end the
+// line and start a header of the sender's choosing. Surrounding whitespace, a
+// trailing line break and a UTF-8 BOM (editors on Windows write one) are
+// what files and variables add by accident; any other control character is
+// refused. The message says where and which byte, never the token.
+std::string clean_token(std::string_view text, const std::string& origin) {
+    constexpr std::string_view bom = "\xEF\xBB\xBF";
+    if (text.substr(0, bom.size()) == bom) text.remove_prefix(bom.size());
+    text = trim(text);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        // C0 and DEL, and C1 (U+0080..U+009F, in UTF-8 0xC2 0x80..0x9F).
+        const bool c1 = byte == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+        if (byte < 0x20 || byte == 0x7F || c1)
+            throw usage_error(fmt::format("{}: the token holds a control character (byte {} is 0x{:02X}); refused",
+                                          origin, i + 1, c1 ? static_cast<unsigned char>(text[i + 1]) : byte));
+    }
+    return std::string(text);
+}
+
 std::string read_token_file(const setting_value& v) {
     std::ifstream in(v.text());
     std::string line;
     if (!in || !std::getline(in, line)) throw usage_error(fmt::format("{}: cannot read token file '{}'", v.origin, v.text()));
-    auto token = std::string(trim(line));
+    auto token = clean_token(line, fmt::format("{} '{}'", v.origin, v.text()));
     if (token.empty()) throw usage_error(fmt::format("{}: the first line of '{}' is empty", v.origin, v.text()));
     return token;
 }
@@ -120,7 +142,7 @@ std::string resolve_token(const layered_settings& settings, const environment& e
     if (auto it = settings.layers[layered_settings::flags].find("token_file");
         it != settings.layers[layered_settings::flags].end())
         return read_token_file(it->second);
-    if (auto token = env_value(env, "INVENT_API_TOKEN")) return std::string(trim(*token));
+    if (auto token = env_value(env, "INVENT_API_TOKEN")) return clean_token(*token, "INVENT_API_TOKEN");
     if (const auto* file = settings.find("token_file")) return read_token_file(*file);
     return {};
 }
@@ -248,6 +270,13 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (config.timeout.count() == 0) throw usage_error("timeout: must be more than 0");
     if (const auto* v = s.find("deadline")) config.deadline = parse_duration_value(*v);
     if (const auto* v = s.find("drain_timeout")) config.drain_timeout = parse_duration_value(*v);
+    if (const auto* v = s.find("max_retry_after")) {
+        config.max_retry_after = parse_duration_value(*v);
+        // A Retry-After is cut to the scheduler's max_retry_after when read: a cap above it could never act.
+        if (config.max_retry_after > invent_dispatch::max_retry_after)
+            throw usage_error(fmt::format("{}: at most {} s", v->origin,
+                                          std::chrono::duration_cast<std::chrono::seconds>(invent_dispatch::max_retry_after).count()));
+    }
 
     config.admission.retry_unknown = s.is_on("retry_unknown");
     config.admission.allow_duplicates = s.is_on("allow_duplicates");

@@ -5,6 +5,8 @@
 #include <boost/url/url_view.hpp>
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "invent_dispatch/config.hpp"
 
 namespace invent_dispatch {
@@ -55,8 +57,13 @@ api_endpoint parse_endpoint(const std::string& base_url) {
         throw usage_error(fmt::format("base URL '{}': the host holds a control character, a space or a '%' once decoded",
                                       base_url));
     if (url.has_port()) {
-        if (url.port().empty() || url.port_number() == 0) throw usage_error(fmt::format("base URL '{}' has a bad port", base_url));
-        endpoint.port = url.port();
+        // From the text: Boost.URL's port_number() is 16 bits, so 99999 would wrap to 34463.
+        const auto port = url.port();
+        unsigned long number = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+        if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || number < 1 || number > 65535)
+            throw usage_error(fmt::format("base URL '{}': the port must be 1-65535", base_url));
+        endpoint.port = std::to_string(number);
     } else {
         endpoint.port = endpoint.tls ? "443" : "80";
     }

@@ -34,7 +34,8 @@ const std::vector<setting>& dispatch_settings() {
         {"max_attempts", k::integer, "N", "5", "attempts per row, retries included"},
         {"timeout", k::quantity, "DUR", "30s", "per attempt: 500ms, 30s, 2m, 1h (bare number: seconds)"},
         {"deadline", k::quantity, "DUR", nullptr, "stop the whole batch after DUR (exit 3)"},
-        {"drain_timeout", k::quantity, "DUR", "10s", "after SIGINT/SIGTERM, wait this long for requests in flight"},
+        {"drain_timeout", k::quantity, "DUR", "10s", "after SIGINT/SIGTERM or the deadline, wait this long for requests in flight"},
+        {"max_retry_after", k::quantity, "DUR", "10m", "a Retry-After longer than this stops the batch (exit 3); at most 1h"},
         {"auth_failures", k::integer, "N", "3", "stop after N 401/403 in a row (exit 3)"},
         {"fail_fast", k::integer, "N", "20", "stop after N attempts in a row fail the same way before sending: DNS, refused, connect or TLS handshake (exit 3; 0: never)"},
         {"retry_unknown", k::boolean, nullptr, nullptr, "re-send rows an earlier run left unknown"},
@@ -101,8 +102,9 @@ bool is_contacts_setting(std::string_view key) {
 }
 
 po::options_description contacts_options() {
-    po::options_description all("Options for contacts (and run's API, token, TLS, rate, retry and log options)",
-                                help_width, help_description_width);
+    // The heading names the command alone: the completion and the man page read it.
+    // contacts also takes run's API, token, TLS, rate, retry and log options.
+    po::options_description all("Options for contacts", help_width, help_description_width);
     all.add_options()
         ("segment-id", po::value<std::string>()->value_name("ID"), "only the contacts in this segment")
         ("status", po::value<std::string>()->value_name("S"), "ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED or AI_REPLIES_DISABLED")

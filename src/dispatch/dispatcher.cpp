@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -26,6 +27,7 @@
 #include "invent_dispatch/rows.hpp"
 #include "invent_dispatch/scheduler.hpp"
 #include "invent_dispatch/server_text.hpp"
+#include "invent_dispatch/utc_time.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -33,7 +35,7 @@ namespace {
 namespace net = boost::asio;
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
-enum class stop_reason { none, interrupt, terminate, breaker, deadline, journal, fatal };
+enum class stop_reason { none, interrupt, terminate, breaker, deadline, retry_after, journal, fatal };
 
 std::string input_identity(const input_config& input) {
     if (input.path == "-") return "<stdin>";
@@ -56,6 +58,45 @@ std::string shard_text(const std::optional<shard_spec>& shard) {
 }
 
 bool is_success(int status) { return status >= 200 && status < 300; }
+
+// Rows that are not sent, read in a row before the reader steps aside.
+constexpr unsigned rows_between_yields = 1024;
+
+// Failed rows in the log (SPEC §3): the first ones each at warn with line,
+// key and reason; after them one line a minute says how many more (and the
+// last count at the end), so a failing batch does not flood the log.
+class failed_row_log {
+public:
+    static constexpr unsigned logged_one_by_one = 20;
+    static constexpr std::chrono::minutes count_interval{1};
+
+    void row_ended(const row_result& r, clock_type::time_point now) {
+        if (r.result != outcome::failed && r.result != outcome::unknown) return;
+        if (logged_ < logged_one_by_one) {
+            spdlog::warn("line {} ({}): {}: {}", r.line, r.key, to_string(r.result), r.error);
+            if (++logged_ == logged_one_by_one) {
+                spdlog::warn("{} rows failed or ended unknown: from now on they are counted once a minute "
+                             "(the journal has each)", logged_one_by_one);
+                counting_since_ = now;
+            }
+            return;
+        }
+        ++not_logged_;
+        if (now - counting_since_ >= count_interval) say_count(now);
+    }
+    void say_count(clock_type::time_point now) {
+        if (not_logged_ == 0) return;
+        spdlog::warn("{} more rows failed or ended unknown in the last {} s (the journal has each)", not_logged_,
+                     std::chrono::duration_cast<std::chrono::seconds>(now - counting_since_).count());
+        not_logged_ = 0;
+        counting_since_ = now;
+    }
+
+private:
+    unsigned logged_ = 0;
+    std::uint64_t not_logged_ = 0;
+    clock_type::time_point counting_since_{};
+};
 
 // The row's identity in a result; the caller adds how it ended.
 row_result result_of(const chat_request& request, outcome result) {
@@ -104,6 +145,16 @@ public:
           metrics_timer_(io_) {}
 
     int run() {
+        // Armed first: the deadline is for the whole batch, start-up included.
+        if (config_.deadline) {
+            deadline_timer_.expires_after(*config_.deadline);
+            deadline_timer_.async_wait([this](boost::system::error_code ec) {
+                if (ec || stop_ != stop_reason::none) return;
+                spdlog::warn("the --deadline ({} ms) passed: no new requests; waiting up to {} ms for {} in flight",
+                             config_.deadline->count(), config_.drain_timeout.count(), report_.counters().in_flight);
+                request_stop(stop_reason::deadline);
+            });
+        }
         const auto shard = shard_text(config_.admission.shard);
         journal_.append_run_start({INVENT_DISPATCH_VERSION, config_.base_url, shard, ::getpid()});
         journal_.on_failure([this](const std::string& message) {
@@ -124,12 +175,6 @@ public:
                          : fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst));
         if (const auto* adaptive = scheduler_.adaptive()) report_.rate().set(adaptive->current(), clock_type::now());
         watch_signals();
-        if (config_.deadline) {
-            deadline_timer_.expires_after(*config_.deadline);
-            deadline_timer_.async_wait([this](boost::system::error_code ec) {
-                if (!ec) request_stop(stop_reason::deadline);
-            });
-        }
         if (progress_) net::co_spawn(io_, show_progress(), net::detached);
         if (config_.metrics_path) net::co_spawn(io_, refresh_metrics(), net::detached);
         for (unsigned i = 0; i < config_.concurrency; ++i) {
@@ -195,10 +240,20 @@ private:
             return;
         }
         stop_ = why;
-        for (auto& w : workers_) w.timer.cancel();
+        for (auto& w : workers_) {
+            w.timer.cancel();
+            // A connection still being made (lookup, connect, handshake; by
+            // open, or by send when another was on its way) carries no
+            // request yet: no new request starts, so it goes now.
+            if (w.connecting || w.conn.connecting()) w.conn.close();
+        }
         drain_timer_.expires_after(config_.drain_timeout);
         drain_timer_.async_wait([this](boost::system::error_code ec) {
             if (ec) return;
+            const auto in_flight = report_.counters().in_flight;
+            if (in_flight > 0)
+                spdlog::warn("the drain timeout ({} ms) passed: closing {} requests still in flight (recorded unknown)",
+                             config_.drain_timeout.count(), in_flight);
             for (auto& w : workers_) {
                 if (!w.in_flight && !w.connecting) continue;
                 w.cut_off = w.in_flight;
@@ -260,14 +315,26 @@ private:
     }
 
     // The next row to send; rows that are not sent get their record here.
-    bool next_to_send(built_row& row) {
-        while (stop_ == stop_reason::none && rows_->next(row)) {
+    // They need no I/O, so a long run of them (invalid, duplicate, done
+    // earlier, another shard's) would hold the thread: signals, the deadline
+    // and the journal's flush would wait for its end, and its records would
+    // pile up in memory. Every rows_between_yields of them (counted across
+    // the workers, so the bound does not grow with --concurrency) their
+    // records are written out and the reader steps aside (work() does it:
+    // this stays free of co_await).
+    enum class next_step { send, write_and_yield, end };
+
+    next_step next_to_send(built_row& row) {
+        while (stop_ == stop_reason::none) {
+            if (unsent_since_write_ >= rows_between_yields) return next_step::write_and_yield;
+            if (!rows_->next(row)) break;
+            ++unsent_since_write_;   // until it turns out to be sent
             if (!row.valid) {
                 if (admission_.owns_invalid_line(row.request.line)) record_unsent(row, outcome::invalid, row.reason);
                 continue;
             }
             switch (admission_.admit(row.request.key)) {
-            case admission_decision::send: return true;
+            case admission_decision::send: --unsent_since_write_; return next_step::send;
             case admission_decision::other_shard: break;
             case admission_decision::already_created: report_.row_resumed(outcome::created); break;
             case admission_decision::already_unknown:
@@ -277,7 +344,7 @@ private:
             case admission_decision::duplicate: record_unsent(row, outcome::skipped, "duplicate"); break;
             }
         }
-        return false;
+        return next_step::end;
     }
 
     void record_unsent(const built_row& row, outcome result, std::string_view reason) {
@@ -289,15 +356,22 @@ private:
 
     net::awaitable<void> work(worker& w) {
         while (stop_ == stop_reason::none) {
-            bool have_row = false;
+            next_step next = next_step::end;
             try {
-                have_row = next_to_send(w.row);
+                next = next_to_send(w.row);
             } catch (const input_error& e) {
                 spdlog::error("{}", e.what());
                 fatal_input_ = true;
                 request_stop(stop_reason::fatal);
             }
-            if (!have_row) break;
+            if (next == next_step::write_and_yield) {
+                // A failed write stops the batch (on_failure): the loop ends.
+                if (co_await journal_.commit()) break;
+                unsent_since_write_ = 0;
+                co_await net::post(io_, net::use_awaitable);
+                continue;
+            }
+            if (next == next_step::end) break;
             co_await send_row(w);
         }
     }
@@ -310,6 +384,7 @@ private:
         http_answer answer;
         attempt_report attempt;
         std::uint64_t sent_as = 0;   // the adaptive rate's sequence number of this attempt
+        std::string last_failure;   // answer's description, kept while the row waits to retry (send reuses answer's buffer)
         for (;;) {
             // Connected before the grant is taken: a handshake can outlast a
             // grant interval, and grants used late would bunch requests up
@@ -319,6 +394,11 @@ private:
                 w.connecting = true;
                 opened = co_await w.conn.open();
                 w.connecting = false;
+                if (opened.ec && stop_ != stop_reason::none) {
+                    // Closed by the stop (or failed as it came): nothing of this attempt left.
+                    if (attempts > 0) record_abandoned(w, answer, attempt, attempts);
+                    co_return;
+                }
             }
             if (!opened.ec) {
                 // A grant taken before a Retry-After pause began is stale once
@@ -348,9 +428,18 @@ private:
                 w.in_flight = true;
                 ++counters.in_flight;
                 sent_as = scheduler_.on_send();
-                answer = co_await w.conn.send(chat_creation(request, config_.endpoint.base_path, w.target));
+                auto sent = co_await w.conn.send(chat_creation(request, config_.endpoint.base_path, w.target));
                 --counters.in_flight;
                 w.in_flight = false;
+                if (sent.ec && sent.stage == attempt_stage::connect && stop_ != stop_reason::none) {
+                    // The stop closed the connection being made for this attempt
+                    // (send waited for one): nothing of it left, so it does not count.
+                    --attempts;
+                    --counters.requests;
+                    record_stopped_before_sending(w, attempt, attempts, last_failure);
+                    co_return;
+                }
+                answer = sent;
             }
             const auto stale = w.conn.stale_reconnects();
             counters.stale_reconnects += stale - w.stale_seen;
@@ -360,6 +449,17 @@ private:
             attempt.send_sequence = sent_as;
             if (w.cut_off) {
                 finish_row(w, answer, outcome::unknown, attempts, "stopped while the request was in flight");
+                co_return;
+            }
+            if (over_retry_after_cap(attempt)) {
+                finish_row(w, answer, outcome::failed, attempts, "Retry-After over --max-retry-after");
+                if (stop_ == stop_reason::none)
+                    spdlog::error("HTTP {} asked to wait {} s (Retry-After), more than --max-retry-after ({} s): "
+                                  "stopping the batch; run the same command later to finish it",
+                                  attempt.http_status,
+                                  std::chrono::duration_cast<std::chrono::seconds>(*attempt.retry_after).count(),
+                                  std::chrono::duration_cast<std::chrono::seconds>(config_.max_retry_after).count());
+                request_stop(stop_reason::retry_after);
                 co_return;
             }
             const double rate_before = scheduler_.adaptive() ? scheduler_.adaptive()->current() : 0;
@@ -381,8 +481,8 @@ private:
                 request_stop(stop_reason::breaker);
                 co_return;
             case retry_decision::action::retry:
-                spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, attempts,
-                              describe_failure(answer));
+                last_failure = describe_failure(answer);
+                spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, attempts, last_failure);
                 if (!co_await wait_until(w, decision.not_before)) {
                     record_abandoned(w, answer, attempt, attempts);
                     co_return;
@@ -400,8 +500,13 @@ private:
         if (!until || *until < recorded_pause_end_ + std::chrono::seconds(1)) return;
         recorded_pause_end_ = *until;
         ++report_.counters().rate_limit_pauses;
-        journal_.append_pause(status, std::chrono::system_clock::now() +
-                                          std::chrono::duration_cast<std::chrono::system_clock::duration>(*until - now));
+        report_.counters().paused_until = *until;   // the progress line shows it
+        const auto wall_until = std::chrono::system_clock::now() +
+                                std::chrono::duration_cast<std::chrono::system_clock::duration>(*until - now);
+        journal_.append_pause(status, wall_until);
+        // Without a word a long pause looks like a hang.
+        spdlog::warn("HTTP {} with Retry-After: no request leaves until {} ({:.1f} s)", status, format_utc(wall_until),
+                     std::chrono::duration<double>(*until - now).count());
     }
 
     // The attempt as the failure classifier judges it. A 2xx is a Chat only
@@ -450,6 +555,11 @@ private:
         spdlog::debug("rate {:.1f}/s -> {:.1f}/s: {}", before, adaptive->current(), why);
     }
 
+    bool over_retry_after_cap(const attempt_report& attempt) const {
+        return attempt.retry_after && (attempt.http_status == 429 || attempt.http_status == 503) &&
+               *attempt.retry_after > config_.max_retry_after;
+    }
+
     void say_why_stopped(abort_reason why, const http_answer& answer) {
         switch (why) {
         case abort_reason::auth:
@@ -476,6 +586,20 @@ private:
         const bool ambiguous = attempt.verdict.what == attempt_class::ambiguous;
         finish_row(w, answer, ambiguous ? outcome::unknown : outcome::failed, attempts,
                    "stopped before the next attempt");
+    }
+
+    // With the journal's `sending` record written: the row needs its final one.
+    void record_stopped_before_sending(worker& w, const attempt_report& previous, unsigned attempts,
+                                       const std::string& previous_failure) {
+        const bool ambiguous = attempts > 0 && previous.verdict.what == attempt_class::ambiguous;
+        auto r = result_of(w.row.request, ambiguous ? outcome::unknown : outcome::failed);
+        r.attempts = attempts;
+        w.error = attempts == 0 ? std::string("stopped before it was sent")
+                                : fmt::format("stopped before the next attempt; last attempt: {}", previous_failure);
+        r.error = w.error;
+        journal_.append(r);
+        report_.row_finished(r);
+        failed_rows_.row_ended(r, clock_type::now());
     }
 
     // Goes to log lines and the journal: what the server chose to say is cleaned first.
@@ -512,6 +636,7 @@ private:
         }
         journal_.append(r);
         report_.row_finished(r);
+        failed_rows_.row_ended(r, clock_type::now());
     }
 
     void worker_exited(std::exception_ptr failure) {
@@ -534,6 +659,7 @@ private:
     }
 
     int finish() {
+        failed_rows_.say_count(clock_type::now());
         report_.counters().retries = scheduler_.retries();
         report_.finish();
         if (progress_) progress_->finish();
@@ -564,6 +690,7 @@ private:
         case stop_reason::interrupt: return exit_sigint;
         case stop_reason::terminate: return exit_sigterm;
         case stop_reason::breaker:
+        case stop_reason::retry_after:
         case stop_reason::deadline:
         case stop_reason::journal: return exit_aborted;
         case stop_reason::fatal: return fatal_input_ ? exit_usage : exit_aborted;
@@ -590,6 +717,7 @@ private:
     run_report report_;
     std::optional<progress_printer> progress_;
     response_parser parser_;      // one per thread: parsing never suspends
+    failed_row_log failed_rows_;
     std::list<worker> workers_;   // stable addresses
     net::signal_set signals_;
     net::steady_timer deadline_timer_;
@@ -602,6 +730,7 @@ private:
     stop_reason stop_ = stop_reason::none;
     std::uint64_t resumed_unknown_ = 0;   // rows an earlier run left unknown
     time_point recorded_pause_end_{};     // the last pause the journal has
+    unsigned unsent_since_write_ = 0;     // rows read and not sent since their records were written
     bool fatal_input_ = false;
 };
 
@@ -620,6 +749,11 @@ client_options make_client_options(const dispatch_config& config, const std::str
 }
 
 int run_dispatch(const dispatch_config& config, const dispatch_context& context) {
+    // Before the journal is opened: a refused input leaves no trace in it.
+    if (config.strict && check_whole_input(config.input, config.defaults, *context.out) != 0) {
+        spdlog::error("--strict: the input has invalid rows; nothing was sent");
+        return exit_usage;
+    }
     dispatcher d(config, context);
     return d.run();
 }

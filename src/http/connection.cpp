@@ -135,9 +135,14 @@ struct link {
     void close_socket() noexcept {
         probe.end();      // a closed connection brings no session
         timeout.stop();   // also after a failed connect, which left it waiting
-        if (!open) return;
-        open = false;
         boost::system::error_code ignored;
+        if (!open) {
+            // A lookup or connect under way ends too: a stop does not wait for it.
+            resolver.cancel();
+            socket.close(ignored);
+            return;
+        }
+        open = false;
         socket.shutdown(tcp::socket::shutdown_both, ignored);
         socket.close(ignored);
     }
@@ -431,7 +436,8 @@ struct connection::impl {
 
     net::any_io_executor executor;
     std::shared_ptr<http_client::shared> client;
-    link_ptr leased;   // the socket of the exchange under way
+    link_ptr leased;             // the socket of the exchange under way
+    link* connecting = nullptr;  // the socket being opened (lookup, connect, handshake), if any
     response_reader reader;         // the last answer; the http_answer's views point here
     std::string request_bytes;
     std::string detail;
@@ -440,6 +446,7 @@ struct connection::impl {
 
     void close() noexcept {
         if (leased) leased->close_socket();
+        if (connecting) connecting->close_socket();
         // When the last handle is closed (its worker done, or the batch
         // stopping), the idle sockets have nothing more to carry.
         if (!closed && (closed = true) && --client->open_handles == 0) client->close_idle();
@@ -450,7 +457,9 @@ struct connection::impl {
         link_ptr fresh(new link(executor, *client));
         if (client->start_probe(executor)) fresh->probe.client = client.get();
         else co_await client->wait_for_probe();
+        connecting = fresh.get();
         answer.ec = co_await fresh->connect(detail, answer.stage);
+        connecting = nullptr;
         if (answer.ec) {
             fresh->probe.end();
             answer.detail = detail;
@@ -609,6 +618,8 @@ net::awaitable<http_answer> connection::send(const http_request& request) {
     self.leased.reset();
     co_return answer;
 }
+
+bool connection::connecting() const noexcept { return impl_->connecting != nullptr; }
 
 void connection::close() noexcept { impl_->close(); }
 

@@ -3,7 +3,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <memory>
 #include <ostream>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -44,6 +50,35 @@ char delimiter_of(const input_config& input, input_format format) {
     if (input.delimiter)
         return *input.delimiter;
     return format == input_format::tsv ? '\t' : ',';
+}
+
+// Standard input, which may be a pipe, becomes a temporary file read from its
+// start: unlinked at once, so nothing is left behind however the run ends.
+void spool_standard_input() {
+    auto path = (std::filesystem::temp_directory_path() / "invent-dispatch-stdin-XXXXXX").string();
+    const int spool = ::mkostemp(path.data(), O_CLOEXEC);
+    if (spool < 0)
+        throw input_error(fmt::format("<stdin>: cannot create a temporary file to hold it ({}): {}", path,
+                                      std::strerror(errno)));
+    ::unlink(path.c_str());
+    const auto fail = [&](const char* what) {
+        const int error = errno;
+        ::close(spool);
+        throw input_error(fmt::format("<stdin>: cannot {} its temporary copy in {}: {}", what,
+                                      std::filesystem::path(path).parent_path().string(), std::strerror(error)));
+    };
+    input_file in("-");
+    const auto buffer = std::make_unique<char[]>(default_read_size);
+    while (const auto n = in.read(buffer.get(), default_read_size)) {
+        for (std::size_t done = 0; done < n;) {
+            const auto written = ::write(spool, buffer.get() + done, n - done);
+            if (written < 0 && errno == EINTR) continue;
+            if (written < 0) fail("write");
+            done += static_cast<std::size_t>(written);
+        }
+    }
+    if (::lseek(spool, 0, SEEK_SET) != 0 || ::dup2(spool, STDIN_FILENO) < 0) fail("rewind");
+    ::close(spool);
 }
 
 class reader_rows final : public row_source {
@@ -117,6 +152,16 @@ int validate_input(const input_config& input, const row_defaults& defaults, std:
     out << rows->display_name() << ": " << total << " rows, " << total - invalid << " valid, " << invalid
         << " invalid\n";
     return invalid == 0 ? 0 : 1;
+}
+
+int check_whole_input(const input_config& input, const row_defaults& defaults, std::ostream& out) {
+    const bool standard_input = input.path == "-";
+    if (standard_input)
+        spool_standard_input();
+    const int result = validate_input(input, defaults, out);
+    if (standard_input && ::lseek(STDIN_FILENO, 0, SEEK_SET) != 0)
+        throw input_error(fmt::format("<stdin>: cannot rewind its temporary copy: {}", std::strerror(errno)));
+    return result;
 }
 
 } // namespace invent_dispatch

@@ -70,6 +70,9 @@ std::string progress_printer::status_line(std::chrono::steady_clock::time_point 
         const auto eta = std::chrono::seconds(static_cast<std::int64_t>(static_cast<double>(*total_ - done) / rows_per_second + 0.5));
         line += fmt::format(" | ETA {}", clock_text(eta));
     }
+    if (now < c.paused_until)
+        line += fmt::format(" | paused by Retry-After, {} left",
+                            clock_text(std::chrono::ceil<std::chrono::seconds>(c.paused_until - now)));
     return line;
 }
 

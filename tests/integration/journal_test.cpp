@@ -114,12 +114,9 @@ BOOST_AUTO_TEST_CASE(every_record_has_its_time_and_ids_and_events_frame_each_run
     const auto journal = slow.dir / "contacts.csv.results.jsonl";
     write_contacts_csv(input, 30);
     child_process first(slow.args(input, {"--concurrency", "4"}), slow.env(), slow.dir.path);
-    BOOST_TEST_REQUIRE(wait_for([&] {
-        std::size_t sending = 0;
-        if (fs::exists(journal))
-            for (const auto& r : read_journal(journal)) sending += str(r, "outcome") == "sending";
-        return sending == 4;
-    }));
+    // All four at the server: a stop closes a connection still being made,
+    // and its row is then not sent at all.
+    BOOST_TEST_REQUIRE(wait_for([&] { return stat_of(slow.mock.stats_json(), "requests") == 4; }));
     first.signal(SIGINT);
     BOOST_TEST_REQUIRE(wait_for([&] { return first.stderr_so_far().find("stopping") != std::string::npos; }));
     first.signal(SIGINT);

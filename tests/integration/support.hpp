@@ -21,9 +21,11 @@
 #include <map>
 #include <optional>
 #include <netinet/in.h>
+#include <optional>
 #include <spawn.h>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -90,6 +92,7 @@ struct process_result {
     int exit_code = -1;   // 128 + signal when killed by one
     std::string out;
     std::string err;
+    long max_rss_kib = 0;   // the child's peak resident set
 };
 
 using env_map = std::map<std::string, std::string>;
@@ -104,7 +107,10 @@ inline bool is_proxy_variable(const std::string& entry) {
 // to files in `dir`.
 class child_process {
 public:
-    child_process(const std::vector<std::string>& args, const env_map& env, const fs::path& dir)
+    // With stdin_text, standard input is a pipe the text is written into
+    // (then closed); else /dev/null.
+    child_process(const std::vector<std::string>& args, const env_map& env, const fs::path& dir,
+                  const std::optional<std::string>& stdin_text = std::nullopt)
         : out_path_(dir / ("stdout-" + std::to_string(counter()++))),
           err_path_(dir / ("stderr-" + std::to_string(counter()))) {
         std::vector<std::string> argv_storage{INVENT_BINARY};
@@ -127,14 +133,40 @@ public:
 
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        int stdin_pipe[2] = {-1, -1};
+        if (stdin_text) {
+            BOOST_REQUIRE(::pipe2(stdin_pipe, O_CLOEXEC) == 0);
+            posix_spawn_file_actions_adddup2(&actions, stdin_pipe[0], STDIN_FILENO);
+        } else {
+            posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        }
         posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         const int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
         posix_spawn_file_actions_destroy(&actions);
         BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " << argv[0]);
+        if (stdin_text) {
+            ::close(stdin_pipe[0]);
+            stdin_writer_ = std::thread([fd = stdin_pipe[1], text = *stdin_text] {
+                // A child that exits early makes the write fail (EPIPE), not kill the tests.
+                sigset_t pipe_signal;
+                sigemptyset(&pipe_signal);
+                sigaddset(&pipe_signal, SIGPIPE);
+                pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+                for (std::size_t done = 0; done < text.size();) {
+                    const auto n = ::write(fd, text.data() + done, text.size() - done);
+                    if (n <= 0) break;   // the child stopped reading
+                    done += static_cast<std::size_t>(n);
+                }
+                ::close(fd);
+            });
+        }
     }
     ~child_process() {
+        if (stdin_writer_.joinable()) {
+            if (pid_ > 0) ::kill(pid_, SIGKILL);
+            stdin_writer_.join();
+        }
         if (pid_ > 0) {
             ::kill(pid_, SIGKILL);
             ::waitpid(pid_, nullptr, 0);
@@ -146,8 +178,9 @@ public:
 
     process_result wait() {
         int status = 0;
-        ::waitpid(pid_, &status, 0);
-        return reaped(status);
+        rusage usage{};
+        ::wait4(pid_, &status, 0, &usage);
+        return reaped(status, usage);
     }
 
     // The result if the process ends within `limit`; else it is killed and
@@ -155,18 +188,21 @@ public:
     std::optional<process_result> wait_at_most(std::chrono::seconds limit) {
         const auto until = std::chrono::steady_clock::now() + limit;
         int status = 0;
-        while (::waitpid(pid_, &status, WNOHANG) == 0) {
+        rusage usage{};
+        while (::wait4(pid_, &status, WNOHANG, &usage) == 0) {
             if (std::chrono::steady_clock::now() > until) return std::nullopt;   // the destructor kills it
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
-        return reaped(status);
+        return reaped(status, usage);
     }
 
 private:
-    process_result reaped(int status) {
+    process_result reaped(int status, const rusage& usage) {
         pid_ = -1;
+        if (stdin_writer_.joinable()) stdin_writer_.join();
         process_result result;
         result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        result.max_rss_kib = usage.ru_maxrss;
         result.out = read_text(out_path_);
         result.err = read_text(err_path_);
         return result;
@@ -179,10 +215,12 @@ private:
     fs::path out_path_;
     fs::path err_path_;
     pid_t pid_ = -1;
+    std::thread stdin_writer_;
 };
 
-inline process_result run_binary(const std::vector<std::string>& args, const env_map& env, const fs::path& dir) {
-    child_process child(args, env, dir);
+inline process_result run_binary(const std::vector<std::string>& args, const env_map& env, const fs::path& dir,
+                                 const std::optional<std::string>& stdin_text = std::nullopt) {
+    child_process child(args, env, dir, stdin_text);
     return child.wait();
 }
 

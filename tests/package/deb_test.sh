@@ -55,16 +55,17 @@ done
     complete -p invent-dispatch | grep -q -- '-F _invent_dispatch invent-dispatch'
 ) || fail "the installed completion does not register _invent_dispatch for invent-dispatch"
 
-# The installed binary runs the demo from anywhere, on the sample installed
-# beside it (not the source tree's).
+# The installed binary runs the demo from anywhere: it lists a segment from
+# its mock into its own folder and dispatches that.
 mkdir "$work/elsewhere"
 if (cd "$work/elsewhere" && TMPDIR=$work "$root/usr/bin/invent-dispatch" demo >"$work/demo.log" 2>&1); then
-    grep -qF "dispatching $root/usr/share/invent-dispatch/examples/contacts.csv " "$work/demo.log" ||
-        fail "the demo did not dispatch the installed sample: $(grep dispatching "$work/demo.log" | head -1)"
-    rows=$(($(wc -l <"$root/usr/share/invent-dispatch/examples/contacts.csv") - 1))
+    listed=$(sed -n 's/^dispatching \([^ ]*spring\.csv\) .*/\1/p' "$work/demo.log" | head -1)
+    [[ -f $listed && $listed == "$work"/* ]] ||
+        fail "the demo did not dispatch the segment it listed: $(grep dispatching "$work/demo.log" | head -1)"
+    rows=$(($(wc -l <"$listed") - 1))
     journal=$(sed -n 's/^results journal: //p' "$work/demo.log")
     created=$(grep -c '"outcome":"created"' "$journal" 2>/dev/null)
-    [[ $created -eq $rows ]] || fail "the demo created $created chats for $rows sample rows"
+    [[ $created -eq $rows ]] || fail "the demo created $created chats for $rows listed rows"
 else
     cat "$work/demo.log"
     fail "the installed binary's demo failed"

@@ -296,6 +296,29 @@ BOOST_FIXTURE_TEST_CASE(token_file_first_line_trimmed, temp_dir) {
     BOOST_TEST(contains(usage_message([&] { run({"--token-file", write("empty", "\n")}); }), "is empty"));
 }
 
+BOOST_FIXTURE_TEST_CASE(token_cleaned_of_bom_whitespace_and_line_break, temp_dir) {
+    // Notepad's BOM and CRLF, and the whitespace a pasted variable brings, are not part of the token.
+    BOOST_TEST(run({"--token-file", write("bom", "\xEF\xBB\xBF" "file-token\r\n")}, {}).token == "file-token");
+    BOOST_TEST(run({}, {{"INVENT_API_TOKEN", " env-token\r\n"}}).token == "env-token");
+    BOOST_TEST(run({}, {{"INVENT_API_TOKEN", "\xEF\xBB\xBF" "env-token"}}).token == "env-token");
+}
+
+BOOST_FIXTURE_TEST_CASE(token_with_a_control_character_refused_without_showing_it, temp_dir) {
+    // A CR/LF inside would start a header of the sender's choosing.
+    for (const std::string token : {"abc\r\nX-Injected: yes", "abc\ndef", "abc\x01" "def", "abc\x7F" "def",
+                                    "abc\xC2\x85" "def", "abc\tdef"}) {
+        const auto message = usage_message([&] { run({}, {{"INVENT_API_TOKEN", token}}); });
+        BOOST_TEST(contains(message, "INVENT_API_TOKEN: the token holds a control character"), message);
+        BOOST_TEST(!contains(message, "abc"), message);
+        BOOST_TEST(!contains(message, "def"), message);
+    }
+    const auto message = usage_message([&] { run({"--token-file", write("t", "abc\x1B[31mdef\n")}, {}); });
+    BOOST_TEST(contains(message, "the token holds a control character (byte 4 is 0x1B)"), message);
+    BOOST_TEST(!contains(message, "abc"), message);
+    // Not control characters: kept.
+    BOOST_TEST(run({}, {{"INVENT_API_TOKEN", "t\xC3\xA9st key"}}).token == "t\xC3\xA9st key");
+}
+
 BOOST_AUTO_TEST_CASE(description_for_the_log_leaves_out_the_token) {
     const auto line = describe(run({"--shard", "1/4", "--rate", "480/min"}));
     BOOST_TEST(contains(line, "concurrency=32"), line);
@@ -394,6 +417,18 @@ BOOST_AUTO_TEST_CASE(endpoint_parts) {
                             "https://", "https://example.com:0", "not a url"})
         BOOST_TEST(!usage_message([&] { parse_endpoint(bad); }).empty(), bad);
     BOOST_TEST(!contains(usage_message([] { parse_endpoint("https://user:pw@example.com"); }), "pw"));
+}
+
+BOOST_AUTO_TEST_CASE(endpoint_port_must_be_1_to_65535) {
+    // 99999 once wrapped to 34463 and the token went there.
+    for (const auto* bad : {"http://127.0.0.1:0", "http://127.0.0.1:65536", "http://127.0.0.1:99999",
+                            "https://example.com:4294967297", "https://example.com:"}) {
+        const auto message = usage_message([&] { parse_endpoint(bad); });
+        BOOST_TEST(contains(message, "the port must be 1-65535"), bad << ": " << message);
+    }
+    BOOST_TEST(parse_endpoint("http://127.0.0.1:65535").port == "65535");
+    BOOST_TEST(parse_endpoint("http://127.0.0.1:1").port == "1");
+    BOOST_TEST(contains(usage_message([] { run({"--base-url", "http://127.0.0.1:99999"}); }), "1-65535"));
 }
 
 // Issue 12 finding 2: "%00api..." decoded to a host starting with NUL, which

@@ -22,13 +22,7 @@ namespace {
 
 namespace net = boost::asio;
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    BOOST_REQUIRE_MESSAGE(in, "cannot read " << path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using test::read_file;
 
 // A contact as the listing shows it; channels are given as JSON.
 std::string contact_json(const std::string& id, const std::string& flags, const std::string& channels) {

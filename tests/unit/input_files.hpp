@@ -1,8 +1,11 @@
 #pragma once
-// A scratch directory for reader tests: they read real files, as users' do.
+// A scratch directory for reader tests (they read real files, as users' do),
+// and reading a whole file back.
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -36,5 +39,14 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+// The file's bytes; the test stops when it cannot be read.
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    BOOST_REQUIRE_MESSAGE(in, "cannot read " << path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
 
 } // namespace invent_dispatch::test

@@ -218,6 +218,19 @@ BOOST_AUTO_TEST_CASE(terminal_progress_redraws_one_line) {
     BOOST_TEST(out.str() == "\r51/100 (51.0%) | 6 req/s | ok 50 failed 1 | in flight 32 | ETA 0:10\x1b[K\n");
 }
 
+BOOST_AUTO_TEST_CASE(progress_shows_a_retry_after_pause) {
+    run_report r;
+    std::ostringstream out;
+    progress_printer progress(r, std::nullopt, true, out);
+    const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+    r.counters().paused_until = t0 + 3599s + 500ms;
+    progress.tick(t0);
+    BOOST_TEST(out.str() == "\r0 | 0 req/s | ok 0 failed 0 | in flight 0 | paused by Retry-After, 1:00:00 left\x1b[K");
+    out.str("");
+    progress.tick(t0 + 3600s);   // the pause is over: no longer shown
+    BOOST_TEST(out.str() == "\r0 | 0 req/s | ok 0 failed 0 | in flight 0\x1b[K");
+}
+
 BOOST_AUTO_TEST_CASE(log_progress_every_ten_seconds) {
     run_report r;
     std::ostringstream out;

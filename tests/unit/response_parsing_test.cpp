@@ -2,6 +2,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "unit/input_files.hpp"
 #include "invent_dispatch/errors.hpp"
 #include "invent_dispatch/response_parser.hpp"
 
@@ -9,13 +10,7 @@ using namespace invent_dispatch;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    BOOST_REQUIRE_MESSAGE(in, "cannot read " << path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using test::read_file;
 
 struct parsed {
     boost::system::error_code ec;
