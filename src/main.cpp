@@ -7,7 +7,7 @@
 #include "invent_dispatch/contacts.hpp"
 #include "invent_dispatch/demo.hpp"
 #include "invent_dispatch/dispatcher.hpp"
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/logging.hpp"
 #include "invent_dispatch/mock.hpp"
@@ -36,11 +36,11 @@ int run_command(const invent_dispatch::command_line& command) {
     case command_kind::version: std::cout << "invent-dispatch " INVENT_DISPATCH_VERSION "\n"; return exit_ok;
     case command_kind::validate: return validate_input(command.dispatch.input, command.dispatch.defaults, std::cout);
     case command_kind::contacts:
-        return run_contacts(command.dispatch, command.contacts, contacts_context{&std::cout, &std::cerr, terminal, {}});
+        return run_contacts(command.dispatch, command.contacts, contacts_context{&std::cout, &std::cerr, terminal});
     case command_kind::report: return run_report_command(command.report, std::cout, std::cerr);
     case command_kind::mock: return run_mock_command(command.mock);
     case command_kind::demo: return run_demo(std::cerr, terminal);
-    case command_kind::run: return run_dispatch(command.dispatch, dispatch_context{&std::cerr, terminal, {}, {}});
+    case command_kind::run: return run_dispatch(command.dispatch, dispatch_context{&std::cerr, terminal, {}});
     }
     return exit_usage;
 }

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/key_set.hpp"
 
 namespace invent_dispatch {

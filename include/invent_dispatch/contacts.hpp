@@ -19,12 +19,30 @@
 #include <unordered_set>
 #include <vector>
 
-#include "invent_dispatch/config.hpp"
+#include "invent_dispatch/dispatch_config.hpp"
 #include "invent_dispatch/failure_classifier.hpp"
 #include "invent_dispatch/response_parser.hpp"
 #include "invent_dispatch/scheduler.hpp"
 
 namespace invent_dispatch {
+
+enum class contacts_format { csv, jsonl };
+
+// `contacts` (SPEC §8). The API's filters; an empty one is not sent.
+struct contacts_query {
+    std::string segment_id;
+    std::string status;   // ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED, AI_REPLIES_DISABLED
+    std::string name;
+    std::string email;
+};
+
+struct contacts_config {
+    contacts_query query;
+    bool include_unsubscribed = false;
+    bool include_blocked = false;
+    std::optional<std::string> out_path;   // none: rows go to stdout
+    contacts_format format = contacts_format::csv;
+};
 
 // Invent's largest page.
 inline constexpr std::uint64_t contacts_page_size = 100;
@@ -176,7 +194,6 @@ struct contacts_context {
     std::ostream* rows = nullptr;    // without --out (stdout)
     std::ostream* err = nullptr;     // progress and the summary (stderr)
     bool terminal = false;           // err is a terminal: a live progress line
-    std::string extra_ca_pem;        // a CA to trust, in memory (the demo's)
 };
 
 // `invent-dispatch contacts`: the listing over the HTTP client, rows to

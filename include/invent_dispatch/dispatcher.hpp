@@ -4,8 +4,8 @@
 #include <iosfwd>
 #include <string>
 
-#include "invent_dispatch/config.hpp"
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/dispatch_config.hpp"
+#include "invent_dispatch/journal_records.hpp"
 
 namespace invent_dispatch {
 
@@ -22,7 +22,6 @@ enum exit_status : int {
 struct dispatch_context {
     std::ostream* out = nullptr;   // summary and progress (stderr)
     bool terminal = false;         // out is a terminal: a live progress line
-    std::string extra_ca_pem;      // a CA to trust, in memory (the demo's)
     journal_write_call journal_write;   // empty: writev(2); tests inject failures here
 };
 
@@ -30,10 +29,5 @@ struct dispatch_context {
 // Throws usage_error / input_error / journal_error for problems found before
 // anything was sent.
 int run_dispatch(const dispatch_config& config, const dispatch_context& context);
-
-// The HTTP client's options from the configuration (`run` and `contacts`
-// use one client the same way); extra_ca_pem is a CA in memory (the demo's).
-struct client_options;
-client_options make_client_options(const dispatch_config& config, const std::string& extra_ca_pem);
 
 } // namespace invent_dispatch

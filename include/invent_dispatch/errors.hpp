@@ -1,9 +1,25 @@
 #pragma once
-// What kind of failure an attempt met; the server's own words travel separately.
+// The failures every stage may name: what kind of failure an attempt met (an
+// error code; the server's own words travel separately), and the two setup
+// failures that end a command before anything is sent (exceptions).
 #include <boost/system/error_code.hpp>
+#include <stdexcept>
 #include <type_traits>
 
 namespace invent_dispatch {
+
+// Bad flags, config or environment: exit 2, nothing sent.
+class usage_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// A fatal input problem (unreadable file, bad header, unknown format): the
+// message names the file and, where there is one, the line.
+class input_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 enum class dispatch_errc {
     connect_failed = 1,     // resolve/connect failed: nothing was sent

@@ -12,26 +12,15 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include "invent_dispatch/chat_request.hpp"
-#include "invent_dispatch/config.hpp"
+#include "invent_dispatch/client_options.hpp"
 #include "invent_dispatch/failure_classifier.hpp"
 #include "invent_dispatch/http_message.hpp"
 
 namespace invent_dispatch {
-
-struct client_options {
-    api_endpoint endpoint;
-    std::string token;
-    std::optional<std::string> ca_file;   // a CA to trust besides the system store
-    std::string extra_ca_pem;             // the same, in memory (the demo's generated CA)
-    bool insecure = false;                // loopback only (checked by config)
-    std::optional<proxy_endpoint> proxy;  // tunnel through it with CONNECT
-    std::chrono::milliseconds timeout{30'000};
-};
 
 // System trust store plus the extra CAs, TLS >= 1.2, peer verification on.
 // Throws std::runtime_error naming the CA file when it cannot be read.

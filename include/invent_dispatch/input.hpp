@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "invent_dispatch/rows.hpp"
+#include "invent_dispatch/errors.hpp"
 
 namespace invent_dispatch {
 

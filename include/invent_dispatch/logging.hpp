@@ -1,8 +1,13 @@
 #pragma once
+#include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace invent_dispatch {
+
+// --log-level's values, quietest last.
+inline constexpr std::array<std::string_view, 6> log_levels{"trace", "debug", "info", "warn", "error", "off"};
 
 // spdlog on stderr (and a file with --log-file), at the given level.
 // Throws usage_error for an unknown level or an unwritable file.

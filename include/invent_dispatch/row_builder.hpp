@@ -2,6 +2,7 @@
 // Row builder stage: one input record -> a chat_request ready to send, or an
 // invalid row with its reason. Owns field mapping, defaults, templates,
 // validation, the JSON body and the idempotency key.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,10 @@ enum class known_field : std::uint8_t {
     contact_id, channel_id, org_id, assistant_id, title, message, start_timestamp, end_timestamp
 };
 inline constexpr std::size_t known_field_count = 8;
+// Their names, as --map and the input's columns spell them, in the enum's order.
+inline constexpr std::array<std::string_view, known_field_count> known_field_names = {
+    "contact_id", "channel_id", "org_id", "assistant_id",
+    "title", "message", "start_timestamp", "end_timestamp"};
 
 std::string_view to_string(known_field field) noexcept;
 std::optional<known_field> parse_known_field(std::string_view name) noexcept;

@@ -4,15 +4,16 @@
 // The dispatcher sees only row_source; readers and the builder have their own
 // headers (input.hpp, row_builder.hpp) for tests and validate.
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "invent_dispatch/chat_request.hpp"
+#include "invent_dispatch/errors.hpp"
 
 namespace invent_dispatch {
 
@@ -40,13 +41,6 @@ struct built_row {
     // valid: complete. invalid: line, and the ids and key when they could be read.
     chat_request request;
     std::string reason;   // invalid: why, in words a user can act on
-};
-
-// A fatal input problem (unreadable file, bad header, unknown format): the
-// message names the file and, where there is one, the line.
-class input_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
 };
 
 class row_source {

@@ -2,16 +2,17 @@
 
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "invent_dispatch/config.hpp"
+#include "invent_dispatch/errors.hpp"
 
 namespace invent_dispatch {
 
 void configure_logging(const std::string& level, const std::optional<std::string>& log_file) {
     const auto parsed = spdlog::level::from_str(level);
     if (parsed == spdlog::level::off && level != "off")
-        throw usage_error("--log-level: unknown level '" + level + "' (trace, debug, info, warn, error, off)");
+        throw usage_error(fmt::format("--log-level: unknown level '{}' ({})", level, fmt::join(log_levels, ", ")));
     std::vector<spdlog::sink_ptr> sinks{std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};
     if (log_file) {
         try {

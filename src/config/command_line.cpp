@@ -6,6 +6,8 @@
 #include <initializer_list>
 #include <sstream>
 
+#include "invent_dispatch/logging.hpp"
+#include "invent_dispatch/row_builder.hpp"
 #include "settings.hpp"
 
 namespace invent_dispatch {
@@ -91,8 +93,8 @@ setting_layer flag_layer(const po::variables_map& vm, bool defaulted) {
         const auto name = flag_name(s.key);
         if (!vm.count(name) || vm[name].defaulted() != defaulted) continue;
         setting_value value{{}, defaulted ? "default " + name : "--" + name};
-        if (s.kind == value_kind::boolean) value.texts.emplace_back(vm[name].as<bool>() ? "true" : "false");
-        else if (s.kind == value_kind::list) value.texts = vm[name].as<std::vector<std::string>>();
+        if (s.kind == config_detail::value_kind::boolean) value.texts.emplace_back(vm[name].as<bool>() ? "true" : "false");
+        else if (s.kind == config_detail::value_kind::list) value.texts = vm[name].as<std::vector<std::string>>();
         else value.texts.push_back(vm[name].as<std::string>());
         layer.emplace(s.key, std::move(value));
     }
@@ -192,17 +194,14 @@ char parse_delimiter(const setting_value& v) {
 }
 
 std::vector<std::pair<std::string, std::string>> parse_field_map(const setting_value& v) {
-    static constexpr std::array<std::string_view, 8> known_fields{
-        "contact_id", "channel_id", "org_id", "assistant_id", "title", "message", "start_timestamp", "end_timestamp"};
     std::vector<std::pair<std::string, std::string>> map;
     for (const auto& item : split_list(v.texts)) {
         const auto equals = item.find('=');
         const auto field = std::string(trim(std::string_view(item).substr(0, equals)));
         const auto column = equals == std::string::npos ? std::string() : std::string(trim(std::string_view(item).substr(equals + 1)));
         if (column.empty()) throw usage_error(fmt::format("{}: expected FIELD=COLUMN, got '{}'", v.origin, item));
-        if (std::find(known_fields.begin(), known_fields.end(), field) == known_fields.end())
-            throw usage_error(fmt::format("{}: '{}' is not a field (contact_id, channel_id, org_id, assistant_id, "
-                                          "title, message, start_timestamp, end_timestamp)", v.origin, field));
+        if (!parse_known_field(field))
+            throw usage_error(fmt::format("{}: '{}' is not a field ({})", v.origin, field, fmt::join(known_field_names, ", ")));
         if (std::any_of(map.begin(), map.end(), [&](const auto& m) { return m.first == field; }))
             throw usage_error(fmt::format("{}: '{}' is mapped twice", v.origin, field));
         map.emplace_back(field, column);
@@ -211,18 +210,17 @@ std::vector<std::pair<std::string, std::string>> parse_field_map(const setting_v
 }
 
 std::string parse_log_level(const setting_value& v) {
-    static constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info", "warn", "error", "off"};
-    if (std::find(levels.begin(), levels.end(), v.text()) == levels.end())
-        throw usage_error(fmt::format("{}: unknown log level '{}' (trace, debug, info, warn, error, off)", v.origin, v.text()));
+    if (std::find(log_levels.begin(), log_levels.end(), v.text()) == log_levels.end())
+        throw usage_error(fmt::format("{}: unknown log level '{}' ({})", v.origin, v.text(), fmt::join(log_levels, ", ")));
     return v.text();
 }
 
 void refuse_plain_off_loopback(const dispatch_config& config) {
-    if (config.endpoint.loopback) return;
-    const char* what = !config.endpoint.tls ? "plain http" : config.insecure ? "--insecure" : nullptr;
+    if (config.client.endpoint.loopback) return;
+    const char* what = !config.client.endpoint.tls ? "plain http" : config.client.insecure ? "--insecure" : nullptr;
     if (what)
         throw usage_error(fmt::format("refusing {} to {}: only loopback hosts may use http:// or --insecure", what,
-                                      config.endpoint.host));
+                                      config.client.endpoint.host));
 }
 
 // Every setting's winning text -> typed values, then the checks across settings.
@@ -242,8 +240,8 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (const auto* v = s.find("summary")) config.summary_path = v->text();
     if (const auto* v = s.find("report_html")) config.report_html_path = v->text();
     if (const auto* v = s.find("metrics_file")) config.metrics_path = v->text();
-    if (const auto* v = s.find("ca_file")) config.ca_file = v->text();
-    config.insecure = s.is_on("insecure");
+    if (const auto* v = s.find("ca_file")) config.client.ca_file = v->text();
+    config.client.insecure = s.is_on("insecure");
 
     if (const auto* v = s.find("concurrency")) config.concurrency = static_cast<unsigned>(parse_integer(*v, 1, 10'000));
     const auto* burst = s.find("burst");
@@ -266,8 +264,8 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
         config.retry.auth_failures_to_abort = static_cast<unsigned>(parse_integer(*v, 1, 1'000'000));
     if (const auto* v = s.find("fail_fast")) config.retry.fail_fast = static_cast<unsigned>(parse_integer(*v, 0, 1'000'000));
     config.retry.retry_ambiguous = s.is_on("retry_ambiguous");
-    if (const auto* v = s.find("timeout")) config.timeout = parse_duration_value(*v);
-    if (config.timeout.count() == 0) throw usage_error("timeout: must be more than 0");
+    if (const auto* v = s.find("timeout")) config.client.timeout = parse_duration_value(*v);
+    if (config.client.timeout.count() == 0) throw usage_error("timeout: must be more than 0");
     if (const auto* v = s.find("deadline")) config.deadline = parse_duration_value(*v);
     if (const auto* v = s.find("drain_timeout")) config.drain_timeout = parse_duration_value(*v);
     if (const auto* v = s.find("max_retry_after")) {
@@ -301,14 +299,14 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     // validate sends nothing: it needs neither the API nor a token.
     if (kind == command_kind::run) {
         if (const auto* v = s.find("base_url")) config.base_url = v->text();
-        config.endpoint = parse_endpoint(config.base_url);
+        config.client.endpoint = parse_endpoint(config.base_url);
         refuse_plain_off_loopback(config);
         // Invent allows 500 requests a minute per IP: stay under it unless told otherwise.
-        if (!config.rate && !config.endpoint.loopback) config.rate = rate_limit{invent_default_rate, burst_size};
-        if (adaptive_max_unset && is_invent_host(config.endpoint)) config.rate->per_second = invent_default_rate;
-        config.proxy = resolve_proxy(s, env, config.endpoint);
-        config.token = resolve_token(s, env);
-        if (config.token.empty())
+        if (!config.rate && !config.client.endpoint.loopback) config.rate = rate_limit{invent_default_rate, burst_size};
+        if (adaptive_max_unset && is_invent_host(config.client.endpoint)) config.rate->per_second = invent_default_rate;
+        config.client.proxy = resolve_proxy(s, env, config.client.endpoint);
+        config.client.token = resolve_token(s, env);
+        if (config.client.token.empty())
             throw usage_error("no API token: set INVENT_API_TOKEN or pass --token-file PATH");
     }
     return config;

@@ -15,9 +15,9 @@ std::string describe(const dispatch_config& c) {
         "input={} results={} api={} org_id={} concurrency={} rate={} max_attempts={} timeout={}ms deadline={} "
         "shard={} retry_unknown={} retry_ambiguous={} allow_duplicates={} strict={} ca_file={} insecure={} proxy={}",
         c.input.path, c.results_path, c.base_url, c.defaults.org_id, c.concurrency, rate, c.retry.max_attempts,
-        c.timeout.count(), deadline, shard, c.admission.retry_unknown, c.retry.retry_ambiguous,
-        c.admission.allow_duplicates, c.strict, c.ca_file.value_or("-"), c.insecure,
-        c.proxy ? c.proxy->display : std::string("none"));
+        c.client.timeout.count(), deadline, shard, c.admission.retry_unknown, c.retry.retry_ambiguous,
+        c.admission.allow_duplicates, c.strict, c.client.ca_file.value_or("-"), c.client.insecure,
+        c.client.proxy ? c.client.proxy->display : std::string("none"));
 }
 
 } // namespace invent_dispatch

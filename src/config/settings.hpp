@@ -30,8 +30,8 @@ struct setting {
     const char* key;            // TOML key; the flag is the same with '-' for '_'
     value_kind kind;
     const char* value_name;     // shown in --help ("N", "PATH"); nullptr for switches
-    const char* default_text;   // the built-in default, in the flag's syntax; nullptr: none
-    const char* help;
+    std::string default_text;   // the built-in default, in the flag's syntax; empty: none
+    std::string help;
 };
 
 // The run/validate settings, in --help order.
@@ -88,6 +88,8 @@ double parse_number(const std::string& text, const std::string& origin);
 double parse_probability(const std::string& text, const std::string& origin);
 double parse_rate_per_second(const std::string& text, const std::string& origin);
 std::chrono::milliseconds parse_duration_value(const setting_value& v);
+// The other way: 30000ms -> "30s", 600000ms -> "10m" (the largest whole unit).
+std::string format_duration(std::chrono::milliseconds value);
 
 // "a,b" and repeated flags alike -> {"a", "b"}, each trimmed, empties dropped.
 std::vector<std::string> split_list(const std::vector<std::string>& texts);

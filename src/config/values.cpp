@@ -115,5 +115,13 @@ std::chrono::milliseconds parse_duration_value(const setting_value& v) {
     return *value;
 }
 
+std::string format_duration(std::chrono::milliseconds value) {
+    const auto ms = value.count();
+    if (ms != 0 && ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
+    if (ms != 0 && ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
+    if (ms % 1'000 == 0) return fmt::format("{}s", ms / 1'000);
+    return fmt::format("{}ms", ms);
+}
+
 } // namespace config_detail
 } // namespace invent_dispatch

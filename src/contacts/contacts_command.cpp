@@ -147,7 +147,7 @@ int run_contacts(const dispatch_config& api, const contacts_config& contacts, co
     }
 
     net::io_context io{1};
-    http_client client(make_client_options(api, context.extra_ca_pem));
+    http_client client(api.client);
     connection_pages transport(io.get_executor(), client);
     // A GET changes nothing on the server: repeating one that got no answer is safe.
     retry_config retry = api.retry;
@@ -155,7 +155,7 @@ int run_contacts(const dispatch_config& api, const contacts_config& contacts, co
     scheduler pacing(api.rate, retry, api.seed ? api.seed : std::random_device{}());
 
     listing_options options;
-    options.base_path = api.endpoint.base_path;
+    options.base_path = api.client.endpoint.base_path;
     options.org_id = api.defaults.org_id;
     options.query = contacts.query;
     options.include_unsubscribed = contacts.include_unsubscribed;

@@ -40,8 +40,9 @@ int run_demo(std::ostream& out, bool terminal) {
 
     dispatch_config config;
     config.base_url = server.url();
-    config.endpoint = parse_endpoint(config.base_url);
-    config.token = mock.token;
+    config.client.endpoint = parse_endpoint(config.base_url);
+    config.client.token = mock.token;
+    config.client.extra_ca_pem = server.ca_pem();
     config.concurrency = 32;
     out << "invent-dispatch demo: mock Invent API at " << server.url() << " (generated certificate, "
         << mock.contacts << " contacts)\n";
@@ -51,7 +52,7 @@ int run_demo(std::ostream& out, bool terminal) {
     listing.query.segment_id = demo_segment;
     listing.out_path = (results_dir / "spring.csv").string();
     out << "listing segment " << demo_segment << " into " << *listing.out_path << "\n";
-    const int listed = run_contacts(config, listing, contacts_context{nullptr, &out, terminal, server.ca_pem()});
+    const int listed = run_contacts(config, listing, contacts_context{nullptr, &out, terminal});
     if (listed != exit_ok) return listed;
 
     // 2. One chat per row, as `run spring.csv --title ... --message ...`.
@@ -62,7 +63,7 @@ int run_demo(std::ostream& out, bool terminal) {
     config.summary_path = (results_dir / "summary.json").string();
     config.report_html_path = (results_dir / "report.html").string();
     out << "dispatching " << config.input.path << " with --concurrency " << config.concurrency << "\n";
-    const int status = run_dispatch(config, dispatch_context{&out, terminal, server.ca_pem(), {}});
+    const int status = run_dispatch(config, dispatch_context{&out, terminal, {}});
     out << "results journal: " << config.results_path << "\n"
         << "summary JSON:    " << *config.summary_path << "\n"
         << "HTML report:     " << *config.report_html_path << "\n";

@@ -19,7 +19,7 @@
 #include "invent_dispatch/admission.hpp"
 #include "invent_dispatch/errors.hpp"
 #include "invent_dispatch/http_client.hpp"
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_writer.hpp"
 #include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/metrics.hpp"
 #include "invent_dispatch/report.hpp"
@@ -130,7 +130,7 @@ public:
     dispatcher(const dispatch_config& config, const dispatch_context& context)
         : config_(config),
           context_(context),
-          client_(make_client_options(config, context.extra_ca_pem)),
+          client_(config.client),
           scheduler_(config.rate, config.retry, config.seed ? config.seed : std::random_device{}()),
           journal_options_(make_journal_options(config, context)),
           journal_file_(config.results_path),
@@ -168,7 +168,7 @@ public:
         if (total_rows) admission_.expect_rows(*total_rows);
         if (!config_.quiet) progress_.emplace(report_, total_rows, context_.terminal, *context_.out);
         spdlog::info("dispatching {} to {}{} with concurrency {}, rate {}", rows_->display_name(), config_.base_url,
-                     config_.proxy ? " through the proxy " + config_.proxy->display : std::string(), config_.concurrency,
+                     config_.client.proxy ? " through the proxy " + config_.client.proxy->display : std::string(), config_.concurrency,
                      !config_.rate ? std::string("unlimited")
                      : config_.rate->adaptive
                          ? fmt::format("auto up to {}/s burst {}", config_.rate->per_second, config_.rate->burst)
@@ -428,7 +428,7 @@ private:
                 w.in_flight = true;
                 ++counters.in_flight;
                 sent_as = scheduler_.on_send();
-                auto sent = co_await w.conn.send(chat_creation(request, config_.endpoint.base_path, w.target));
+                auto sent = co_await w.conn.send(chat_creation(request, config_.client.endpoint.base_path, w.target));
                 --counters.in_flight;
                 w.in_flight = false;
                 if (sent.ec && sent.stage == attempt_stage::connect && stop_ != stop_reason::none) {
@@ -605,11 +605,11 @@ private:
     // Goes to log lines and the journal: what the server chose to say is cleaned first.
     std::string describe_failure(const http_answer& answer) {
         if (answer.ec && answer.status != 0)
-            return fmt::format("HTTP {}: {}", answer.status, clean_server_text(answer.detail, config_.token));
-        if (answer.ec) return clean_server_text(answer.detail, config_.token);
+            return fmt::format("HTTP {}: {}", answer.status, clean_server_text(answer.detail, config_.client.token));
+        if (answer.ec) return clean_server_text(answer.detail, config_.client.token);
         const auto message = parser_.error_message(answer.body);
         return message.empty() ? fmt::format("HTTP {}", answer.status)
-                               : fmt::format("HTTP {}: {}", answer.status, clean_server_text(message, config_.token));
+                               : fmt::format("HTTP {}: {}", answer.status, clean_server_text(message, config_.client.token));
     }
 
     void finish_row(worker& w, const http_answer& answer, outcome result, unsigned attempts,
@@ -735,18 +735,6 @@ private:
 };
 
 } // namespace
-
-client_options make_client_options(const dispatch_config& config, const std::string& extra_ca_pem) {
-    client_options options;
-    options.endpoint = config.endpoint;
-    options.token = config.token;
-    options.ca_file = config.ca_file;
-    options.extra_ca_pem = extra_ca_pem;
-    options.insecure = config.insecure;
-    options.proxy = config.proxy;
-    options.timeout = config.timeout;
-    return options;
-}
 
 int run_dispatch(const dispatch_config& config, const dispatch_context& context) {
     // Before the journal is opened: a refused input leaves no trace in it.

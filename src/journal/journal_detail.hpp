@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/json_text.hpp"
 
 namespace invent_dispatch::detail {

@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "journal_detail.hpp"
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_records.hpp"
 
 namespace invent_dispatch {
 namespace {

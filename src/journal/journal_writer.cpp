@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "journal_detail.hpp"
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_writer.hpp"
 #include "invent_dispatch/utc_time.hpp"
 
 namespace invent_dispatch {

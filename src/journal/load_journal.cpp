@@ -14,7 +14,7 @@
 
 #include "journal_detail.hpp"
 #include "invent_dispatch/encoding.hpp"
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_records.hpp"
 
 namespace invent_dispatch {
 namespace {

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "journal_detail.hpp"
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/json_text.hpp"
 
 namespace invent_dispatch {

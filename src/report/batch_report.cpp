@@ -12,7 +12,7 @@
 #include <set>
 #include <simdjson.h>
 
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/key_set.hpp"
 

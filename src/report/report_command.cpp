@@ -4,7 +4,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/journal_report.hpp"
 
 namespace invent_dispatch {

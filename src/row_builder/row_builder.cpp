@@ -20,10 +20,6 @@ namespace invent_dispatch {
 
 namespace {
 
-constexpr std::array<std::string_view, known_field_count> known_field_names = {
-    "contact_id", "channel_id", "org_id", "assistant_id",
-    "title", "message", "start_timestamp", "end_timestamp"};
-
 constexpr std::size_t index(known_field field) noexcept { return static_cast<std::size_t>(field); }
 
 std::string_view trim(std::string_view text) noexcept {

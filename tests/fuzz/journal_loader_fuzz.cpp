@@ -10,7 +10,7 @@
 
 #include "fuzz_support.hpp"
 #include "invent_dispatch/encoding.hpp"
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_writer.hpp"
 
 using namespace invent_dispatch;
 

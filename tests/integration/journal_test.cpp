@@ -260,7 +260,7 @@ BOOST_AUTO_TEST_CASE(a_journal_write_failure_ends_the_run_with_exit_3_and_the_ne
                                                              {{"INVENT_API_TOKEN", "demo-token"}});
     disk_fills_mid_group seam{60'000};
     std::ostringstream summary;
-    invent_dispatch::dispatch_context context{&summary, false, {}, std::ref(seam)};
+    invent_dispatch::dispatch_context context{&summary, false, std::ref(seam)};
 
     std::ostringstream log;
     const auto logger = spdlog::default_logger();

@@ -74,11 +74,11 @@ BOOST_FIXTURE_TEST_CASE(built_in_defaults, temp_dir) {
     BOOST_TEST(c.concurrency == 32u);
     BOOST_TEST(c.defaults.org_id == "c");
     BOOST_TEST(c.base_url == "https://api.useinvent.com");
-    BOOST_TEST(c.endpoint.host == "api.useinvent.com");
-    BOOST_TEST(c.endpoint.port == "443");
-    BOOST_TEST(c.token == "secret-token");
+    BOOST_TEST(c.client.endpoint.host == "api.useinvent.com");
+    BOOST_TEST(c.client.endpoint.port == "443");
+    BOOST_TEST(c.client.token == "secret-token");
     BOOST_TEST(c.results_path == "contacts.csv.results.jsonl");
-    BOOST_TEST(c.timeout.count() == 30'000);
+    BOOST_TEST(c.client.timeout.count() == 30'000);
     BOOST_TEST(c.drain_timeout.count() == 10'000);
     BOOST_TEST(!c.deadline);
     BOOST_TEST(c.retry.max_attempts == 5u);
@@ -97,7 +97,7 @@ BOOST_FIXTURE_TEST_CASE(file_beats_defaults, temp_dir) {
     const auto c = run({"--config", file});
     BOOST_TEST(c.concurrency == 64u);
     BOOST_TEST(c.defaults.org_id == "org_file");
-    BOOST_TEST(c.endpoint.host == "file.example.com");
+    BOOST_TEST(c.client.endpoint.host == "file.example.com");
 }
 
 BOOST_FIXTURE_TEST_CASE(environment_beats_file, temp_dir) {
@@ -109,8 +109,8 @@ BOOST_FIXTURE_TEST_CASE(environment_beats_file, temp_dir) {
     const auto c = run({}, env);
     BOOST_TEST(c.concurrency == 64u);   // no variable for it: the file's value stands
     BOOST_TEST(c.defaults.org_id == "org_env");
-    BOOST_TEST(c.endpoint.host == "env.example.com");
-    BOOST_TEST(c.endpoint.base_path == "/v1");
+    BOOST_TEST(c.client.endpoint.host == "env.example.com");
+    BOOST_TEST(c.client.endpoint.base_path == "/v1");
 }
 
 BOOST_FIXTURE_TEST_CASE(flags_beat_environment, temp_dir) {
@@ -123,8 +123,8 @@ BOOST_FIXTURE_TEST_CASE(flags_beat_environment, temp_dir) {
                        env);
     BOOST_TEST(c.concurrency == 100u);
     BOOST_TEST(c.defaults.org_id == "org_flag");
-    BOOST_TEST(c.endpoint.host == "flag.example.com");
-    BOOST_TEST(c.endpoint.port == "8443");
+    BOOST_TEST(c.client.endpoint.host == "flag.example.com");
+    BOOST_TEST(c.client.endpoint.port == "8443");
 }
 
 BOOST_FIXTURE_TEST_CASE(config_flag_beats_config_variable, temp_dir) {
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(durations) {
     for (const auto* bad : {"", "s", "-1s", "10x", "1 0s", "ms500", "1e3"}) BOOST_TEST(!parse_duration(bad), bad);
 
     const auto c = run({"--timeout", "500ms", "--deadline", "2m", "--drain-timeout", "0"});
-    BOOST_TEST(c.timeout.count() == 500);
+    BOOST_TEST(c.client.timeout.count() == 500);
     BOOST_TEST(c.deadline->count() == 120'000);
     BOOST_TEST(c.drain_timeout.count() == 0);
     BOOST_TEST(contains(usage_message([] { run({"--timeout", "soon"}); }), "--timeout: expected a duration"));
@@ -373,10 +373,10 @@ BOOST_FIXTURE_TEST_CASE(shipped_example_config_parses, temp_dir) {
     }
     BOOST_TEST(settings >= 29);
     const auto c = run({"--config", write("example.toml", uncommented)});
-    BOOST_TEST(c.endpoint.host == "api.useinvent.com");
+    BOOST_TEST(c.client.endpoint.host == "api.useinvent.com");
     BOOST_TEST(c.defaults.assistant_id == "asst_123");
     BOOST_TEST(c.deadline->count() == 3'600'000);
-    BOOST_TEST(c.proxy->host == "proxy.corp.example");
+    BOOST_TEST(c.client.proxy->host == "proxy.corp.example");
 }
 
 BOOST_AUTO_TEST_CASE(plain_http_only_on_loopback) {
@@ -384,8 +384,8 @@ BOOST_AUTO_TEST_CASE(plain_http_only_on_loopback) {
                "refusing plain http to api.example.com: only loopback hosts may use http:// or --insecure");
     for (const auto* url : {"http://127.0.0.1:8080", "http://127.9.9.9", "http://localhost:9000", "http://[::1]:9000/v1/"}) {
         const auto c = run({"--base-url", url});
-        BOOST_TEST(c.endpoint.loopback, url);
-        BOOST_TEST(!c.endpoint.tls, url);
+        BOOST_TEST(c.client.endpoint.loopback, url);
+        BOOST_TEST(!c.client.endpoint.tls, url);
     }
     auto env = token_env;
     env["INVENT_BASE_URL"] = "http://10.0.0.1";
@@ -583,7 +583,7 @@ BOOST_FIXTURE_TEST_CASE(contacts_reads_its_flags_and_the_api_settings_of_run, te
     BOOST_TEST((plain.kind == command_kind::contacts));
     BOOST_TEST((plain.contacts.format == contacts_format::csv));
     BOOST_TEST(!plain.contacts.out_path);
-    BOOST_TEST(plain.dispatch.token == "secret-token");
+    BOOST_TEST(plain.dispatch.client.token == "secret-token");
     BOOST_TEST(plain.dispatch.rate->per_second == 8.0);   // 480/min against Invent, as run
     BOOST_TEST(plain.dispatch.defaults.org_id == "c");
 

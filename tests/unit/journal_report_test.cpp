@@ -12,7 +12,7 @@
 #include <map>
 #include <sstream>
 
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/metrics.hpp"
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "invent_dispatch/journal.hpp"
+#include "invent_dispatch/journal_writer.hpp"
 #include "invent_dispatch/json_text.hpp"
 #include "invent_dispatch/utc_time.hpp"
 

@@ -1,18 +1,13 @@
 #pragma once
-// The results journal (SPEC §3, §4): one run per journal (an exclusive lock),
-// write-ahead `sending` records, final records in completion order, event
-// records, group writes, flush/fsync cadence, torn-line repair, a write
-// failure cut back to the last whole group, and reading it back for resume.
+// The results journal's file and records (SPEC §3, §4), without Asio: one
+// run per journal (an exclusive lock), the line formats, and reading it back
+// for resume (torn-line repair). The async writer is journal_writer.hpp.
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -114,51 +109,5 @@ struct run_start_event {
 // file; the message names the file and line. Call it before opening a
 // journal_writer on the same file, which refuses a torn one.
 resume_state load_journal(journal_file& file, const journal_options& options);
-
-class journal_writer {
-public:
-    // Appends to `file` (its identity line first when it is empty), which
-    // must outlive the writer. Throws journal_error when it cannot.
-    journal_writer(boost::asio::any_io_executor executor, journal_file& file, journal_options options);
-    ~journal_writer();
-    journal_writer(const journal_writer&) = delete;
-    journal_writer& operator=(const journal_writer&) = delete;
-
-    // Buffered in memory, each stamped with `at`. All calls come from the
-    // executor's one thread.
-    void append(const row_result& result);
-    void append_sending(std::uint64_t line, std::string_view key);
-    void append_run_start(const run_start_event& event);
-    void append_run_end(int exit_code);
-    // A dispatcher-wide pause (Retry-After on a 429 or 503) until `until`.
-    void append_pause(int http_status, std::chrono::system_clock::time_point until);
-
-    // Resumes once everything appended before the call is in the file (one
-    // write for all callers waiting at that moment); at once when it is.
-    // An error when the journal has failed: the rows whose `sending` records
-    // wait in it must not be sent.
-    boost::asio::awaitable<boost::system::error_code> commit();
-
-    // A write or sync that fails (disk full, I/O error) fails the journal for
-    // good, once: a batch that reached the file in part is cut back to its
-    // last whole record before its first `sending` one (those rows were not
-    // sent: the next run sends them), and `on_failure` is called with the
-    // message (the only place it is said). Final records not in the file yet
-    // are tried once more by close(); nothing is thrown.
-    void on_failure(std::function<void(const std::string& message)> handler);
-    bool failed() const noexcept;
-
-    void start();   // the periodic flush and fsync; idempotent
-    void close();   // flush, fsync, stop the timers; idempotent
-    std::uint64_t records_written() const noexcept;
-    std::uint64_t writes_issued() const noexcept;   // write(2) batches, header included
-    std::uint64_t syncs_issued() const noexcept;    // fdatasync/fsync calls
-
-private:
-    struct impl;
-    // Shared with the periodic timer coroutine, which may resume once after
-    // the writer is gone (to see that it was closed).
-    std::shared_ptr<impl> impl_;
-};
 
 } // namespace invent_dispatch
