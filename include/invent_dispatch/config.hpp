@@ -36,9 +36,6 @@ using environment = std::map<std::string, std::string>;
 // or file and line.
 command_line parse_command_line(int argc, const char* const argv[], const environment& env);
 
-// One line for the start-up log: the settings that shape a run, never the token.
-std::string describe(const dispatch_config& config);
-
 // "500ms", "30s", "2m", "1h", "1.5s"; a bare number is seconds. nullopt when malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
 

@@ -31,10 +31,6 @@ enum class dispatch_errc {
     connection_lost,        // request sent, connection reset before the answer: ambiguous
     bad_http_response,      // the server's bytes were not HTTP
     not_a_chat,             // a 2xx whose body is not a Chat with an id
-    http_status,            // a non-2xx answer; see the status and message
-    auth_rejected,          // 401/403 too many times in a row: the batch stops
-    deadline_exceeded,      // --deadline reached
-    cancelled,              // stopped by a signal
     proxy_auth_required,    // the proxy answered CONNECT with 407 (or 401): nothing was sent
     proxy_refused,          // the proxy refused CONNECT (403, 502...) or did not speak HTTP: nothing was sent
     resolve_failed,         // the host name did not resolve: nothing was sent

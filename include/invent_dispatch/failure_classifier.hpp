@@ -25,7 +25,6 @@ enum class attempt_class : std::uint8_t {
     row_failure,         // any other answer: the row failed with the server's words
     auth_refused,        // 401/403, or the proxy refusing its credentials: several in a row stop the batch
     certificate,         // the server's certificate failed verification: stops the batch at once
-    stopped,             // cancelled or past the deadline: the dispatcher decides the row
 };
 
 // The transport failure a before-send class came from, for --fail-fast: the

@@ -19,10 +19,6 @@ public:
         case dispatch_errc::connection_lost: return "request sent, connection lost before the answer";
         case dispatch_errc::bad_http_response: return "the answer was not valid HTTP";
         case dispatch_errc::not_a_chat: return "a 2xx answer that is not a Chat with an id";
-        case dispatch_errc::http_status: return "the server refused the request";
-        case dispatch_errc::auth_rejected: return "the token or organisation was refused";
-        case dispatch_errc::deadline_exceeded: return "the batch deadline passed";
-        case dispatch_errc::cancelled: return "stopped by a signal";
         case dispatch_errc::proxy_auth_required: return "the proxy refused its credentials";
         case dispatch_errc::proxy_refused: return "the proxy refused the tunnel";
         case dispatch_errc::resolve_failed: return "the host name did not resolve";

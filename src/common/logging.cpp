@@ -27,4 +27,15 @@ void configure_logging(const std::string& level, const std::optional<std::string
     spdlog::set_default_logger(std::move(logger));
 }
 
+void log_escaped_exception::operator()(std::exception_ptr failure) const noexcept {
+    if (!failure) return;
+    try {
+        std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+        spdlog::error("{} failed: {}", task, e.what());
+    } catch (...) {
+        spdlog::error("{} failed: an exception that is not a std::exception", task);
+    }
+}
+
 } // namespace invent_dispatch

@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -18,6 +17,7 @@
 
 #include "invent_dispatch/admission.hpp"
 #include "invent_dispatch/errors.hpp"
+#include "invent_dispatch/logging.hpp"
 #include "invent_dispatch/http_client.hpp"
 #include "invent_dispatch/journal_writer.hpp"
 #include "invent_dispatch/journal_report.hpp"
@@ -175,8 +175,8 @@ public:
                          : fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst));
         if (const auto* adaptive = scheduler_.adaptive()) report_.rate().set(adaptive->current(), clock_type::now());
         watch_signals();
-        if (progress_) net::co_spawn(io_, show_progress(), net::detached);
-        if (config_.metrics_path) net::co_spawn(io_, refresh_metrics(), net::detached);
+        if (progress_) net::co_spawn(io_, show_progress(), log_escaped_exception{"progress line"});
+        if (config_.metrics_path) net::co_spawn(io_, refresh_metrics(), log_escaped_exception{"metrics file refresh"});
         for (unsigned i = 0; i < config_.concurrency; ++i) {
             auto& w = workers_.emplace_back(io_, client_);
             ++active_workers_;

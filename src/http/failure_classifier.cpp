@@ -29,7 +29,6 @@ transport_failure transport_of(dispatch_errc e) noexcept {
 attempt_verdict classify_attempt(attempt_stage stage, boost::system::error_code ec, int status) noexcept {
     const bool ours = ec.category() == dispatch_category();
     const auto e = static_cast<dispatch_errc>(ours ? ec.value() : 0);
-    if (ours && (e == dispatch_errc::cancelled || e == dispatch_errc::deadline_exceeded)) return {attempt_class::stopped};
     if (ours && e == dispatch_errc::tls_verify_failed) return {attempt_class::certificate};
     // The proxy's credentials do not fix themselves, and wrong ones fail
     // every row: counted like a refused token. Nothing reached the API.

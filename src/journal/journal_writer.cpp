@@ -4,7 +4,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +15,7 @@
 
 #include "journal_detail.hpp"
 #include "invent_dispatch/journal_writer.hpp"
+#include "invent_dispatch/logging.hpp"
 #include "invent_dispatch/utc_time.hpp"
 
 namespace invent_dispatch {
@@ -294,7 +294,7 @@ bool journal_writer::failed() const noexcept { return !impl_->failure.empty(); }
 void journal_writer::start() {
     impl_->check_open();
     if (std::exchange(impl_->started, true)) return;
-    asio::co_spawn(impl_->executor, impl::keep_cadence(impl_), asio::detached);
+    asio::co_spawn(impl_->executor, impl::keep_cadence(impl_), log_escaped_exception{"journal flush and sync timer"});
 }
 
 void journal_writer::close() {

@@ -1,6 +1,7 @@
 // The mock's sockets: an acceptor and one coroutine per connection on a
 // private io_context and thread. What to answer is mock_api's business; this
 // file reads, waits, writes and closes, the same way over TLS and plain TCP.
+#include "invent_dispatch/logging.hpp"
 #include "invent_dispatch/mock.hpp"
 #include "mock_api.hpp"
 
@@ -69,15 +70,6 @@ std::optional<http::status> unreadable_status(const error_code& ec) {
     if (ec.category() == make_error_code(http::error::bad_method).category())
         return http::status::bad_request;
     return std::nullopt;
-}
-
-void log_escaped_exception(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::error("mock: connection task failed: {}", ex.what());
-    }
 }
 
 // Opening and closing are all that differ between the two streams.
@@ -170,7 +162,7 @@ mock_server::impl::impl(mock_config c)
                                  std::to_string(config.port) + ": " + ec.message());
     bound = acceptor.local_endpoint();
 
-    net::co_spawn(io, accept_loop(), log_escaped_exception);
+    net::co_spawn(io, accept_loop(), log_escaped_exception{"mock: accept loop"});
     thread = std::thread([this] { io.run(); });
 }
 
@@ -203,7 +195,7 @@ net::awaitable<void> mock_server::impl::accept_loop() {
             co_await backoff.async_wait(use_nothrow);
             continue;
         }
-        net::co_spawn(io, run_connection(std::move(socket)), log_escaped_exception);
+        net::co_spawn(io, run_connection(std::move(socket)), log_escaped_exception{"mock: connection task"});
     }
 }
 

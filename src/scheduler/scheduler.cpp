@@ -87,7 +87,6 @@ retry_decision scheduler::on_attempt(const attempt_report& report, unsigned atte
         }
         return retry_with_backoff(attempt_number, now, outcome::failed);
     case attempt_class::row_failure:
-    case attempt_class::stopped:   // the dispatcher decides these rows' outcome itself
         return finish(outcome::failed);
     }
     return finish(outcome::failed);   // a value outside the enum

@@ -68,14 +68,12 @@ BOOST_AUTO_TEST_CASE(a_request_sent_without_an_answer_is_ambiguous) {
     BOOST_TEST((class_of(attempt_stage::read, boost::asio::error::connection_reset) == attempt_class::ambiguous));
 }
 
-BOOST_AUTO_TEST_CASE(stale_certificate_and_stop_have_their_own_classes) {
+BOOST_AUTO_TEST_CASE(stale_and_certificate_have_their_own_classes) {
     BOOST_TEST((class_of(attempt_stage::connect, dispatch_errc::stale_connection) == attempt_class::resend_stale));
     BOOST_TEST((class_of(attempt_stage::read, dispatch_errc::stale_connection) == attempt_class::resend_stale));
     const auto cert = classify_attempt(attempt_stage::connect, dispatch_errc::tls_verify_failed, 0);
     BOOST_TEST((cert.what == attempt_class::certificate));
     BOOST_TEST((cert.transport == transport_failure::none));   // its own breaker, not fail-fast
-    BOOST_TEST((class_of(attempt_stage::read, dispatch_errc::cancelled) == attempt_class::stopped));
-    BOOST_TEST((class_of(attempt_stage::connect, dispatch_errc::deadline_exceeded) == attempt_class::stopped));
 }
 
 BOOST_AUTO_TEST_CASE(a_proxy_refusing_its_credentials_counts_like_a_refused_token) {
