@@ -14,6 +14,9 @@ std::string encode_segment(std::string_view raw);
 // "org/contact/channel", each segment encoded: unambiguous whatever the ids hold.
 std::string make_chat_key(std::string_view org_id, std::string_view contact_id,
                           std::string_view channel_id);
+// The same appended to `out` (the row builder reuses its key's storage).
+void append_chat_key(std::string& out, std::string_view org_id, std::string_view contact_id,
+                     std::string_view channel_id);
 
 // The three raw ids back from a key made by make_chat_key; false when `key`
 // is not one (not three segments, or a bad %XX).

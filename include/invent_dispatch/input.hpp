@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "invent_dispatch/errors.hpp"
+#include "invent_dispatch/unique_fd.hpp"
 
 namespace invent_dispatch {
 
@@ -42,8 +43,7 @@ struct input_record {
 class input_file {
 public:
     explicit input_file(const std::string& path);   // throws input_error
-    ~input_file();
-    input_file(input_file&& other) noexcept;
+    input_file(input_file&& other) noexcept = default;
     input_file& operator=(input_file&&) = delete;
 
     // Up to size bytes; 0 only at the end. Throws input_error on a read error.
@@ -51,8 +51,8 @@ public:
     const std::string& display_name() const noexcept { return name_; }
 
 private:
-    int fd_ = -1;
-    bool owned_ = false;
+    unique_fd owned_;   // the file it opened; none for standard input
+    int fd_ = -1;       // what it reads: owned_, or STDIN_FILENO
     std::string name_;
 };
 

@@ -17,6 +17,7 @@
 #include "invent_dispatch/chat_request.hpp"
 #include "invent_dispatch/input_fingerprint.hpp"
 #include "invent_dispatch/key_set.hpp"
+#include "invent_dispatch/unique_fd.hpp"
 
 namespace invent_dispatch {
 
@@ -53,12 +54,12 @@ public:
     journal_file(const journal_file&) = delete;
     journal_file& operator=(const journal_file&) = delete;
 
-    int fd() const noexcept { return fd_; }
+    int fd() const noexcept { return fd_.get(); }
     const std::string& path() const noexcept { return path_; }
 
 private:
     std::string path_;
-    int fd_ = -1;
+    unique_fd fd_;
 };
 
 // A row an earlier run sent without recording how it ended; its ids come

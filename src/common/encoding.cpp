@@ -19,15 +19,20 @@ std::string encode_segment(std::string_view raw) {
     return out;
 }
 
+void append_chat_key(std::string& out, std::string_view org_id, std::string_view contact_id,
+                     std::string_view channel_id) {
+    append_encoded_segment(out, org_id);
+    out += '/';
+    append_encoded_segment(out, contact_id);
+    out += '/';
+    append_encoded_segment(out, channel_id);
+}
+
 std::string make_chat_key(std::string_view org_id, std::string_view contact_id,
                           std::string_view channel_id) {
     std::string key;
     key.reserve(org_id.size() + contact_id.size() + channel_id.size() + 2);
-    append_encoded_segment(key, org_id);
-    key += '/';
-    append_encoded_segment(key, contact_id);
-    key += '/';
-    append_encoded_segment(key, channel_id);
+    append_chat_key(key, org_id, contact_id, channel_id);
     return key;
 }
 

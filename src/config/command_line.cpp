@@ -117,7 +117,7 @@ setting_layer env_layer(const environment& env) {
 std::string clean_token(std::string_view text, const std::string& origin) {
     constexpr std::string_view bom = "\xEF\xBB\xBF";
     if (text.substr(0, bom.size()) == bom) text.remove_prefix(bom.size());
-    text = trim(text);
+    text = trim(text, whitespace);
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto byte = static_cast<unsigned char>(text[i]);
         // C0 and DEL, and C1 (U+0080..U+009F, in UTF-8 0xC2 0x80..0x9F).
@@ -197,8 +197,8 @@ std::vector<std::pair<std::string, std::string>> parse_field_map(const setting_v
     std::vector<std::pair<std::string, std::string>> map;
     for (const auto& item : split_list(v.texts)) {
         const auto equals = item.find('=');
-        const auto field = std::string(trim(std::string_view(item).substr(0, equals)));
-        const auto column = equals == std::string::npos ? std::string() : std::string(trim(std::string_view(item).substr(equals + 1)));
+        const auto field = std::string(trim(std::string_view(item).substr(0, equals), whitespace));
+        const auto column = equals == std::string::npos ? std::string() : std::string(trim(std::string_view(item).substr(equals + 1), whitespace));
         if (column.empty()) throw usage_error(fmt::format("{}: expected FIELD=COLUMN, got '{}'", v.origin, item));
         if (!parse_known_field(field))
             throw usage_error(fmt::format("{}: '{}' is not a field ({})", v.origin, field, fmt::join(known_field_names, ", ")));
@@ -249,7 +249,7 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     // --rate auto without MAX: MAX depends on the host, known below.
     bool adaptive_max_unset = false;
     if (const auto* v = s.find("rate")) {
-        const std::string_view text = trim(v->text());
+        const std::string_view text = trim(v->text(), whitespace);
         if (text == "auto") {
             config.rate = rate_limit{adaptive_default_max, burst_size, true};
             adaptive_max_unset = true;

@@ -64,7 +64,7 @@ mock_config parse_mock_flags(const std::vector<std::string>& args, const environ
     mock.port = static_cast<std::uint16_t>(parse_integer(*flag("port"), 0, 65535));
     mock.plain = vm["plain"].as<bool>();
     if (auto v = flag("token")) mock.token = v->text();
-    else if (auto token = env_value(env, "INVENT_API_TOKEN")) mock.token = std::string(trim(*token));
+    else if (auto token = env_value(env, "INVENT_API_TOKEN")) mock.token = std::string(trim(*token, whitespace));
     if (auto v = flag("cert-out")) mock.cert_out = v->text();
     if (auto v = flag("latency")) {
         const auto parts = split_list(v->texts);

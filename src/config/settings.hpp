@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "invent_dispatch/config.hpp"
+#include "invent_dispatch/trim.hpp"
 
 namespace invent_dispatch::config_detail {
 
@@ -91,8 +92,7 @@ std::chrono::milliseconds parse_duration_value(const setting_value& v);
 // The other way: 30000ms -> "30s", 600000ms -> "10m" (the largest whole unit).
 std::string format_duration(std::chrono::milliseconds value);
 
-// "a,b" and repeated flags alike -> {"a", "b"}, each trimmed, empties dropped.
+// "a,b" and repeated flags alike -> {"a", "b"}, each trimmed (whitespace), empties dropped.
 std::vector<std::string> split_list(const std::vector<std::string>& texts);
-std::string_view trim(std::string_view text);
 
 } // namespace invent_dispatch::config_detail

@@ -31,7 +31,7 @@ std::optional<std::pair<double, std::string_view>> number_and_unit(std::string_v
 } // namespace
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
-    const auto parsed = number_and_unit(config_detail::trim(text));
+    const auto parsed = number_and_unit(trim(text, whitespace));
     if (!parsed) return std::nullopt;
     const auto [number, unit] = *parsed;
     double millis_per_unit = 0;
@@ -47,7 +47,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) n
 }
 
 std::optional<shard_spec> parse_shard(std::string_view text) noexcept {
-    text = config_detail::trim(text);
+    text = trim(text, whitespace);
     const auto slash = text.find('/');
     if (slash == std::string_view::npos) return std::nullopt;
     const auto index = whole_number<std::uint32_t>(text.substr(0, slash));
@@ -63,19 +63,12 @@ namespace {
 }
 } // namespace
 
-std::string_view trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r\n");
-    return text.substr(first, last - first + 1);
-}
-
 std::vector<std::string> split_list(const std::vector<std::string>& texts) {
     std::vector<std::string> items;
     for (std::string_view text : texts) {
         while (!text.empty()) {
             const auto comma = std::min(text.find(','), text.size());
-            if (const auto item = trim(text.substr(0, comma)); !item.empty()) items.emplace_back(item);
+            if (const auto item = trim(text.substr(0, comma), whitespace); !item.empty()) items.emplace_back(item);
             text.remove_prefix(std::min(comma + 1, text.size()));
         }
     }
@@ -83,28 +76,28 @@ std::vector<std::string> split_list(const std::vector<std::string>& texts) {
 }
 
 std::uint64_t parse_integer(const setting_value& v, std::uint64_t min, std::uint64_t max) {
-    const auto value = whole_number<std::uint64_t>(trim(v.text()));
+    const auto value = whole_number<std::uint64_t>(trim(v.text(), whitespace));
     if (!value || *value < min || *value > max)
         fail(v.origin, fmt::format("expected a whole number from {} to {}, got '{}'", min, max, v.text()));
     return *value;
 }
 
 double parse_number(const std::string& text, const std::string& origin) {
-    const auto value = whole_number<double>(trim(text));
+    const auto value = whole_number<double>(trim(text, whitespace));
     if (!value || !std::isfinite(*value) || *value < 0)
         fail(origin, fmt::format("expected a non-negative number, got '{}'", text));
     return *value;
 }
 
 double parse_probability(const std::string& text, const std::string& origin) {
-    const auto value = whole_number<double>(trim(text));
+    const auto value = whole_number<double>(trim(text, whitespace));
     if (!value || !(*value >= 0 && *value <= 1))
         fail(origin, fmt::format("expected a probability from 0 to 1, got '{}'", text));
     return *value;
 }
 
 double parse_rate_per_second(const std::string& text, const std::string& origin) {
-    const auto value = parse_rate(trim(text));
+    const auto value = parse_rate(trim(text, whitespace));
     if (!value) fail(origin, fmt::format("expected a rate such as 8, 8/s or 480/min, got '{}'", text));
     return *value;
 }

@@ -23,6 +23,7 @@
 #include "invent_dispatch/dispatcher.hpp"
 #include "invent_dispatch/http_client.hpp"
 #include "invent_dispatch/report.hpp"
+#include "invent_dispatch/unique_fd.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -62,15 +63,15 @@ public:
         const fs::path target(path_);
         const auto dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
         temp_ = (dir / ("." + target.filename().string() + ".partial-XXXXXX")).string();
-        fd_ = ::mkstemp(temp_.data());
-        if (fd_ < 0) fail_on(temp_, "create a temporary file");
+        fd_.reset(::mkstemp(temp_.data()));
+        if (!fd_) fail_on(temp_, "create a temporary file");
         // mkstemp makes it 0600; the finished file gets what a plain create would.
         const auto mask = ::umask(0);
         ::umask(mask);
-        ::fchmod(fd_, 0666 & ~mask);
+        ::fchmod(fd_.get(), 0666 & ~mask);
     }
     ~atomic_file() {
-        if (fd_ >= 0) ::close(fd_);
+        fd_.reset();
         if (!committed_) ::unlink(temp_.c_str());
     }
     atomic_file(const atomic_file&) = delete;
@@ -78,29 +79,26 @@ public:
 
     void write(std::string_view text) {
         while (!text.empty()) {
-            const auto written = ::write(fd_, text.data(), text.size());
+            const auto written = ::write(fd_.get(), text.data(), text.size());
             if (written < 0 && errno == EINTR) continue;
             if (written < 0) fail_on(temp_, "write");
             text.remove_prefix(static_cast<std::size_t>(written));
         }
     }
     void commit() {
-        if (::fsync(fd_) != 0) fail_on(temp_, "flush");
-        ::close(std::exchange(fd_, -1));
+        if (::fsync(fd_.get()) != 0) fail_on(temp_, "flush");
+        fd_.reset();
         if (::rename(temp_.c_str(), path_.c_str()) != 0) fail_on(path_, "rename the finished listing into place");
         committed_ = true;
         // The rename itself is durable once the directory is.
         const auto dir = fs::path(path_).has_parent_path() ? fs::path(path_).parent_path().string() : std::string(".");
-        if (const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); dir_fd >= 0) {
-            ::fsync(dir_fd);
-            ::close(dir_fd);
-        }
+        if (const unique_fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY)); dir_fd) ::fsync(dir_fd.get());
     }
 
 private:
     std::string path_;
     std::string temp_;
-    int fd_ = -1;
+    unique_fd fd_;
     bool committed_ = false;
 };
 

@@ -124,7 +124,7 @@ struct link {
     tcp::socket socket;
     tls::inbox tls_inbox;
     tls::bio_transport transport{&tls_inbox, -1};
-    tls::ssl_ptr tls;   // none for plain HTTP; freed before its transport
+    ssl_ptr tls;   // none for plain HTTP; freed before its transport
     watchdog timeout;
     std::unique_ptr<char[]> read_buffer = std::make_unique<char[]>(read_capacity);
     bool open = false;

@@ -1,4 +1,5 @@
 #include "invent_dispatch/response_reader.hpp"
+#include "invent_dispatch/trim.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -30,12 +31,6 @@ bool iequals(std::string_view text, std::string_view lower_case) noexcept {
 bool is_token_char(char c) noexcept {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
     return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 // A line without its LF and the CR before it (RFC 9112 §2.2: a bare LF ends

@@ -11,12 +11,9 @@
 
 #include <openssl/ssl.h>
 
-namespace invent_dispatch::tls {
+#include "invent_dispatch/openssl_ptr.hpp"
 
-struct ssl_free_deleter {
-    void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
-};
-using ssl_ptr = std::unique_ptr<SSL, ssl_free_deleter>;
+namespace invent_dispatch::tls {
 
 // The bytes read from the socket that OpenSSL has not taken yet. OpenSSL
 // takes all there is before it asks for more (a record larger than what one

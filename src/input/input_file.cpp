@@ -14,22 +14,12 @@ input_file::input_file(const std::string& path) {
         return;
     }
     name_ = path;
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0)
+    owned_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!owned_)
         throw input_error(path + ": cannot open: " + std::strerror(errno));
-    owned_ = true;
+    fd_ = owned_.get();
     // Read once, front to back: let the kernel read ahead and drop pages behind.
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
-}
-
-input_file::~input_file() {
-    if (owned_)
-        ::close(fd_);
-}
-
-input_file::input_file(input_file&& other) noexcept
-    : fd_(other.fd_), owned_(other.owned_), name_(std::move(other.name_)) {
-    other.owned_ = false;
 }
 
 std::size_t input_file::read(char* dest, std::size_t size) {

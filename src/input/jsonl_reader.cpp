@@ -1,4 +1,5 @@
 #include "invent_dispatch/input.hpp"
+#include "invent_dispatch/trim.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -16,11 +17,6 @@ constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
 
 bool is_blank(std::string_view line) noexcept {
     return line.find_first_not_of(" \t\r") == std::string_view::npos;
-}
-
-std::string_view trim_right(std::string_view token) noexcept {
-    const auto end = token.find_last_not_of(" \t\r\n");
-    return token.substr(0, end == std::string_view::npos ? 0 : end + 1);
 }
 
 value_kind kind_of(ondemand::json_type type) noexcept {
@@ -181,7 +177,7 @@ void jsonl_reader::impl::collect_fields(ondemand::object& object, input_record& 
             } else if (type == ondemand::json_type::number) {
                 // Kept as written: 1.50 stays 1.50, and a 30-digit id that no
                 // machine number holds is still an id.
-                field.value = trim_right(value.raw_json_token());
+                field.value = trim_right(value.raw_json_token(), whitespace);
                 if (!is_json_number(field.value))
                     error = simdjson::NUMBER_ERROR;
             }

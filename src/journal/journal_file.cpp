@@ -69,28 +69,24 @@ journal_file::journal_file(std::string path) : path_(std::move(path)) {
         detail::throw_system_error(path_, "cannot open", errno);
     }
     // O_NONBLOCK: if it became a FIFO since, the open does not wait for a writer.
-    fd_ = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
-    if (fd_ < 0) detail::throw_system_error(path_, "cannot open", errno);
-    try {
-        if (::fstat(fd_, &info) != 0) detail::throw_system_error(path_, "cannot stat", errno);
-        if (!S_ISREG(info.st_mode)) refuse_kind(path_, info.st_mode);
-        int locked;
-        do {
-            locked = ::flock(fd_, LOCK_EX | LOCK_NB);
-        } while (locked != 0 && errno == EINTR);
-        if (locked != 0 && errno == EWOULDBLOCK) {
-            const auto holder = lock_holder(info);
-            throw journal_error(path_ + ": another run is using this journal (" +
-                                (holder ? "PID " + std::to_string(*holder) : std::string("its PID is not visible from here")) +
-                                "); one run per journal: wait for it to end, or give this run another --results");
-        }
-        if (locked != 0) detail::throw_system_error(path_, "cannot lock", errno);
-    } catch (...) {
-        ::close(fd_);
-        throw;
+    fd_.reset(::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644));
+    if (!fd_) detail::throw_system_error(path_, "cannot open", errno);
+    // A throw below closes it: fd_ is a member already built.
+    if (::fstat(fd_.get(), &info) != 0) detail::throw_system_error(path_, "cannot stat", errno);
+    if (!S_ISREG(info.st_mode)) refuse_kind(path_, info.st_mode);
+    int locked;
+    do {
+        locked = ::flock(fd_.get(), LOCK_EX | LOCK_NB);
+    } while (locked != 0 && errno == EINTR);
+    if (locked != 0 && errno == EWOULDBLOCK) {
+        const auto holder = lock_holder(info);
+        throw journal_error(path_ + ": another run is using this journal (" +
+                            (holder ? "PID " + std::to_string(*holder) : std::string("its PID is not visible from here")) +
+                            "); one run per journal: wait for it to end, or give this run another --results");
     }
+    if (locked != 0) detail::throw_system_error(path_, "cannot lock", errno);
 }
 
-journal_file::~journal_file() { ::close(fd_); }
+journal_file::~journal_file() = default;
 
 } // namespace invent_dispatch

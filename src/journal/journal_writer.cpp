@@ -118,12 +118,9 @@ void journal_writer::impl::open() {
     if (const int error = sync(true)) detail::throw_system_error(options.path, "sync failed", error);
     // A new file's name must survive a power cut too, or its records go with it.
     const auto directory = std::filesystem::absolute(options.path).parent_path();
-    const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0) detail::throw_system_error(directory.string(), "cannot open", errno);
-    const int synced = ::fsync(dir_fd);
-    const int sync_error = errno;
-    ::close(dir_fd);
-    if (synced != 0) detail::throw_system_error(directory.string(), "cannot sync", sync_error);
+    const unique_fd dir_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd) detail::throw_system_error(directory.string(), "cannot open", errno);
+    if (::fsync(dir_fd.get()) != 0) detail::throw_system_error(directory.string(), "cannot sync", errno);
 }
 
 void journal_writer::impl::fail(std::string message, int error) {

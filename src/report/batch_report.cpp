@@ -15,6 +15,7 @@
 #include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/key_set.hpp"
+#include "invent_dispatch/unique_fd.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -32,12 +33,9 @@ constexpr std::size_t final_outcome_count = 5;   // every outcome but `sending`
 // start, padding included, as simdjson wants.
 template <class OnLine>
 void for_each_padded_line(const std::string& path, OnLine on_line) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw_file_error(path, "cannot open", errno);
-    struct closer {
-        int fd;
-        ~closer() { ::close(fd); }
-    } const close_it{fd};
+    const unique_fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) throw_file_error(path, "cannot open", errno);
+    const int fd = file.get();
     std::vector<char> buffer(std::size_t{4} << 20);
     std::size_t begin = 0, end = 0;   // unscanned bytes
     const auto readable = [&] { return buffer.size() - simdjson::SIMDJSON_PADDING; };
@@ -191,8 +189,9 @@ std::uint64_t row_digest(std::string_view key, std::uint64_t line) noexcept {
 // The earliest and the latest `at` of a file, from its head and its tail:
 // records are appended in completion order, so that is the file's span.
 void widen_span(const std::string& path, std::optional<std::int64_t>& first, std::optional<std::int64_t>& last) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;   // the full read says why
+    const unique_fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) return;   // the full read says why
+    const int fd = file.get();
     constexpr std::size_t window = 64 << 10;
     std::string text(window, '\0');
     const auto stamps_in = [&](off_t offset) {
@@ -221,7 +220,6 @@ void widen_span(const std::string& path, std::optional<std::int64_t>& first, std
             last = last ? std::max(*last, ms) : ms;
         }
     }
-    ::close(fd);
 }
 
 std::string joined(const std::set<std::string>& values) {

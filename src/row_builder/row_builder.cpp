@@ -15,19 +15,13 @@
 #include <simdjson.h>
 
 #include "invent_dispatch/encoding.hpp"
+#include "invent_dispatch/trim.hpp"
 
 namespace invent_dispatch {
 
 namespace {
 
 constexpr std::size_t index(known_field field) noexcept { return static_cast<std::size_t>(field); }
-
-std::string_view trim(std::string_view text) noexcept {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos)
-        return {};
-    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
 
 // C0 controls, DEL and the C1 controls (U+0080..U+009F, C2 80..C2 9F in UTF-8).
 bool has_control_character(std::string_view text) noexcept {
@@ -341,13 +335,7 @@ void row_builder::build(const input_record& record, built_row& out) {
             break;
         }
     }
-    if (id_issue.empty()) {
-        append_encoded_segment(request.key, request.org_id);
-        request.key += '/';
-        append_encoded_segment(request.key, request.contact_id);
-        request.key += '/';
-        append_encoded_segment(request.key, request.channel_id);
-    }
+    if (id_issue.empty()) append_chat_key(request.key, request.org_id, request.contact_id, request.channel_id);
 
     if (!record.problem.empty())
         return invalid(record.problem);

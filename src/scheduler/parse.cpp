@@ -1,4 +1,5 @@
 #include "invent_dispatch/scheduler.hpp"
+#include "invent_dispatch/trim.hpp"
 
 #include <algorithm>
 #include <array>
@@ -162,12 +163,6 @@ std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text, i
     return to_sys_seconds(*t);
 }
 
-std::string_view trim_whitespace(std::string_view s) noexcept {
-    const auto first = s.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return {};
-    return s.substr(first, s.find_last_not_of(" \t") - first + 1);
-}
-
 } // namespace
 
 std::optional<double> parse_rate(std::string_view text) noexcept {
@@ -193,7 +188,7 @@ std::optional<double> parse_rate(std::string_view text) noexcept {
 std::optional<duration> parse_retry_after(std::string_view value,
                                           std::chrono::system_clock::time_point now_wall) noexcept {
     using namespace std::chrono;
-    value = trim_whitespace(value);
+    value = trim(value);
     if (value.empty()) return std::nullopt;
 
     if (value.find_first_not_of("0123456789") == std::string_view::npos) {

@@ -1,4 +1,5 @@
 #include "invent_dispatch/rate_limit_headers.hpp"
+#include "invent_dispatch/trim.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -32,12 +33,6 @@ std::optional<double> parse_number(std::string_view text) noexcept {
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value)) return std::nullopt;
     return value;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    const auto first = s.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return {};
-    return s.substr(first, s.find_last_not_of(" \t") - first + 1);
 }
 
 // One member of a Structured Field list or dictionary (RFC 8941), with the

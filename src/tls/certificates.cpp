@@ -2,6 +2,7 @@
 // a throwaway EC P-256 CA and a server certificate it signed, through the
 // OpenSSL 3 API. Nothing is written to disk; the caller gets PEM strings.
 #include "invent_dispatch/mock.hpp"
+#include "invent_dispatch/openssl_ptr.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -17,18 +18,6 @@
 
 namespace invent_dispatch {
 namespace {
-
-template <auto free_fn>
-struct openssl_free {
-    template <class T>
-    void operator()(T* p) const noexcept { free_fn(p); }
-};
-using key_ptr = std::unique_ptr<EVP_PKEY, openssl_free<EVP_PKEY_free>>;
-using cert_ptr = std::unique_ptr<X509, openssl_free<X509_free>>;
-using bio_ptr = std::unique_ptr<BIO, openssl_free<BIO_free_all>>;
-using bignum_ptr = std::unique_ptr<BIGNUM, openssl_free<BN_free>>;
-using names_ptr = std::unique_ptr<GENERAL_NAMES, openssl_free<GENERAL_NAMES_free>>;
-using extension_ptr = std::unique_ptr<X509_EXTENSION, openssl_free<X509_EXTENSION_free>>;
 
 constexpr long one_hour = 60 * 60;
 constexpr long one_day = 24 * one_hour;

@@ -27,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "invent_dispatch/mock.hpp"
+#include "invent_dispatch/openssl_ptr.hpp"
 
 namespace test_support {
 
@@ -79,42 +80,38 @@ inline std::string chat_json(const std::string& id) {
 
 // A self-signed certificate for 127.0.0.1 whose validity ended a day ago.
 inline invent_dispatch::generated_certificates expired_certificate() {
-    EVP_PKEY* key = EVP_EC_gen("P-256");
-    X509* cert = X509_new();
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 7);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -2 * 86400);
-    X509_gmtime_adj(X509_getm_notAfter(cert), -86400);
-    X509_set_pubkey(cert, key);
-    X509_NAME* name = X509_get_subject_name(cert);
+    using namespace invent_dispatch;
+    const key_ptr key(EVP_EC_gen("P-256"));
+    const cert_ptr cert(X509_new());
+    X509_set_version(cert.get(), 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 7);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -2 * 86400);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), -86400);
+    X509_set_pubkey(cert.get(), key.get());
+    X509_NAME* name = X509_get_subject_name(cert.get());
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
-    X509_set_issuer_name(cert, name);
+    X509_set_issuer_name(cert.get(), name);
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+    X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
     for (const char* ext : {"subjectAltName=IP:127.0.0.1", "basicConstraints=critical,CA:TRUE"}) {
         const std::string text(ext);
         const auto eq = text.find('=');
-        X509_EXTENSION* e = X509V3_EXT_conf(nullptr, &ctx, text.substr(0, eq).c_str(), text.substr(eq + 1).c_str());
-        X509_add_ext(cert, e, -1);
-        X509_EXTENSION_free(e);
+        const extension_ptr e(X509V3_EXT_conf(nullptr, &ctx, text.substr(0, eq).c_str(), text.substr(eq + 1).c_str()));
+        X509_add_ext(cert.get(), e.get(), -1);
     }
-    X509_sign(cert, key, EVP_sha256());
+    X509_sign(cert.get(), key.get(), EVP_sha256());
     const auto pem = [](auto write) {
-        BIO* bio = BIO_new(BIO_s_mem());
-        write(bio);
+        const bio_ptr bio(BIO_new(BIO_s_mem()));
+        write(bio.get());
         char* data = nullptr;
-        const long size = BIO_get_mem_data(bio, &data);
-        std::string out(data, static_cast<std::size_t>(size));
-        BIO_free(bio);
-        return out;
+        const long size = BIO_get_mem_data(bio.get(), &data);
+        return std::string(data, static_cast<std::size_t>(size));
     };
-    invent_dispatch::generated_certificates out;
-    out.server_cert_pem = pem([&](BIO* b) { PEM_write_bio_X509(b, cert); });
+    generated_certificates out;
+    out.server_cert_pem = pem([&](BIO* b) { PEM_write_bio_X509(b, cert.get()); });
     out.ca_cert_pem = out.server_cert_pem;
-    out.server_key_pem = pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr); });
-    X509_free(cert);
-    EVP_PKEY_free(key);
+    out.server_key_pem = pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
     return out;
 }
 
@@ -141,7 +138,6 @@ public:
         acceptor_.join();
         for (auto& t : handlers_) t.join();
         ::close(listener_);
-        SSL_CTX_free(context_);
     }
     scripted_server(const scripted_server&) = delete;
     scripted_server& operator=(const scripted_server&) = delete;
@@ -158,18 +154,14 @@ private:
     void setup_tls() {
         if (!script_.certificates)
             script_.certificates = invent_dispatch::generate_certificates({"localhost"}, {"127.0.0.1"});
-        context_ = SSL_CTX_new(TLS_server_method());
-        BIO* cert_bio = BIO_new_mem_buf(script_.certificates->server_cert_pem.data(), -1);
-        X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
-        BIO_free(cert_bio);
-        BIO* key_bio = BIO_new_mem_buf(script_.certificates->server_key_pem.data(), -1);
-        EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
-        BIO_free(key_bio);
+        context_.reset(SSL_CTX_new(TLS_server_method()));
+        const invent_dispatch::bio_ptr cert_bio(BIO_new_mem_buf(script_.certificates->server_cert_pem.data(), -1));
+        const invent_dispatch::cert_ptr cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+        const invent_dispatch::bio_ptr key_bio(BIO_new_mem_buf(script_.certificates->server_key_pem.data(), -1));
+        const invent_dispatch::key_ptr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
         BOOST_REQUIRE(cert != nullptr && key != nullptr);
-        BOOST_REQUIRE(SSL_CTX_use_certificate(context_, cert) == 1);
-        BOOST_REQUIRE(SSL_CTX_use_PrivateKey(context_, key) == 1);
-        X509_free(cert);
-        EVP_PKEY_free(key);
+        BOOST_REQUIRE(SSL_CTX_use_certificate(context_.get(), cert.get()) == 1);
+        BOOST_REQUIRE(SSL_CTX_use_PrivateKey(context_.get(), key.get()) == 1);
     }
 
     // Waits for the descriptor to be readable; false on stop or after `limit`.
@@ -238,7 +230,7 @@ private:
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
         conn c{fd};
         if (script_.tls) {
-            c.ssl = SSL_new(context_);
+            c.ssl = SSL_new(context_.get());
             SSL_set_fd(c.ssl, fd);
             if (SSL_accept(c.ssl) != 1) {
                 SSL_free(c.ssl);
@@ -301,7 +293,7 @@ private:
     }
 
     server_script script_;
-    SSL_CTX* context_ = nullptr;
+    invent_dispatch::ssl_context_ptr context_;
     int listener_ = -1;
     unsigned short port_ = 0;
     std::atomic<bool> stopping_{false};
