@@ -5,8 +5,8 @@
 #include <optional>
 #include <string_view>
 
-#include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/key_set.hpp"
+#include "invent_dispatch/resume_state.hpp"
 
 namespace invent_dispatch {
 

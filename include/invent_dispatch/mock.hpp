@@ -106,7 +106,7 @@ public:
     // GET /_mock/stats, the same JSON (POST /_mock/reset clears it):
     //   {"requests":N,"created":N,"responses":{"200":n,"429":n},
     //    "dropped_before_response":n,"dropped_on_accept":n,"malformed":n,
-    //    "idempotent_replays":n,"connections":n,"resumed_sessions":n,"max_in_any_second":n,
+    //    "idempotent_replays":n,"connections":n,"idle_closed":n,"resumed_sessions":n,"max_in_any_second":n,
     //    "create_span_us":n,"seconds":[[requests,created,refused],...],"listed_pages":{"<page>":n},
     //    "chats":{"<make_chat_key of the decoded ids>":{"count":n,"ambiguous":n,"ids":["chat_1"]}}}
     // requests/responses leave out /_mock/*; max_in_any_second counts create

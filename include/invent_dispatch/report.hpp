@@ -170,7 +170,16 @@ public:
     void row_finished(const row_result& result);
     void row_resumed(outcome previous);            // skipped because an earlier run finished it (created or unknown)
     std::uint64_t rows_done() const noexcept;      // finished + resumed
-    run_counters& counters() noexcept { return counters_; }
+    // Each attempt as it goes (the progress line, the metrics and the summary
+    // read the counters): started (counted, in flight) and finished (its
+    // answer or its failure came); withdrawn when a stop closed its connection
+    // before a byte of it left, so it does not count after all.
+    void request_started() noexcept;
+    void request_finished() noexcept;
+    void request_withdrawn() noexcept;
+    void stale_reconnects_seen(std::uint64_t reconnects) noexcept;
+    void rate_limit_paused(std::chrono::steady_clock::time_point until) noexcept;   // a new dispatcher-wide pause
+    void retries_so_far(std::uint64_t retries) noexcept;
     const run_counters& counters() const noexcept { return counters_; }
     const latency_histogram& latencies() const noexcept { return latencies_; }
     const duration_buckets& durations() const noexcept { return durations_; }

@@ -98,14 +98,16 @@ private:
     clock_type::time_point counting_since_{};
 };
 
-// The row's identity in a result; the caller adds how it ended.
-row_result result_of(const chat_request& request, outcome result) {
+// The row's identity in a result (from a chat_request, or a dangling_send an
+// earlier run left); the caller adds how it ended.
+template <class Row>
+row_result result_of(const Row& row, outcome result) {
     row_result r;
-    r.line = request.line;
-    r.key = request.key;
-    r.org_id = request.org_id;
-    r.contact_id = request.contact_id;
-    r.channel_id = request.channel_id;
+    r.line = row.line;
+    r.key = row.key;
+    r.org_id = row.org_id;
+    r.contact_id = row.contact_id;
+    r.channel_id = row.channel_id;
     r.result = result;
     return r;
 }
@@ -199,13 +201,7 @@ private:
         if (resumed_.repaired_torn_line)
             spdlog::warn("{}: repaired a torn last line left by an interrupted run", config_.results_path);
         for (const auto& dangling : resumed_.dangling) {
-            row_result result;
-            result.line = dangling.line;
-            result.key = dangling.key;
-            result.org_id = dangling.org_id;
-            result.contact_id = dangling.contact_id;
-            result.channel_id = dangling.channel_id;
-            result.result = outcome::unknown;
+            auto result = result_of(dangling, outcome::unknown);
             result.error = "request was in flight when an earlier run stopped";
             journal_.append(result);
         }
@@ -420,29 +416,28 @@ private:
                 }
             }
             ++attempts;
-            auto& counters = report_.counters();
-            ++counters.requests;
+            report_.request_started();
             if (opened.ec) {
+                report_.request_finished();   // the connection it needed failed
                 answer = opened;
             } else {
                 w.in_flight = true;
-                ++counters.in_flight;
                 sent_as = scheduler_.on_send();
                 auto sent = co_await w.conn.send(chat_creation(request, config_.client.endpoint.base_path, w.target));
-                --counters.in_flight;
+                report_.request_finished();
                 w.in_flight = false;
                 if (sent.ec && sent.stage == attempt_stage::connect && stop_ != stop_reason::none) {
                     // The stop closed the connection being made for this attempt
                     // (send waited for one): nothing of it left, so it does not count.
                     --attempts;
-                    --counters.requests;
+                    report_.request_withdrawn();
                     record_stopped_before_sending(w, attempt, attempts, last_failure);
                     co_return;
                 }
                 answer = sent;
             }
             const auto stale = w.conn.stale_reconnects();
-            counters.stale_reconnects += stale - w.stale_seen;
+            report_.stale_reconnects_seen(stale - w.stale_seen);
             w.stale_seen = stale;
 
             attempt = classify(w, answer);
@@ -499,8 +494,7 @@ private:
         const auto until = scheduler_.pause_end(now);
         if (!until || *until < recorded_pause_end_ + std::chrono::seconds(1)) return;
         recorded_pause_end_ = *until;
-        ++report_.counters().rate_limit_pauses;
-        report_.counters().paused_until = *until;   // the progress line shows it
+        report_.rate_limit_paused(*until);   // the progress line shows it
         const auto wall_until = std::chrono::system_clock::now() +
                                 std::chrono::duration_cast<std::chrono::system_clock::duration>(*until - now);
         journal_.append_pause(status, wall_until);
@@ -660,7 +654,7 @@ private:
 
     int finish() {
         failed_rows_.say_count(clock_type::now());
-        report_.counters().retries = scheduler_.retries();
+        report_.retries_so_far(scheduler_.retries());
         report_.finish();
         if (progress_) progress_->finish();
         const int status = exit_status();

@@ -7,7 +7,6 @@
 
 #include "invent_dispatch/input.hpp"
 #include "invent_dispatch/input_fingerprint.hpp"
-#include "invent_dispatch/rows.hpp"
 
 namespace invent_dispatch {
 

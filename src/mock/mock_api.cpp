@@ -141,6 +141,11 @@ void mock_api::note_resumed_session() {
     ++counters_.resumed_sessions;
 }
 
+void mock_api::note_idle_close() {
+    std::lock_guard lock(mutex_);
+    ++counters_.idle_closed;
+}
+
 bool mock_api::accept_connection() {
     std::lock_guard lock(mutex_);
     ++counters_.connections;
@@ -418,6 +423,7 @@ std::string mock_api::stats_json() const {
     number("malformed", counters_.malformed);
     number("idempotent_replays", counters_.idempotent_replays);
     number("connections", counters_.connections);
+    number("idle_closed", counters_.idle_closed);
     number("resumed_sessions", counters_.resumed_sessions);
     number("max_in_any_second", counters_.max_in_any_second);
     const auto span = counters_.first_create ? counters_.last_create - *counters_.first_create : clock::duration{};

@@ -37,6 +37,7 @@ public:
 
     // Counts a new connection; false means drop it now (drop_on_accept).
     bool accept_connection();
+    void note_idle_close();   // a kept-alive connection closed by idle_timeout
     void note_resumed_session();
     // `json` is the connection's parser, reused; the body gains padding for it.
     reply handle(request& req, simdjson::dom::parser& json);
@@ -65,6 +66,7 @@ private:
         std::uint64_t malformed = 0;
         std::uint64_t idempotent_replays = 0;
         std::uint64_t connections = 0;
+        std::uint64_t idle_closed = 0;
         std::uint64_t resumed_sessions = 0;   // TLS handshakes that resumed a session
         std::size_t max_in_any_second = 0;
         std::optional<std::chrono::steady_clock::time_point> first_create;   // arrivals of create requests

@@ -249,7 +249,10 @@ net::awaitable<bool> mock_server::impl::serve(Stream& stream, net::steady_timer&
                 transport.expires_after(config.idle_timeout);
                 const auto [idle_ec, first_bytes] =
                     co_await stream.async_read_some(buffer.prepare(first_read_size), use_nothrow);
-                if (idle_ec) co_return false;
+                if (idle_ec) {
+                    if (idle_ec == beast::error::timeout) api.note_idle_close();
+                    co_return false;
+                }
                 buffer.commit(first_bytes);
             }
             transport.expires_after(request_timeout);

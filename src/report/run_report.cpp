@@ -26,6 +26,24 @@ void run_report::row_resumed(outcome previous) {
     ++(previous == outcome::created ? counters_.resumed_created : counters_.resumed_unknown);
 }
 
+void run_report::request_started() noexcept {
+    ++counters_.requests;
+    ++counters_.in_flight;
+}
+
+void run_report::request_finished() noexcept { --counters_.in_flight; }
+
+void run_report::request_withdrawn() noexcept { --counters_.requests; }
+
+void run_report::stale_reconnects_seen(std::uint64_t reconnects) noexcept { counters_.stale_reconnects += reconnects; }
+
+void run_report::rate_limit_paused(std::chrono::steady_clock::time_point until) noexcept {
+    ++counters_.rate_limit_pauses;
+    counters_.paused_until = until;
+}
+
+void run_report::retries_so_far(std::uint64_t retries) noexcept { counters_.retries = retries; }
+
 std::uint64_t run_report::rows_done() const noexcept {
     std::uint64_t finished = 0;
     for (std::size_t o = 0; o < static_cast<std::size_t>(outcome::sending); ++o) finished += counters_.by_outcome[o];

@@ -17,9 +17,9 @@ BOOST_AUTO_TEST_SUITE(aiohttp)
 BOOST_AUTO_TEST_CASE(idle_close_notify_without_fin_loses_no_row) {
     temp_dir dir;
     const auto certificates = invent_dispatch::generate_certificates({"localhost"}, {"127.0.0.1"});
-    write_text(dir / "ca.pem", certificates.ca_cert_pem);
-    write_text(dir / "cert.pem", certificates.server_cert_pem);
-    write_text(dir / "key.pem", certificates.server_key_pem);
+    write_file(dir / "ca.pem", certificates.ca_cert_pem);
+    write_file(dir / "cert.pem", certificates.server_cert_pem);
+    write_file(dir / "key.pem", certificates.server_key_pem);
     const auto log = dir / "received.log";
     const auto port_file = dir / "port";
     const std::string command = "/usr/bin/python3 " INVENT_SOURCE_DIR "/tests/integration/aiohttp_app.py '" +
@@ -30,13 +30,13 @@ BOOST_AUTO_TEST_CASE(idle_close_notify_without_fin_loses_no_row) {
     struct stop_server {
         fs::path pid_file;
         ~stop_server() {
-            const auto pid = read_text(pid_file);
+            const auto pid = read_file_if_any(pid_file);
             if (!pid.empty()) ::kill(std::stoi(pid), SIGTERM);
         }
     } stop{dir / "pid"};
-    BOOST_REQUIRE_MESSAGE(wait_for([&] { return read_text(port_file).find('\n') != std::string::npos; }),
-                          "the aiohttp app did not start: " << read_text(dir / "server.err"));
-    const auto port = read_text(port_file).substr(0, read_text(port_file).find('\n'));
+    BOOST_REQUIRE_MESSAGE(wait_for([&] { return read_file_if_any(port_file).find('\n') != std::string::npos; }),
+                          "the aiohttp app did not start: " << read_file_if_any(dir / "server.err"));
+    const auto port = read_file_if_any(port_file).substr(0, read_file_if_any(port_file).find('\n'));
 
     constexpr int rows = 20;
     const auto input = dir / "contacts.csv";
@@ -50,7 +50,7 @@ BOOST_AUTO_TEST_CASE(idle_close_notify_without_fin_loses_no_row) {
     BOOST_TEST(run.exit_code == 0, run.err);
 
     std::map<std::string, int> received;
-    std::istringstream lines(read_text(log));
+    std::istringstream lines(read_file_if_any(log));
     for (std::string contact; std::getline(lines, contact);) ++received[contact];
     const auto finals = final_by_key(read_journal(dir / "contacts.csv.results.jsonl"));
     BOOST_TEST(finals.size() == static_cast<std::size_t>(rows));

@@ -91,7 +91,7 @@ mock_config listing_mock(std::size_t contacts, std::uint64_t seed = 1) {
 
 struct contacts_fixture {
     explicit contacts_fixture(mock_config config) : mock(std::move(config)) {
-        write_text(dir / "ca.pem", mock.ca_pem());
+        write_file(dir / "ca.pem", mock.ca_pem());
     }
     std::vector<std::string> args(std::vector<std::string> extra) const {
         std::vector<std::string> all{"contacts", "--base-url", mock.url(), "--ca-file", (dir / "ca.pem").string()};
@@ -211,7 +211,7 @@ BOOST_AUTO_TEST_CASE(include_unsubscribed_brings_those_rows_back) {
     BOOST_TEST_REQUIRE(everyone.rows.size() > with.rows.size());
     const auto both = f.contacts({"--include-unsubscribed", "--include-blocked", "--quiet"});
     BOOST_TEST_REQUIRE(both.exit_code == 0, both.err);
-    write_text(f.dir / "everyone.csv", both.out);
+    write_file(f.dir / "everyone.csv", both.out);
     BOOST_TEST(read_csv(f.dir / "everyone.csv") == with_header(everyone.rows));
 }
 
@@ -252,7 +252,7 @@ BOOST_AUTO_TEST_CASE(filters_reach_the_server_and_a_refused_token_stops_the_list
             vip.push_back(c);
     BOOST_TEST_REQUIRE(!vip.empty());
     const auto rows_file = f.dir / "vip.csv";
-    write_text(rows_file, result.out);
+    write_file(rows_file, result.out);
     BOOST_TEST(read_csv(rows_file) == with_header(expected_from(vip).rows));
 
     // --name and --email, and JSONL for a .jsonl --out.
@@ -265,7 +265,7 @@ BOOST_AUTO_TEST_CASE(filters_reach_the_server_and_a_refused_token_stops_the_list
                         [](const auto& ch) { return ch.email.find("example.org") != std::string::npos; }))
             souzas.push_back(c);
     std::vector<std::string> ids;
-    std::istringstream lines(read_text(f.dir / "souza.jsonl"));
+    std::istringstream lines(read_file_if_any(f.dir / "souza.jsonl"));
     for (std::string line; std::getline(lines, line);)
         ids.emplace_back(boost::json::parse(line).as_object().at("channel_id").as_string());
     std::vector<std::string> expected_ids;
@@ -419,7 +419,7 @@ BOOST_AUTO_TEST_CASE(pages_a_foreign_server_by_its_headers) {
         BOOST_TEST(head.find("Content-Length") == std::string::npos, head);   // a GET has no body
     }
     const auto rows_file = f.dir / "rows.csv";
-    write_text(rows_file, result.out);
+    write_file(rows_file, result.out);
     const auto rows = read_csv(rows_file);
     BOOST_TEST_REQUIRE(rows.size() == 231u);
     BOOST_TEST(rows[1] == (row{"ct_1", "ch_1", "Person 1", "P1", "p1", "p1@example.com", "", "PT", "pt"}));

@@ -12,7 +12,7 @@ namespace {
 
 struct mock_fixture {
     explicit mock_fixture(mock_config config = {}) : mock(std::move(config)) {
-        write_text(dir / "ca.pem", mock.ca_pem());
+        write_file(dir / "ca.pem", mock.ca_pem());
     }
     std::vector<std::string> run_args(const fs::path& input, std::vector<std::string> extra = {}) const {
         std::vector<std::string> args{"run", input.string(), "--base-url", mock.url(),
@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(connections_resume_the_first_tls_session) {
 BOOST_AUTO_TEST_CASE(ids_that_look_like_paths_arrive_as_one_segment) {
     mock_fixture f;
     const auto input = f.dir / "odd.csv";
-    write_text(input, "contact_id,channel_id,org_id\n../x,a/b,org 1\n?#%,\xC3\xA9t\xC3\xA9,o\n");
+    write_file(input, "contact_id,channel_id,org_id\n../x,a/b,org 1\n?#%,\xC3\xA9t\xC3\xA9,o\n");
     const auto result = run_binary(f.run_args(input), f.env(), f.dir.path);
     BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
     const auto ledger = ledger_of(f.mock.stats_json());
@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(demo_creates_a_chat_for_every_listed_row) {
     BOOST_TEST(rows > 100u);
     BOOST_TEST(result.err.find(std::to_string(rows) + " rows written") != std::string::npos, result.err);
     const auto summary_path = path_after("summary JSON:");
-    const auto summary = boost::json::parse(read_text(summary_path)).as_object();
+    const auto summary = boost::json::parse(read_file_if_any(summary_path)).as_object();
     // Issue 12 finding 9: a folder of its own (mkdtemp), not one anyone could plant at a predictable name.
     const auto folder = fs::path(summary_path).parent_path();
     const auto mode = static_cast<unsigned>(fs::status(folder).permissions() & fs::perms::all);

@@ -45,7 +45,7 @@ run_output run_against(const canned_server& server, const std::string& token, in
                              "--timeout", "5s"},
                             {{"INVENT_API_TOKEN", token}}, dir.path);
     out.journal = read_journal(dir / "contacts.csv.results.jsonl");
-    out.journal_text = read_text(dir / "contacts.csv.results.jsonl");
+    out.journal_text = read_file_if_any(dir / "contacts.csv.results.jsonl");
     return out;
 }
 

@@ -10,7 +10,7 @@ namespace test_support {
 
 struct session {
     explicit session(invent_dispatch::mock_config config = {}) : mock(std::move(config)) {
-        write_text(dir / "ca.pem", mock.ca_pem());
+        write_file(dir / "ca.pem", mock.ca_pem());
     }
     std::vector<std::string> args(const fs::path& input, std::vector<std::string> extra = {}) const {
         std::vector<std::string> a{"run", input.string(), "--base-url", mock.url(),
@@ -48,7 +48,7 @@ inline batch run_against(const invent_dispatch::mock_config& config, int rows, s
     b.result = run_binary(s.args(input, flags), s.env(), s.dir.path);
     b.journal = read_journal(s.dir / "contacts.csv.results.jsonl");
     b.stats = s.mock.stats_json();
-    b.summary = read_text(s.dir / "summary.json");
+    b.summary = read_file_if_any(s.dir / "summary.json");
     return b;
 }
 

@@ -2,6 +2,7 @@
 // trusts the mock's CA and verifies the host name, as the dispatcher must.
 #include "invent_dispatch/encoding.hpp"
 #include "invent_dispatch/mock.hpp"
+#include "integration/support.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -280,6 +281,7 @@ BOOST_AUTO_TEST_CASE(idle_timeout_is_announced_and_enforced) {
     const auto res = client.send(create_request({}));
     BOOST_TEST(res[http::field::keep_alive] == "timeout=1");
     BOOST_TEST(client.closed_by_server());
+    BOOST_TEST(stat(server, "idle_closed") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(injected_503_carries_retry_after_and_creates_nothing) {
@@ -555,7 +557,8 @@ BOOST_AUTO_TEST_CASE(stops_promptly_with_idle_and_waiting_connections) {
     test_client idle(*server);
     test_client waiting(*server);
     waiting.send_raw(serialize(create_request({})));
-    while (stat(*server, "requests") == 0) std::this_thread::yield();
+    BOOST_REQUIRE_MESSAGE(test_support::wait_for([&] { return stat(*server, "requests") > 0; }, std::chrono::seconds(30)),
+                          "the mock never counted the request");
 
     server.reset();   // must not wait out the latency nor the idle connection
     BOOST_TEST(waiting.closed_by_server());

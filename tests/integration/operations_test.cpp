@@ -69,7 +69,7 @@ private:
 };
 
 std::vector<std::string> mock_args(const mock_server& mock, const temp_dir& dir, const fs::path& input) {
-    write_text(dir / "ca.pem", mock.ca_pem());
+    write_file(dir / "ca.pem", mock.ca_pem());
     return {"run", input.string(), "--base-url", mock.url(), "--ca-file", (dir / "ca.pem").string(), "--quiet"};
 }
 
@@ -94,7 +94,7 @@ fs::path write_bad_rows(const fs::path& path, int lines) {
     std::string csv = "contact_id,channel_id\n";
     csv.reserve(csv.size() + static_cast<std::size_t>(lines) * 4);
     for (int i = 0; i < lines; ++i) csv += "c,\n";
-    write_text(path, csv);
+    write_file(path, csv);
     return path;
 }
 
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(strict_with_one_bad_row_sends_nothing) {
     temp_dir dir;
     mock_server mock(mock_config{});
     const auto input = dir / "contacts.csv";
-    write_text(input, contacts_with_one_bad_row());
+    write_file(input, contacts_with_one_bad_row());
     auto args = mock_args(mock, dir, input);
     args.push_back("--strict");
     const auto result = run_binary(args, {{"INVENT_API_TOKEN", "demo-token"}}, dir.path);
@@ -189,7 +189,7 @@ BOOST_AUTO_TEST_CASE(a_token_file_with_a_bom_and_crlf_sends_the_clean_token) {
     mock_server mock(config);
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, 5);
-    write_text(dir / "token", "\xEF\xBB\xBF" "clean-token\r\n");
+    write_file(dir / "token", "\xEF\xBB\xBF" "clean-token\r\n");
     auto args = mock_args(mock, dir, input);
     args.insert(args.end(), {"--token-file", (dir / "token").string()});
     const auto result = run_binary(args, {}, dir.path);
@@ -262,7 +262,7 @@ BOOST_AUTO_TEST_CASE(max_retry_after_from_the_config_file_lets_a_long_pause_thro
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, 3);
     mock_server mock(rate_limited(1.0, "2"));
-    write_text(dir / "c.toml", "max_retry_after = \"1s\"\n");
+    write_file(dir / "c.toml", "max_retry_after = \"1s\"\n");
     auto args = mock_args(mock, dir, input);
     args.insert(args.end(), {"--config", (dir / "c.toml").string(), "--concurrency", "3"});
     const auto capped = run_binary(args, {{"INVENT_API_TOKEN", "demo-token"}}, dir.path);

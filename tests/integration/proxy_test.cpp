@@ -33,7 +33,7 @@ public:
     tinyproxy(const fs::path& dir, const std::string& basic_auth = "")
         : port_(unused_port()), log_(dir / "tinyproxy.log") {
         const auto config = dir / "tinyproxy.conf";
-        write_text(config, "Port " + std::to_string(port_) + "\nListen 127.0.0.1\nTimeout 600\nMaxClients 200\n"
+        write_file(config, "Port " + std::to_string(port_) + "\nListen 127.0.0.1\nTimeout 600\nMaxClients 200\n"
                            "Allow 127.0.0.1\nLogLevel Info\nLogFile \"" + log_.string() + "\"\n" +
                            (basic_auth.empty() ? "" : "BasicAuth " + basic_auth + "\n"));
         const std::string out = (dir / "tinyproxy.out").string();
@@ -49,7 +49,7 @@ public:
         posix_spawn_file_actions_destroy(&actions);
         BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start tinyproxy (scripts/install-deps --test installs it)");
         BOOST_REQUIRE_MESSAGE(wait_for([&] { return accepts_connections(port_); }, std::chrono::seconds(20)),
-                              "tinyproxy did not listen on " << port_ << ": " << read_text(out));
+                              "tinyproxy did not listen on " << port_ << ": " << read_file_if_any(out));
     }
     ~tinyproxy() {
         ::kill(pid_, SIGTERM);
@@ -58,7 +58,7 @@ public:
     std::string url(const std::string& userinfo = "") const {
         return "http://" + (userinfo.empty() ? "" : userinfo + "@") + "127.0.0.1:" + std::to_string(port_);
     }
-    std::string log() const { return read_text(log_); }
+    std::string log() const { return read_file_if_any(log_); }
     // The CONNECT requests it took for host:port.
     std::size_t connects_to(const std::string& authority) const {
         const auto text = log();
@@ -77,7 +77,7 @@ private:
 struct proxy_fixture {
     explicit proxy_fixture(int row_count, mock_config config = {}, const std::string& basic_auth = "")
         : rows(row_count), mock(std::move(config)), proxy(dir.path, basic_auth) {
-        write_text(dir / "ca.pem", mock.ca_pem());
+        write_file(dir / "ca.pem", mock.ca_pem());
         write_contacts_csv(dir / "contacts.csv", rows);
     }
     // "127.0.0.1:PORT", as CONNECT names the mock.
@@ -242,7 +242,7 @@ BOOST_AUTO_TEST_CASE(proxy_credentials_from_the_url) {
                     error == "stopped before it was sent"), error);
     }
     BOOST_TEST(refused >= 3u);   // the refusals in a row that stop the batch
-    BOOST_TEST(read_text(f.journal()).find("wr0ng") == std::string::npos);
+    BOOST_TEST(read_file_if_any(f.journal()).find("wr0ng") == std::string::npos);
     BOOST_TEST(wrong.err.find("wr0ng") == std::string::npos);
     BOOST_TEST(wrong.err.find("through the proxy " + f.proxy.url() + " with") != std::string::npos, wrong.err);
 

@@ -33,7 +33,7 @@ struct batch_fixture {
 
     void start_mock(mock_config config) {
         mock = std::make_unique<mock_server>(std::move(config));
-        write_text(dir / "ca.pem", mock->ca_pem());
+        write_file(dir / "ca.pem", mock->ca_pem());
     }
     process_result run(const fs::path& input, std::vector<std::string> extra) const {
         std::vector<std::string> args{"run", input.string(), "--base-url", mock->url(), "--ca-file",
@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(run_writes_summary_metrics_and_html_at_its_end) {
     BOOST_TEST(created + failed == 200u);
 
     // The summary JSON: the run's facts, never the token.
-    const auto summary_text = read_text(f.dir / "summary.json");
+    const auto summary_text = read_file_if_any(f.dir / "summary.json");
     BOOST_TEST(summary_text.find("demo-token") == std::string::npos);
     const auto summary = boost::json::parse(summary_text).as_object();
     BOOST_TEST(summary.at("exit_code").as_int64() == 1);
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(run_writes_summary_metrics_and_html_at_its_end) {
     // The metrics: valid Prometheus text with every §9 series, as the journal counts.
     const auto metrics_path = f.dir / "batch.prom";
     BOOST_TEST(promtool_accepts(metrics_path, f.dir.path));
-    const auto metrics = read_text(metrics_path);
+    const auto metrics = read_file_if_any(metrics_path);
     const auto label = "input=\"" + fs::canonical(input).string() + "\"";
     for (const auto& series : spec_series) BOOST_TEST(metrics.find("\n" + series + "{" + label) != std::string::npos, series);
     BOOST_TEST(sample(metrics, "invent_dispatch_rows_total{" + label + ",outcome=\"created\"}") == static_cast<double>(created));
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(run_writes_summary_metrics_and_html_at_its_end) {
     BOOST_TEST(metrics.find("demo-token") == std::string::npos);
 
     // The HTML: one file that fetches nothing (the browser test looks at what it draws).
-    const auto html = read_text(f.dir / "report.html");
+    const auto html = read_file_if_any(f.dir / "report.html");
     BOOST_TEST(html.starts_with("<!DOCTYPE html>"));
     BOOST_TEST(html.find("data-chart=\"statuses\"") != std::string::npos);
     for (const char* fetch : {"<script", "src=", "href=", "@import", "url("}) BOOST_TEST(html.find(fetch) == std::string::npos, fetch);
@@ -147,12 +147,12 @@ BOOST_AUTO_TEST_CASE(metrics_file_is_only_ever_replaced_whole) {
                         {{"INVENT_API_TOKEN", "demo-token"}}, f.dir.path);
     // Written as the run starts: the start time, no end yet.
     BOOST_TEST_REQUIRE(wait_for([&] { return fs::exists(metrics_path); }));
-    const auto during = read_text(metrics_path);
+    const auto during = read_file_if_any(metrics_path);
     BOOST_TEST(during.find("\ninvent_dispatch_last_run_start_timestamp_seconds{") != std::string::npos, during);
     BOOST_TEST(during.find("\ninvent_dispatch_last_run_end_timestamp_seconds{") == std::string::npos, during);
     const auto result = child.wait();
     BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
-    const auto after = read_text(metrics_path);
+    const auto after = read_file_if_any(metrics_path);
     BOOST_TEST(after.find("\ninvent_dispatch_last_run_end_timestamp_seconds{") != std::string::npos, after);
     BOOST_TEST(promtool_accepts(metrics_path, f.dir.path));
 
@@ -212,9 +212,9 @@ BOOST_AUTO_TEST_CASE(three_shards_report_as_one_unsharded_run) {
                                   {}, f.dir.path);
     BOOST_TEST_REQUIRE(alone.exit_code == 0, alone.err);
 
-    const auto shards = boost::json::parse(read_text(f.dir / "json.out")).as_object();
-    const auto unsharded = boost::json::parse(read_text(f.dir / "whole.json")).as_object();
-    const auto run_summary = boost::json::parse(read_text(f.dir / "whole-summary.json")).as_object();
+    const auto shards = boost::json::parse(read_file_if_any(f.dir / "json.out")).as_object();
+    const auto unsharded = boost::json::parse(read_file_if_any(f.dir / "whole.json")).as_object();
+    const auto run_summary = boost::json::parse(read_file_if_any(f.dir / "whole-summary.json")).as_object();
     // Outcomes that do not depend on the server's dice: every row once, invalid and skipped alike.
     BOOST_TEST(shards.at("rows") == unsharded.at("rows"));
     BOOST_TEST(shards.at("rows") == run_summary.at("rows"));
@@ -229,10 +229,10 @@ BOOST_AUTO_TEST_CASE(three_shards_report_as_one_unsharded_run) {
     BOOST_TEST(sent(shards) == sent(unsharded));
     BOOST_TEST(sent(shards) == 286u);
 
-    const auto metrics = read_text(f.dir / "metrics.out");
+    const auto metrics = read_file_if_any(f.dir / "metrics.out");
     BOOST_TEST(promtool_accepts(f.dir / "metrics.out", f.dir.path));
     BOOST_TEST(metrics.find("outcome=\"skipped\"} 8\n") != std::string::npos, metrics);
-    BOOST_TEST(read_text(f.dir / "html.out").find("data-chart=\"statuses\"") != std::string::npos);
+    BOOST_TEST(read_file_if_any(f.dir / "html.out").find("data-chart=\"statuses\"") != std::string::npos);
 }
 
 // Issue 11 item 11: a re-run says how many rows earlier runs created and how
@@ -266,7 +266,7 @@ BOOST_AUTO_TEST_CASE(rerun_summary_counts_created_and_unknown_earlier) {
     BOOST_TEST(second.err.find(line("unknown earlier", unknown)) != std::string::npos, second.err);
     BOOST_TEST(second.err.find("--retry-unknown re-sends them") != std::string::npos, second.err);
     BOOST_TEST(second.err.find("done earlier") == std::string::npos, second.err);
-    const auto summary = boost::json::parse(read_text(f.dir / "again.json")).as_object();
+    const auto summary = boost::json::parse(read_file_if_any(f.dir / "again.json")).as_object();
     BOOST_TEST(summary.at("created_earlier").to_number<std::uint64_t>() == created);
     BOOST_TEST(summary.at("unknown_earlier").to_number<std::uint64_t>() == unknown);
     BOOST_TEST(summary.at("rows").to_number<std::uint64_t>() == 0u);
@@ -289,12 +289,12 @@ BOOST_AUTO_TEST_CASE(rate_limit_pauses_are_counted) {
     const auto responses = boost::json::parse(f.mock->stats_json()).at("responses").as_object();
     const auto* too_many = responses.if_contains("429");
     BOOST_TEST_REQUIRE(too_many != nullptr);
-    const auto pauses = boost::json::parse(read_text(f.dir / "summary.json")).at("rate_limit_pauses").to_number<std::int64_t>();
+    const auto pauses = boost::json::parse(read_file_if_any(f.dir / "summary.json")).at("rate_limit_pauses").to_number<std::int64_t>();
     BOOST_TEST(pauses >= 1);
     BOOST_TEST(pauses <= too_many->to_number<std::int64_t>());
     BOOST_TEST(result.err.find("rate-limit pauses") != std::string::npos, result.err);
     const auto label = "input=\"" + fs::canonical(input).string() + "\"";
-    BOOST_TEST(sample(read_text(f.dir / "m.prom"), "invent_dispatch_rate_limit_pauses_total{" + label + "}") ==
+    BOOST_TEST(sample(read_file_if_any(f.dir / "m.prom"), "invent_dispatch_rate_limit_pauses_total{" + label + "}") ==
                static_cast<double>(pauses));
 }
 
@@ -313,9 +313,9 @@ BOOST_AUTO_TEST_CASE(the_adaptive_rate_is_a_metric) {
     const auto metrics_path = f.dir / "m.prom";
     BOOST_TEST(promtool_accepts(metrics_path, f.dir.path));
     const auto label = "input=\"" + fs::canonical(input).string() + "\"";
-    const auto rate = sample(read_text(metrics_path), "invent_dispatch_rate_current{" + label + "}");
+    const auto rate = sample(read_file_if_any(metrics_path), "invent_dispatch_rate_current{" + label + "}");
     const auto final_rate =
-        boost::json::parse(read_text(f.dir / "summary.json")).at("rate").at("final").to_number<double>();
+        boost::json::parse(read_file_if_any(f.dir / "summary.json")).at("rate").at("final").to_number<double>();
     BOOST_TEST(rate > 0.0);
     BOOST_TEST(rate <= 100.0);
     BOOST_TEST(std::abs(rate - final_rate) <= 0.005, rate << " against the summary's " << final_rate);
@@ -326,7 +326,7 @@ BOOST_AUTO_TEST_CASE(report_refuses_what_it_cannot_read) {
     const auto missing = run_binary({"report", (dir / "nope.jsonl").string()}, {}, dir.path);
     BOOST_TEST(missing.exit_code == 2);
     BOOST_TEST(missing.err.find((dir / "nope.jsonl").string() + ": cannot open") != std::string::npos, missing.err);
-    write_text(dir / "input.csv", "contact_id,channel_id\n1,2\n");
+    write_file(dir / "input.csv", "contact_id,channel_id\n1,2\n");
     const auto not_journal = run_binary({"report", (dir / "input.csv").string()}, {}, dir.path);
     BOOST_TEST(not_journal.exit_code == 2);
     BOOST_TEST(not_journal.err.find("input.csv:1: not an invent-dispatch journal") != std::string::npos, not_journal.err);

@@ -30,7 +30,7 @@ scripted_run run_against(const scripted_server& server, const temp_dir& dir, int
     std::vector<std::string> args{"run", input.string(), "--base-url", server.url(), "--quiet",
                                   "--timeout", "5s", "--max-attempts", "2"};
     if (!server.ca_pem().empty()) {
-        write_text(dir / "ca.pem", server.ca_pem());
+        write_file(dir / "ca.pem", server.ca_pem());
         args.insert(args.end(), {"--ca-file", (dir / "ca.pem").string()});
     }
     args.insert(args.end(), extra.begin(), extra.end());

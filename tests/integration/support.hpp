@@ -32,18 +32,13 @@
 #include <unistd.h>
 #include <vector>
 
+#include "support/files.hpp"
+
 extern char** environ;
 
 namespace test_support {
 
 namespace fs = std::filesystem;
-
-inline std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 // A loopback port nothing listens on (bound, read, released): a connect to it
 // is refused.
@@ -60,26 +55,6 @@ inline unsigned short unused_port() {
     BOOST_REQUIRE(bound);
     return ntohs(address.sin_port);
 }
-
-inline void write_text(const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-    BOOST_REQUIRE_MESSAGE(out, "cannot write " << path);
-}
-
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "invent-test-XXXXXX").string();
-        BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 // A CSV of `rows` contacts: c_<i> on channel ch_<i % 7>, line i + 1.
 inline void write_contacts_csv(const fs::path& path, int rows, const std::string& prefix = "c_") {
@@ -173,7 +148,7 @@ public:
         }
     }
     pid_t pid() const { return pid_; }
-    std::string stderr_so_far() const { return read_text(err_path_); }
+    std::string stderr_so_far() const { return read_file_if_any(err_path_); }
     void signal(int sig) { ::kill(pid_, sig); }
 
     process_result wait() {
@@ -203,8 +178,8 @@ private:
         process_result result;
         result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         result.max_rss_kib = usage.ru_maxrss;
-        result.out = read_text(out_path_);
-        result.err = read_text(err_path_);
+        result.out = read_file_if_any(out_path_);
+        result.err = read_file_if_any(err_path_);
         return result;
     }
 

@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include "support/files.hpp"
 #include "invent_dispatch/config.hpp"
 
 using namespace invent_dispatch;
@@ -50,20 +51,7 @@ std::string pairs_text(const std::vector<std::pair<A, B>>& pairs) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-struct temp_dir {
-    std::filesystem::path path;
-    temp_dir() {
-        path = std::filesystem::temp_directory_path() /
-               ("invent-config-test-" + std::to_string(std::random_device{}()));
-        std::filesystem::create_directories(path);
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-    std::string write(const std::string& name, const std::string& content) const {
-        const auto file = path / name;
-        std::ofstream(file) << content;
-        return file.string();
-    }
-};
+using test_support::temp_dir;
 
 } // namespace
 

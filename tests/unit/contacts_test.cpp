@@ -14,7 +14,8 @@
 #include "invent_dispatch/errors.hpp"
 #include "invent_dispatch/input.hpp"
 #include "invent_dispatch/response_parser.hpp"
-#include "unit/input_files.hpp"
+#include "support/files.hpp"
+#include "support/io_context.hpp"
 
 using namespace invent_dispatch;
 
@@ -22,7 +23,7 @@ namespace {
 
 namespace net = boost::asio;
 
-using test::read_file;
+using test_support::read_file;
 
 // A contact as the listing shows it; channels are given as JSON.
 std::string contact_json(const std::string& id, const std::string& flags, const std::string& channels) {
@@ -252,7 +253,7 @@ BOOST_AUTO_TEST_CASE(csv_quotes_what_needs_it_and_reads_back_through_the_input_s
     BOOST_TEST(text == "contact_id,channel_id,contact_name,channel_name,username,email,phone,country,language\n"
                        "c1,\"ch,1\",\"Ana \"\"Nana\"\" Souza\",\"line\nbreak\",ana,a@x,+55 11 9,BR,pt\n");
 
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     csv_reader reader(input_file(dir.write("rows.csv", text)), csv_options{});
     input_record record;
     BOOST_TEST_REQUIRE(reader.next(record));
@@ -358,11 +359,8 @@ listed list(scripted_transport& transport, unsigned max_attempts = 5, contacts_f
     contacts_lister lister(options, transport, pacing,
                            [&](std::string_view text, const contact_listing&) { out.text += text; });
     net::io_context io;
-    net::co_spawn(io, lister.run(), [&](std::exception_ptr e, listing_result r) {
-        if (e) std::rethrow_exception(e);
-        out.result = std::move(r);
-    });
-    io.run();
+    out.result = test_support::run_to_completion(io, lister.run());
+    BOOST_TEST(test_support::no_work_left(io));
     out.counts = lister.counts();
     out.requests = lister.requests();
     return out;

@@ -9,7 +9,7 @@
 #include <boost/json.hpp>
 
 #include "invent_dispatch/input.hpp"
-#include "unit/input_files.hpp"
+#include "support/files.hpp"
 
 using namespace invent_dispatch;
 
@@ -40,7 +40,7 @@ csv_contents read_csv_file(const std::string& path, csv_options options = {}) {
 }
 
 csv_contents read_csv(std::string_view bytes, csv_options options = {}) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     return read_csv_file(dir.write("input.csv", bytes), options);
 }
 
@@ -58,10 +58,7 @@ BOOST_AUTO_TEST_CASE(csv_spectrum_conformance) {
     for (const auto& entry : std::filesystem::directory_iterator(spectrum_dir + "/csvs")) {
         const auto name = entry.path().stem().string();
         BOOST_TEST_CONTEXT("case " << name) {
-            std::ifstream json_file(spectrum_dir + "/json/" + name + ".json");
-            std::stringstream json_text;
-            json_text << json_file.rdbuf();
-            const auto expected = boost::json::parse(json_text.str()).as_array();
+            const auto expected = boost::json::parse(test_support::read_file(spectrum_dir + "/json/" + name + ".json")).as_array();
 
             const auto contents = read_csv_file(entry.path().string());
             BOOST_TEST_REQUIRE(contents.rows.size() == expected.size());
@@ -191,7 +188,7 @@ BOOST_AUTO_TEST_CASE(tiny_max_record_is_the_same_at_every_read_size) {
 // them as one span let "\xD0" at the end of one field and "\x97" at the
 // start of the next pass as a character.
 BOOST_AUTO_TEST_CASE(invalid_utf8_is_found_in_quoted_records_too) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     for (const std::string row : {"\"c1\",ch,Hi\xD0,\x97there\n", "c1,ch,Hi\xD0,\x97there\n",
                                   "\"c1\",ch,Hi,\xD0\x97there\n"}) {
         BOOST_TEST_CONTEXT("row " << row) {
@@ -312,7 +309,7 @@ BOOST_AUTO_TEST_CASE(random_round_trip) {
         }
         const std::size_t read_size = 4 + random() % 40;
         BOOST_TEST_CONTEXT("round " << round << ", read size " << read_size) {
-            const test::scratch_dir dir;
+            const test_support::temp_dir dir;
             input_file file(dir.write("count.csv", bytes));
             BOOST_TEST(count_csv_records(file, ',') == expected.size());
             const auto contents = read_csv(bytes, csv_options{',', read_size});
@@ -327,7 +324,7 @@ BOOST_AUTO_TEST_CASE(random_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(count_is_quote_aware) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     input_file file(dir.write("count.csv", "a,b\n1,\"x\ny\"\n\n2,3\n4,\"\"\"\n\"\n"));
     BOOST_TEST(count_csv_records(file, ',') == 3u);
 }
@@ -343,7 +340,7 @@ BOOST_AUTO_TEST_CASE(count_quotes_as_the_reader_does) {
     };
     for (const auto& [bytes, delimiter] : inputs) {
         BOOST_TEST_CONTEXT(bytes) {
-            const test::scratch_dir dir;
+            const test_support::temp_dir dir;
             input_file file(dir.write("count.csv", bytes));
             BOOST_TEST(count_csv_records(file, delimiter) ==
                        read_csv(bytes, csv_options{delimiter}).rows.size());

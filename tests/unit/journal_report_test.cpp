@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "support/files.hpp"
 #include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/metrics.hpp"
@@ -28,18 +29,12 @@ std::string at(std::int64_t ms) {
     return format_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
+// A file in a scratch folder of its own.
 struct temp_file {
+    test_support::temp_dir dir;
     fs::path path;
-    explicit temp_file(const std::string& name)
-        : path(fs::temp_directory_path() / fmt::format("invent-report-test-{}-{}", ::getpid(), name)) {}
-    ~temp_file() {
-        std::error_code ignored;
-        fs::remove(path, ignored);
-    }
-    void write(const std::string& text) const {
-        std::ofstream out(path, std::ios::binary);
-        out << text;
-    }
+    explicit temp_file(const std::string& name) : path(dir / name) {}
+    void write(const std::string& text) const { test_support::write_file(path, text); }
 };
 
 std::string row_line(std::uint64_t line, const std::string& key, const char* outcome, int status, int attempts,

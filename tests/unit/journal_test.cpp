@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "support/files.hpp"
+#include "support/io_context.hpp"
 #include "invent_dispatch/journal_writer.hpp"
 #include "invent_dispatch/json_text.hpp"
 #include "invent_dispatch/utc_time.hpp"
@@ -29,31 +31,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under /tmp per test, removed afterwards.
-struct temp_dir {
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "invent-journal-XXXXXX").string();
-        BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~temp_dir() { fs::remove_all(path); }
-
+// A scratch folder (removed afterwards) and the options of a journal in it.
+struct journal_dir : test_support::temp_dir {
     journal_options options(std::string identity = "contacts.csv") const {
         journal_options o;
         o.path = (path / "results.jsonl").string();
         o.input_identity = std::move(identity);
         return o;
     }
-
-    fs::path path;
 };
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
+using test_support::read_file;
+using test_support::spawn;
 
 void append_to_file(const std::string& path, std::string_view bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::app);
@@ -65,14 +54,6 @@ std::vector<std::string> lines_of(const std::string& text) {
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
-}
-
-// Runs the coroutine to completion, rethrowing what escaped it.
-template <typename Coroutine>
-void spawn(asio::io_context& io, Coroutine coroutine) {
-    asio::co_spawn(io, std::move(coroutine), [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-    });
 }
 
 row_result full_result() {
@@ -178,9 +159,8 @@ BOOST_AUTO_TEST_CASE(sending_record_format) {
                       "\n");
 }
 
-BOOST_AUTO_TEST_CASE(a_new_journal_starts_with_its_identity) {
-    temp_dir dir;
-    asio::io_context io;
+BOOST_FIXTURE_TEST_CASE(a_new_journal_starts_with_its_identity, test_support::io_fixture) {
+    journal_dir dir;
     {
         test_journal writer(io, dir.options("in \"put\".csv"));
         BOOST_TEST(writer.records_written() == 0u);
@@ -199,9 +179,8 @@ BOOST_AUTO_TEST_CASE(a_new_journal_starts_with_its_identity) {
                "\n");
 }
 
-BOOST_AUTO_TEST_CASE(every_record_carries_its_time_last) {
-    temp_dir dir;
-    asio::io_context io;
+BOOST_FIXTURE_TEST_CASE(every_record_carries_its_time_last, test_support::io_fixture) {
+    journal_dir dir;
     const auto before = std::chrono::system_clock::now();
     {
         test_journal writer(io, dir.options());
@@ -241,10 +220,9 @@ BOOST_AUTO_TEST_CASE(the_time_is_rfc3339_utc_with_milliseconds) {
     BOOST_TEST(format_utc(system_clock::time_point(milliseconds(-1))) == "1969-12-31T23:59:59.999Z");
 }
 
-BOOST_AUTO_TEST_CASE(the_loader_skips_events_and_cuts_a_torn_one) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(the_loader_skips_events_and_cuts_a_torn_one, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     {
         test_journal writer(io, options);
         writer.append_run_start({"0.1.0", "https://api.example", "1/4", 42});
@@ -263,10 +241,9 @@ BOOST_AUTO_TEST_CASE(the_loader_skips_events_and_cuts_a_torn_one) {
     BOOST_TEST(read_file(options.path) == whole);
 }
 
-BOOST_AUTO_TEST_CASE(concurrent_commits_share_one_write) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(concurrent_commits_share_one_write, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     test_journal writer(io, options);
     const auto writes_before = writer.writes_issued();
     int committed = 0;
@@ -301,12 +278,11 @@ BOOST_AUTO_TEST_CASE(concurrent_commits_share_one_write) {
     BOOST_TEST(lines_of(read_file(options.path)).size() == 7u);
 }
 
-BOOST_AUTO_TEST_CASE(buffered_records_are_flushed_and_synced_without_commit) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(buffered_records_are_flushed_and_synced_without_commit, test_support::io_fixture) {
+    journal_dir dir;
     auto options = dir.options();
     options.flush_interval = std::chrono::milliseconds(10);
     options.sync_interval = std::chrono::milliseconds(20);
-    asio::io_context io;
     test_journal writer(io, options);
     const auto syncs_before = writer.syncs_issued();
     writer.append_sending(2, "o/c/h");
@@ -318,10 +294,9 @@ BOOST_AUTO_TEST_CASE(buffered_records_are_flushed_and_synced_without_commit) {
     writer.close();
 }
 
-BOOST_AUTO_TEST_CASE(close_flushes_syncs_and_lets_run_return) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(close_flushes_syncs_and_lets_run_return, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     test_journal writer(io, options);
     writer.start();
     writer.append(full_result());
@@ -339,9 +314,8 @@ BOOST_AUTO_TEST_CASE(close_flushes_syncs_and_lets_run_return) {
     BOOST_CHECK_THROW(writer.append(full_result()), journal_error);
 }
 
-BOOST_AUTO_TEST_CASE(a_writer_destroyed_while_its_timer_waits_is_safe) {
-    temp_dir dir;
-    asio::io_context io;
+BOOST_FIXTURE_TEST_CASE(a_writer_destroyed_while_its_timer_waits_is_safe, test_support::io_fixture) {
+    journal_dir dir;
     {
         test_journal writer(io, dir.options());
         writer.start();
@@ -355,7 +329,7 @@ BOOST_AUTO_TEST_CASE(a_writer_destroyed_while_its_timer_waits_is_safe) {
 // block the open or swallow the records, /dev/full fail every write,
 // /dev/null keep nothing and refuse fsync.
 BOOST_AUTO_TEST_CASE(only_a_regular_file_is_a_journal) {
-    temp_dir dir;
+    journal_dir dir;
     const auto fifo = (dir.path / "fifo").string();
     BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     const std::pair<std::string, std::string> refused[] = {
@@ -376,7 +350,7 @@ BOOST_AUTO_TEST_CASE(only_a_regular_file_is_a_journal) {
 }
 
 BOOST_AUTO_TEST_CASE(a_second_holder_is_refused_naming_the_first) {
-    temp_dir dir;
+    journal_dir dir;
     const auto path = dir.options().path;
     {
         const journal_file first(path);
@@ -433,10 +407,9 @@ struct file_size_limit {
     void (*previous_handler)(int);
 };
 
-BOOST_AUTO_TEST_CASE(a_failed_write_fails_every_waiting_commit_and_cuts_the_group_back) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(a_failed_write_fails_every_waiting_commit_and_cuts_the_group_back, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     test_journal writer(io, options);
     std::vector<std::string> failures;
     writer.on_failure([&](const std::string& message) { failures.push_back(message); });
@@ -467,6 +440,7 @@ BOOST_AUTO_TEST_CASE(a_failed_write_fails_every_waiting_commit_and_cuts_the_grou
     // Those requests never left: their records are gone, the file is whole.
     BOOST_TEST(read_file(options.path) == before_the_group);
     writer.append_sending(9, "o/after/h");
+    io.restart();   // without it run() returns at once and the check below never runs
     spawn(io, [&]() -> asio::awaitable<void> { BOOST_TEST((co_await writer.commit()).failed()); });
     io.run();
     writer.close();
@@ -474,10 +448,9 @@ BOOST_AUTO_TEST_CASE(a_failed_write_fails_every_waiting_commit_and_cuts_the_grou
     BOOST_TEST(read_file(options.path) == before_the_group);
 }
 
-BOOST_AUTO_TEST_CASE(a_batch_cut_short_keeps_its_whole_final_records_and_close_tries_the_rest) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(a_batch_cut_short_keeps_its_whole_final_records_and_close_tries_the_rest, test_support::io_fixture) {
+    journal_dir dir;
     auto options = dir.options();
-    asio::io_context io;
     { test_journal writer(io, options); }
     const auto header = read_file(options.path);
     auto first = final_result(2, "o/first/h", outcome::created);
@@ -513,10 +486,9 @@ BOOST_AUTO_TEST_CASE(a_batch_cut_short_keeps_its_whole_final_records_and_close_t
     BOOST_TEST(text.starts_with(header));
 }
 
-BOOST_AUTO_TEST_CASE(reopening_appends_without_a_second_header) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(reopening_appends_without_a_second_header, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     for (std::uint64_t run = 0; run < 2; ++run) {
         test_journal writer(io, options);
         writer.append(final_result(2 + run, "o/c/h" + std::to_string(run), outcome::created));
@@ -529,17 +501,16 @@ BOOST_AUTO_TEST_CASE(reopening_appends_without_a_second_header) {
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_journal_is_an_empty_state) {
-    temp_dir dir;
+    journal_dir dir;
     const auto state = load(dir.options());
     BOOST_TEST(state.created.size() == 0u);
     BOOST_TEST(state.records == 0u);
     BOOST_TEST(!state.repaired_torn_line);
 }
 
-BOOST_AUTO_TEST_CASE(load_keeps_the_last_word_on_each_key) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(load_keeps_the_last_word_on_each_key, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     {
         test_journal writer(io, options);
         writer.append(final_result(2, "o/created/h", outcome::created));
@@ -566,12 +537,11 @@ BOOST_AUTO_TEST_CASE(load_keeps_the_last_word_on_each_key) {
     BOOST_TEST(!state.repaired_torn_line);
 }
 
-BOOST_AUTO_TEST_CASE(whatever_rows_hold_the_journal_reads_back) {
+BOOST_FIXTURE_TEST_CASE(whatever_rows_hold_the_journal_reads_back, test_support::io_fixture) {
     // An identity that is not UTF-8, an invalid row without a key, an error
     // message with broken UTF-8 and control characters: all still load.
-    temp_dir dir;
+    journal_dir dir;
     const auto options = dir.options("inputs/\xff\xfe.csv");
-    asio::io_context io;
     {
         test_journal writer(io, options);
         row_result invalid;
@@ -590,10 +560,9 @@ BOOST_AUTO_TEST_CASE(whatever_rows_hold_the_journal_reads_back) {
     BOOST_TEST(!state.repaired_torn_line);
 }
 
-BOOST_AUTO_TEST_CASE(a_send_without_an_answer_is_unknown_and_dangling) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(a_send_without_an_answer_is_unknown_and_dangling, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     {
         test_journal writer(io, options);
         writer.append_sending(2, "o/answered/h");
@@ -630,10 +599,9 @@ BOOST_AUTO_TEST_CASE(a_send_without_an_answer_is_unknown_and_dangling) {
     BOOST_TEST(again.unknown.size() == 3u);
 }
 
-BOOST_AUTO_TEST_CASE(a_torn_last_line_is_cut_off) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(a_torn_last_line_is_cut_off, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     {
         test_journal writer(io, options);
         writer.append(final_result(2, "o/whole/h", outcome::created));
@@ -656,10 +624,9 @@ BOOST_AUTO_TEST_CASE(a_torn_last_line_is_cut_off) {
     BOOST_TEST(repaired.created.size() == 2u);
 }
 
-BOOST_AUTO_TEST_CASE(a_crash_at_any_byte_leaves_a_journal_the_next_run_can_finish) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(a_crash_at_any_byte_leaves_a_journal_the_next_run_can_finish, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     {
         test_journal writer(io, options);
         writer.append_sending(2, "o/a/h");
@@ -692,10 +659,9 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_byte_leaves_a_journal_the_next_run_can_finis
     }
 }
 
-BOOST_AUTO_TEST_CASE(an_unparsable_last_line_is_cut_off) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(an_unparsable_last_line_is_cut_off, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     { test_journal writer(io, options); }
     const auto header_only = read_file(options.path);
     append_to_file(options.path, "{\"line\":2,\"key\":\"o/c/h\",\"outc\n\n");
@@ -705,22 +671,20 @@ BOOST_AUTO_TEST_CASE(an_unparsable_last_line_is_cut_off) {
     BOOST_TEST(read_file(options.path) == header_only);
 }
 
-BOOST_AUTO_TEST_CASE(a_torn_header_is_cut_off) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(a_torn_header_is_cut_off, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
     append_to_file(options.path, R"({"journal":"invent-dispatch","vers)");
     const auto state = load(options);
     BOOST_TEST(state.repaired_torn_line);
     BOOST_TEST(fs::file_size(options.path) == 0u);
-    asio::io_context io;
     { test_journal writer(io, options); }
     BOOST_TEST(lines_of(read_file(options.path)).size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(garbage_in_the_middle_is_an_error_naming_the_line) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(garbage_in_the_middle_is_an_error_naming_the_line, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     {
         test_journal writer(io, options);
         writer.append(final_result(2, "o/a/h", outcome::created));
@@ -740,9 +704,8 @@ BOOST_AUTO_TEST_CASE(garbage_in_the_middle_is_an_error_naming_the_line) {
     BOOST_TEST(read_file(options.path) == before);   // an error repairs nothing
 }
 
-BOOST_AUTO_TEST_CASE(another_inputs_journal_is_refused) {
-    temp_dir dir;
-    asio::io_context io;
+BOOST_FIXTURE_TEST_CASE(another_inputs_journal_is_refused, test_support::io_fixture) {
+    journal_dir dir;
     { test_journal writer(io, dir.options("a.csv")); }
     try {
         load(dir.options("b.csv"));
@@ -755,9 +718,8 @@ BOOST_AUTO_TEST_CASE(another_inputs_journal_is_refused) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(a_moved_input_is_recognised_by_its_content) {
-    temp_dir dir;
-    asio::io_context io;
+BOOST_FIXTURE_TEST_CASE(a_moved_input_is_recognised_by_its_content, test_support::io_fixture) {
+    journal_dir dir;
     auto written = dir.options("/old/place/contacts.csv");
     written.input_content = input_fingerprint{4096, std::string(64, 'a')};
     {
@@ -787,10 +749,9 @@ BOOST_AUTO_TEST_CASE(a_moved_input_is_recognised_by_its_content) {
     BOOST_TEST(load(dir.options("/old/place/contacts.csv")).created.size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_dangling_send_carries_the_ids_of_its_key) {
-    temp_dir dir;
+BOOST_FIXTURE_TEST_CASE(a_dangling_send_carries_the_ids_of_its_key, test_support::io_fixture) {
+    journal_dir dir;
     const auto options = dir.options();
-    asio::io_context io;
     {
         test_journal writer(io, options);
         writer.append_sending(2, "org%2F1/c%20%25/ch_3");
@@ -803,7 +764,7 @@ BOOST_AUTO_TEST_CASE(a_dangling_send_carries_the_ids_of_its_key) {
 }
 
 BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_journal_is_left_alone) {
-    temp_dir dir;
+    journal_dir dir;
     const auto options = dir.options();
     append_to_file(options.path, "contact_id,channel_id\nc1,h1");
     BOOST_CHECK_THROW(load(options), journal_error);
@@ -811,7 +772,7 @@ BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_journal_is_left_alone) {
 }
 
 BOOST_AUTO_TEST_CASE(a_million_lines_load) {
-    temp_dir dir;
+    journal_dir dir;
     const auto options = dir.options();
     constexpr std::uint64_t rows = 500'000;   // a sending and a final line each
     {

@@ -6,7 +6,7 @@
 
 #include "invent_dispatch/input.hpp"
 #include "invent_dispatch/rows.hpp"
-#include "unit/input_files.hpp"
+#include "support/files.hpp"
 
 using namespace invent_dispatch;
 
@@ -20,7 +20,7 @@ struct jsonl_line {
 };
 
 std::vector<jsonl_line> read_jsonl(std::string_view bytes, jsonl_options options = {}) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     jsonl_reader reader(input_file(dir.write("input.jsonl", bytes)), options);
     std::vector<jsonl_line> lines;
     input_record record;
@@ -143,10 +143,7 @@ BOOST_AUTO_TEST_CASE(json_test_suite_rejects) {
         const auto name = entry.path().filename().string();
         if (!name.starts_with("n_"))
             continue;
-        std::ifstream in(entry.path(), std::ios::binary);
-        std::stringstream content;
-        content << in.rdbuf();
-        const auto bad = content.str();
+        const auto bad = test_support::read_file(entry.path());
         if (bad.find_first_of("\r\n") != std::string::npos)
             continue;
         BOOST_TEST_CONTEXT("file " << name) {
@@ -166,7 +163,7 @@ BOOST_AUTO_TEST_CASE(json_test_suite_rejects) {
 }
 
 BOOST_AUTO_TEST_CASE(count_skips_blank_lines) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     input_file file(dir.write("count.jsonl", "{}\n\n  \r\n{}\n{}"));
     BOOST_TEST(count_jsonl_records(file) == 3u);
 }

@@ -104,9 +104,12 @@ BOOST_AUTO_TEST_CASE(summary_table_and_json_agree) {
     run_report r;
     r.row_finished(finished(outcome::created, 200, 84.2));
     r.row_finished(finished(outcome::failed, 503, 12.5, 5));
-    r.counters().requests = 6;
-    r.counters().retries = 4;
-    r.counters().stale_reconnects = 1;
+    for (int i = 0; i < 6; ++i) {
+        r.request_started();
+        r.request_finished();
+    }
+    r.retries_so_far(4);
+    r.stale_reconnects_seen(1);
     r.row_resumed(outcome::created);
     r.finish();
 
@@ -204,8 +207,8 @@ BOOST_AUTO_TEST_CASE(terminal_progress_redraws_one_line) {
 
     for (int i = 0; i < 50; ++i) r.row_finished(finished(outcome::created, 200, 10));
     r.row_finished(finished(outcome::failed, 500, 10));
-    r.counters().requests = 60;
-    r.counters().in_flight = 32;
+    for (int i = 0; i < 60; ++i) r.request_started();
+    for (int i = 0; i < 28; ++i) r.request_finished();   // 32 still in flight
     out.str("");
     progress.tick(t0 + 50ms);   // too soon: a redraw at most every 100 ms
     BOOST_TEST(out.str().empty());
@@ -223,7 +226,7 @@ BOOST_AUTO_TEST_CASE(progress_shows_a_retry_after_pause) {
     std::ostringstream out;
     progress_printer progress(r, std::nullopt, true, out);
     const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
-    r.counters().paused_until = t0 + 3599s + 500ms;
+    r.rate_limit_paused(t0 + 3599s + 500ms);
     progress.tick(t0);
     BOOST_TEST(out.str() == "\r0 | 0 req/s | ok 0 failed 0 | in flight 0 | paused by Retry-After, 1:00:00 left\x1b[K");
     out.str("");
@@ -237,7 +240,10 @@ BOOST_AUTO_TEST_CASE(log_progress_every_ten_seconds) {
     progress_printer progress(r, std::nullopt, false, out);
     const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
     for (int second = 0; second <= 25; ++second) {
-        r.counters().requests = static_cast<std::uint64_t>(second) * 100;
+        for (int i = 0; i < (second == 0 ? 0 : 100); ++i) {
+            r.request_started();
+            r.request_finished();
+        }
         progress.tick(t0 + std::chrono::seconds(second));
     }
     // Lines at 10 s and 20 s; unknown total: no fraction, no ETA, no terminal codes.

@@ -2,7 +2,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "unit/input_files.hpp"
+#include "support/files.hpp"
 #include "invent_dispatch/errors.hpp"
 #include "invent_dispatch/response_parser.hpp"
 
@@ -10,7 +10,7 @@ using namespace invent_dispatch;
 
 namespace {
 
-using test::read_file;
+using test_support::read_file;
 
 struct parsed {
     boost::system::error_code ec;

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "invent_dispatch/rows.hpp"
-#include "unit/input_files.hpp"
+#include "support/files.hpp"
 
 using namespace invent_dispatch;
 
@@ -61,7 +61,7 @@ private:
 BOOST_AUTO_TEST_SUITE(validate)
 
 BOOST_AUTO_TEST_CASE(clean_csv) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     const auto path = dir.write("clean.csv", "contact_id,channel_id,first_name\nc1,ch1,Ana\nc2,ch1,\"Bo, Jr.\"\n");
     row_defaults defaults;
     defaults.title = "Hi {{first_name}}";
@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(clean_csv) {
 }
 
 BOOST_AUTO_TEST_CASE(dirty_csv_names_each_line) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     const auto path = dir.write("dirty.csv",
                                 "contact_id,channel_id,first_name\n"
                                 "c1,ch1,Ana\n"
@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(dirty_csv_names_each_line) {
 }
 
 BOOST_AUTO_TEST_CASE(dirty_jsonl) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     const auto path = dir.write("dirty.jsonl",
                                 "{\"contact_id\":1,\"channel_id\":\"ch1\"}\n"
                                 "\n"
@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(dirty_jsonl) {
 }
 
 BOOST_AUTO_TEST_CASE(only_the_first_twenty_problems_are_listed) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     std::string bytes = "contact_id,channel_id\n";
     for (int i = 0; i < 25; ++i)
         bytes += ",ch1\n";
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(only_the_first_twenty_problems_are_listed) {
 }
 
 BOOST_AUTO_TEST_CASE(format_and_delimiter_options) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     const auto path = dir.write("contacts.txt", "ContactID;channel_id\nc1;ch1\n");
     input_config input;
     input.format = input_format::csv;
@@ -141,7 +141,7 @@ BOOST_AUTO_TEST_CASE(format_and_delimiter_options) {
 }
 
 BOOST_AUTO_TEST_CASE(fatal_problems_throw) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     BOOST_TEST(fatal_message(dir.write("contacts.txt", "a,b\n")).find("cannot tell the input format") !=
                std::string::npos);
     BOOST_TEST(fatal_message("/nonexistent/contacts.csv").starts_with("/nonexistent/contacts.csv: cannot open"));
@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(fatal_problems_throw) {
 
 // "-" reads standard input: here a file put in its place for the test.
 BOOST_AUTO_TEST_CASE(standard_input) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     const auto path = dir.write("piped.jsonl", "{\"contact_id\":\"c1\",\"channel_id\":\"ch1\"}\n[]\n");
     input_config input;
     input.format = input_format::jsonl;
@@ -183,7 +183,7 @@ BOOST_AUTO_TEST_CASE(shipped_examples_are_clean) {
 }
 
 BOOST_AUTO_TEST_CASE(count_rows_for_progress) {
-    const test::scratch_dir dir;
+    const test_support::temp_dir dir;
     input_config csv;
     csv.path = dir.write("count.csv", "contact_id,channel_id\nc1,\"a\nb\"\nc2,ch2\n");
     BOOST_TEST(count_rows(csv).value_or(0) == 2u);
