@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "invent_dispatch/metrics.hpp"
+#include "invent_dispatch/unique_fd.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -105,10 +106,11 @@ std::error_code write_file_atomically(const std::string& path, std::string_view 
     const fs::path target(path);
     // A dot name: the textfile collector reads only *.prom, and a crash leaves no look-alike.
     std::string temporary = (target.parent_path() / ("." + target.filename().string() + ".XXXXXX")).string();
-    const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);
-    if (fd < 0) return {errno, std::generic_category()};
+    unique_fd file(::mkostemp(temporary.data(), O_CLOEXEC));
+    if (!file) return {errno, std::generic_category()};
+    const int fd = file.get();
     const auto fail = [&](int error) {
-        ::close(fd);
+        file.reset();
         ::unlink(temporary.c_str());
         return std::error_code(error, std::generic_category());
     };
@@ -120,7 +122,7 @@ std::error_code write_file_atomically(const std::string& path, std::string_view 
     }
     // mkostemp makes 0600; a scraper usually runs as another user.
     if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) return fail(errno);
-    if (::close(fd) != 0) {
+    if (file.close() != 0) {
         const int error = errno;
         ::unlink(temporary.c_str());
         return {error, std::generic_category()};

@@ -15,6 +15,7 @@
 
 #include "invent_dispatch/input.hpp"
 #include "invent_dispatch/row_builder.hpp"
+#include "invent_dispatch/unique_fd.hpp"
 
 namespace invent_dispatch {
 
@@ -56,14 +57,14 @@ char delimiter_of(const input_config& input, input_format format) {
 // start: unlinked at once, so nothing is left behind however the run ends.
 void spool_standard_input() {
     auto path = (std::filesystem::temp_directory_path() / "invent-dispatch-stdin-XXXXXX").string();
-    const int spool = ::mkostemp(path.data(), O_CLOEXEC);
-    if (spool < 0)
+    // Closed however this ends (a read of stdin may throw too); fd 0 keeps its dup.
+    const unique_fd spool(::mkostemp(path.data(), O_CLOEXEC));
+    if (!spool)
         throw input_error(fmt::format("<stdin>: cannot create a temporary file to hold it ({}): {}", path,
                                       std::strerror(errno)));
     ::unlink(path.c_str());
     const auto fail = [&](const char* what) {
         const int error = errno;
-        ::close(spool);
         throw input_error(fmt::format("<stdin>: cannot {} its temporary copy in {}: {}", what,
                                       std::filesystem::path(path).parent_path().string(), std::strerror(error)));
     };
@@ -71,14 +72,13 @@ void spool_standard_input() {
     const auto buffer = std::make_unique<char[]>(default_read_size);
     while (const auto n = in.read(buffer.get(), default_read_size)) {
         for (std::size_t done = 0; done < n;) {
-            const auto written = ::write(spool, buffer.get() + done, n - done);
+            const auto written = ::write(spool.get(), buffer.get() + done, n - done);
             if (written < 0 && errno == EINTR) continue;
             if (written < 0) fail("write");
             done += static_cast<std::size_t>(written);
         }
     }
-    if (::lseek(spool, 0, SEEK_SET) != 0 || ::dup2(spool, STDIN_FILENO) < 0) fail("rewind");
-    ::close(spool);
+    if (::lseek(spool.get(), 0, SEEK_SET) != 0 || ::dup2(spool.get(), STDIN_FILENO) < 0) fail("rewind");
 }
 
 class reader_rows final : public row_source {
