@@ -355,9 +355,9 @@ listed list(scripted_transport& transport, unsigned max_attempts = 5, contacts_f
     options.query.segment_id = "seg_spring";
     options.format = format;
     listed out;
+    net::io_context io;   // before the lister: its timer is made on io and must go first
     contacts_lister lister(options, transport, pacing,
                            [&](std::string_view text, const contact_listing&) { out.text += text; });
-    net::io_context io;
     net::co_spawn(io, lister.run(), [&](std::exception_ptr e, listing_result r) {
         if (e) std::rethrow_exception(e);
         out.result = std::move(r);
