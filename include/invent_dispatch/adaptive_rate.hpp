@@ -36,7 +36,7 @@ public:
     static constexpr auto raise_interval = std::chrono::milliseconds(100);
     static constexpr double recovery_share = 0.25;   // of the gap to the last cut's rate, per raise
     static constexpr double probe_step = 0.005;      // of the last cut's rate, per raise
-    static constexpr double header_margin = 0.02;    // kept below an advertised quota
+    static constexpr double header_margin = 0.01;    // kept below an advertised quota
     static constexpr double min_rate = 1.0;          // per second (or MAX when lower)
 
     enum class change { none, cut, raise, advertised };

@@ -356,9 +356,9 @@ listed list(scripted_transport& transport, unsigned max_attempts = 5, contacts_f
     options.query.segment_id = "seg_spring";
     options.format = format;
     listed out;
+    net::io_context io;   // before the lister: its timer is made on io and must go first
     contacts_lister lister(options, transport, pacing,
                            [&](std::string_view text, const contact_listing&) { out.text += text; });
-    net::io_context io;
     out.result = test_support::run_to_completion(io, lister.run());
     BOOST_TEST(test_support::no_work_left(io));
     out.counts = lister.counts();
