@@ -142,7 +142,9 @@ const std::pair<bool, after_answer> ways_to_close[] = {
 BOOST_AUTO_TEST_CASE(a_server_that_closes_after_each_answer_without_saying_so) {
     for (const auto& [tls, how] : ways_to_close) {
         BOOST_TEST_CONTEXT("tls " << tls << ", close " << static_cast<int>(how)) {
-            server_script script{created, how};
+            server_script script;
+            script.answer = created;
+            script.after = how;
             script.tls = tls;
             scripted_server server(script);
             temp_dir dir;
@@ -156,7 +158,10 @@ BOOST_AUTO_TEST_CASE(a_server_that_closes_after_each_answer_without_saying_so) {
 BOOST_AUTO_TEST_CASE(an_idle_close_at_1s_with_requests_2s_apart) {
     for (const auto& [tls, how] : ways_to_close) {
         BOOST_TEST_CONTEXT("tls " << tls << ", idle close " << static_cast<int>(how)) {
-            server_script script{created, after_answer::keep_open, 1s, how};
+            server_script script;
+            script.answer = created;
+            script.idle_close = 1s;
+            script.idle_how = how;
             script.tls = tls;
             scripted_server server(script);
             temp_dir dir;
