@@ -270,9 +270,10 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (const auto* v = s.find("drain_timeout")) config.drain_timeout = parse_duration_value(*v);
     if (const auto* v = s.find("max_retry_after")) {
         config.max_retry_after = parse_duration_value(*v);
-        // A Retry-After is cut to the scheduler's max_retry_after when read: a cap above it could never act.
-        if (config.max_retry_after > invent_dispatch::max_retry_after)
-            throw usage_error(fmt::format("{}: at most {} s", v->origin,
+        // A Retry-After is cut to the scheduler's max_retry_after when read: a
+        // cap at or above it could never act (a longer one would read as equal).
+        if (config.max_retry_after >= invent_dispatch::max_retry_after)
+            throw usage_error(fmt::format("{}: must be less than {} s", v->origin,
                                           std::chrono::duration_cast<std::chrono::seconds>(invent_dispatch::max_retry_after).count()));
     }
 

@@ -51,7 +51,7 @@ const std::vector<setting>& dispatch_settings() {
         {"timeout", k::quantity, "DUR", format_duration(defaults.client.timeout), "per attempt: 500ms, 30s, 2m, 1h (bare number: seconds)"},
         {"deadline", k::quantity, "DUR", {}, "stop the whole batch after DUR (exit 3)"},
         {"drain_timeout", k::quantity, "DUR", format_duration(defaults.drain_timeout), "after SIGINT/SIGTERM or the deadline, wait this long for requests in flight"},
-        {"max_retry_after", k::quantity, "DUR", format_duration(defaults.max_retry_after), "a Retry-After longer than this stops the batch (exit 3); at most 1h"},
+        {"max_retry_after", k::quantity, "DUR", format_duration(defaults.max_retry_after), "a Retry-After longer than this stops the batch (exit 3); under 1h"},
         {"auth_failures", k::integer, "N", std::to_string(defaults.retry.auth_failures_to_abort), "stop after N 401/403 in a row (exit 3)"},
         {"fail_fast", k::integer, "N", std::to_string(defaults.retry.fail_fast), "stop after N attempts in a row fail the same way before sending: DNS, refused, connect or TLS handshake (exit 3; 0: never)"},
         {"retry_unknown", k::boolean, nullptr, {}, "re-send rows an earlier run left unknown"},

@@ -112,6 +112,15 @@ row_result result_of(const Row& row, outcome result) {
     return r;
 }
 
+// What a row waiting to retry keeps of its last attempt, in its own storage
+// (the answer's views point into the connection's buffers, which the next
+// open or send reuses).
+struct last_attempt {
+    std::string failure;   // as describe_failure put it
+    int status = 0;
+    std::chrono::steady_clock::duration elapsed{};
+};
+
 // One worker: one connection, one row at a time, all buffers reused.
 struct worker {
     worker(net::io_context& io, const http_client& client) : conn(io.get_executor(), client), timer(io) {}
@@ -380,7 +389,7 @@ private:
         http_answer answer;
         attempt_report attempt;
         std::uint64_t sent_as = 0;   // the adaptive rate's sequence number of this attempt
-        std::string last_failure;   // answer's description, kept while the row waits to retry (send reuses answer's buffer)
+        last_attempt last;          // kept while the row waits to retry: open and send reuse answer's buffers
         for (;;) {
             // Connected before the grant is taken: a handshake can outlast a
             // grant interval, and grants used late would bunch requests up
@@ -392,7 +401,7 @@ private:
                 w.connecting = false;
                 if (opened.ec && stop_ != stop_reason::none) {
                     // Closed by the stop (or failed as it came): nothing of this attempt left.
-                    if (attempts > 0) record_abandoned(w, answer, attempt, attempts);
+                    record_stopped(w, intent_written, attempt, attempts, last);
                     co_return;
                 }
             }
@@ -403,7 +412,7 @@ private:
                 while (may_send && scheduler_.pause_end(clock_type::now()))
                     may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
                 if (!may_send) {
-                    if (attempts > 0) record_abandoned(w, answer, attempt, attempts);
+                    record_stopped(w, intent_written, attempt, attempts, last);
                     co_return;
                 }
                 if (!intent_written) {
@@ -431,7 +440,7 @@ private:
                     // (send waited for one): nothing of it left, so it does not count.
                     --attempts;
                     report_.request_withdrawn();
-                    record_stopped_before_sending(w, attempt, attempts, last_failure);
+                    record_stopped(w, intent_written, attempt, attempts, last);
                     co_return;
                 }
                 answer = sent;
@@ -476,10 +485,10 @@ private:
                 request_stop(stop_reason::breaker);
                 co_return;
             case retry_decision::action::retry:
-                last_failure = describe_failure(answer);
-                spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, attempts, last_failure);
+                last = {describe_failure(answer), answer.status, answer.elapsed};
+                spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, attempts, last.failure);
                 if (!co_await wait_until(w, decision.not_before)) {
-                    record_abandoned(w, answer, attempt, attempts);
+                    record_stopped(w, intent_written, attempt, attempts, last);
                     co_return;
                 }
                 break;
@@ -574,22 +583,22 @@ private:
         }
     }
 
-    // Stopped between attempts: an earlier attempt may have been ambiguous
-    // (unknown); otherwise nothing was created and the next run sends it again.
-    void record_abandoned(worker& w, const http_answer& answer, const attempt_report& attempt, unsigned attempts) {
-        const bool ambiguous = attempt.verdict.what == attempt_class::ambiguous;
-        finish_row(w, answer, ambiguous ? outcome::unknown : outcome::failed, attempts,
-                   "stopped before the next attempt");
-    }
-
-    // With the journal's `sending` record written: the row needs its final one.
-    void record_stopped_before_sending(worker& w, const attempt_report& previous, unsigned attempts,
-                                       const std::string& previous_failure) {
+    // The batch stopped before the row's next attempt left. With no attempt
+    // made and no `sending` record, there is nothing to record: the next run
+    // sends the row. Otherwise an earlier attempt may have been ambiguous
+    // (unknown); if not, nothing was created and the next run sends it again.
+    void record_stopped(worker& w, bool intent_written, const attempt_report& previous, unsigned attempts,
+                        const last_attempt& last) {
+        if (attempts == 0 && !intent_written) return;
         const bool ambiguous = attempts > 0 && previous.verdict.what == attempt_class::ambiguous;
         auto r = result_of(w.row.request, ambiguous ? outcome::unknown : outcome::failed);
         r.attempts = attempts;
+        if (attempts > 0 && last.status != 0) {
+            r.http_status = last.status;
+            r.latency_ms = std::chrono::duration<double, std::milli>(last.elapsed).count();
+        }
         w.error = attempts == 0 ? std::string("stopped before it was sent")
-                                : fmt::format("stopped before the next attempt; last attempt: {}", previous_failure);
+                                : fmt::format("stopped before the next attempt; last attempt: {}", last.failure);
         r.error = w.error;
         journal_.append(r);
         report_.row_finished(r);

@@ -457,9 +457,23 @@ struct connection::impl {
         link_ptr fresh(new link(executor, *client));
         if (client->start_probe(executor)) fresh->probe.client = client.get();
         else co_await client->wait_for_probe();
-        connecting = fresh.get();
-        answer.ec = co_await fresh->connect(detail, answer.stage);
-        connecting = nullptr;
+        if (closed) {
+            // Closed (the batch stopping) while it waited for the first session.
+            answer.ec = net::error::operation_aborted;
+            answer.stage = attempt_stage::connect;
+            detail = "closed before the connection was made";
+            answer.detail = detail;
+            co_return nullptr;
+        }
+        {
+            // Cleared however connect ends (it can throw): close() must not reach a freed link.
+            struct clear_on_exit {
+                link*& pointer;
+                ~clear_on_exit() { pointer = nullptr; }
+            } clear{connecting};
+            connecting = fresh.get();
+            answer.ec = co_await fresh->connect(detail, answer.stage);
+        }
         if (answer.ec) {
             fresh->probe.end();
             answer.detail = detail;

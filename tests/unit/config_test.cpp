@@ -138,6 +138,14 @@ BOOST_AUTO_TEST_CASE(durations) {
     BOOST_TEST(contains(usage_message([] { run({"--timeout", "0s"}); }), "timeout"));
 }
 
+// A Retry-After is read clamped to an hour: a cap of an hour or more would let
+// a two-hour one pause the batch instead of stopping it.
+BOOST_AUTO_TEST_CASE(max_retry_after_stays_under_the_clamp) {
+    BOOST_TEST(run({"--max-retry-after", "59m"}).max_retry_after == 59min);
+    BOOST_TEST(contains(usage_message([] { run({"--max-retry-after", "1h"}); }), "must be less than 3600 s"));
+    BOOST_TEST(contains(usage_message([] { run({"--max-retry-after", "2h"}); }), "must be less than 3600 s"));
+}
+
 BOOST_AUTO_TEST_CASE(rates) {
     BOOST_TEST(run({"--rate", "8"}).rate->per_second == 8.0);
     BOOST_TEST(run({"--rate", "8/s"}).rate->per_second == 8.0);
