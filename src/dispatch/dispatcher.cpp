@@ -583,6 +583,13 @@ private:
         }
     }
 
+    // The final record of a row that was tried: journal, report, failed-row log.
+    void record_attempted(const row_result& r) {
+        journal_.append(r);
+        report_.row_finished(r);
+        failed_rows_.row_ended(r, clock_type::now());
+    }
+
     // The batch stopped before the row's next attempt left. With no attempt
     // made and no `sending` record, there is nothing to record: the next run
     // sends the row. Otherwise an earlier attempt may have been ambiguous
@@ -600,9 +607,7 @@ private:
         w.error = attempts == 0 ? std::string("stopped before it was sent")
                                 : fmt::format("stopped before the next attempt; last attempt: {}", last.failure);
         r.error = w.error;
-        journal_.append(r);
-        report_.row_finished(r);
-        failed_rows_.row_ended(r, clock_type::now());
+        record_attempted(r);
     }
 
     // Goes to log lines and the journal: what the server chose to say is cleaned first.
@@ -637,9 +642,7 @@ private:
                                    : fmt::format("{}; last attempt: {}", note, describe_failure(answer));
             r.error = w.error;
         }
-        journal_.append(r);
-        report_.row_finished(r);
-        failed_rows_.row_ended(r, clock_type::now());
+        record_attempted(r);
     }
 
     void worker_exited(std::exception_ptr failure) {
