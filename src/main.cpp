@@ -45,7 +45,7 @@ int run_command(const invent_dispatch::command_line& command) {
     return exit_usage;
 }
 
-} // namespace
+}   // namespace
 
 int main(int argc, char* argv[]) {
     using namespace invent_dispatch;

@@ -35,9 +35,9 @@ public:
     static constexpr double accepted_share = 0.95;   // of the accepted rate, the floor of a cut
     static constexpr auto raise_interval = std::chrono::milliseconds(100);
     static constexpr double recovery_share = 0.25;   // of the gap to the last cut's rate, per raise
-    static constexpr double probe_step = 0.005;      // of the last cut's rate, per raise
-    static constexpr double header_margin = 0.01;    // kept below an advertised quota
-    static constexpr double min_rate = 1.0;          // per second (or MAX when lower)
+    static constexpr double probe_step = 0.005;   // of the last cut's rate, per raise
+    static constexpr double header_margin = 0.01;   // kept below an advertised quota
+    static constexpr double min_rate = 1.0;   // per second (or MAX when lower)
 
     enum class change { none, cut, raise, advertised };
 
@@ -78,16 +78,16 @@ private:
 
     double max_;
     double floor_;
-    double ceiling_;                       // MAX, or the advertised quota less the margin
+    double ceiling_;   // MAX, or the advertised quota less the margin
     double rate_;
-    double last_cut_rate_;                 // the rate in force at the last cut
+    double last_cut_rate_;   // the rate in force at the last cut
     std::optional<double> advertised_rate_;
-    double longest_reset_ = 0;             // the window, when only reset says it
+    double longest_reset_ = 0;   // the window, when only reset says it
     std::uint64_t sent_ = 0;
-    std::uint64_t last_cut_sequence_ = 0;  // requests up to this one were sent before the cut
+    std::uint64_t last_cut_sequence_ = 0;   // requests up to this one were sent before the cut
     clock::time_point last_change_{};
     change last_change_kind_ = change::none;
     accepted_counter accepted_;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

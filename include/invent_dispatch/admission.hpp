@@ -23,10 +23,10 @@ struct admission_config {
 
 enum class admission_decision {
     send,
-    other_shard,        // not ours: no record at all
-    already_created,    // resumed: the journal says created
-    already_unknown,    // resumed: unknown, and --retry-unknown not given
-    duplicate,          // the key came earlier in this input: skipped (duplicate)
+    other_shard,   // not ours: no record at all
+    already_created,   // resumed: the journal says created
+    already_unknown,   // resumed: unknown, and --retry-unknown not given
+    duplicate,   // the key came earlier in this input: skipped (duplicate)
 };
 
 class admission {
@@ -46,4 +46,4 @@ private:
 
 bool in_shard(std::string_view key, shard_spec shard) noexcept;
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

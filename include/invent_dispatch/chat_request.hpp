@@ -9,12 +9,12 @@ namespace invent_dispatch {
 
 // One input row, ready to send. Built once per row; the body bytes are final.
 struct chat_request {
-    std::uint64_t line = 0;        // 1-based physical line where the row starts
-    std::string org_id;            // raw ids, as the input holds them
+    std::uint64_t line = 0;   // 1-based physical line where the row starts
+    std::string org_id;   // raw ids, as the input holds them
     std::string contact_id;
     std::string channel_id;
-    std::string key;               // encoded org/contact/channel (see encoding.hpp)
-    std::string body;              // the JSON body
+    std::string key;   // encoded org/contact/channel (see encoding.hpp)
+    std::string body;   // the JSON body
     std::string idempotency_key;   // hex digest, stable for this row
 };
 
@@ -27,9 +27,9 @@ std::optional<outcome> parse_outcome(std::string_view s) noexcept;
 // What the Chat object told us (SPEC §1: at least these fields).
 struct chat_info {
     std::string id;
-    std::string status;       // RUNNING, COMPLETED, ...
+    std::string status;   // RUNNING, COMPLETED, ...
     std::string link;
-    std::string state;        // state.state, e.g. OPEN
+    std::string state;   // state.state, e.g. OPEN
     std::string created_at;
 };
 
@@ -54,4 +54,4 @@ struct row_result {
     std::string_view error;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

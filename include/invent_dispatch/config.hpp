@@ -21,9 +21,9 @@ struct command_line {
     command_kind kind = command_kind::help;
     dispatch_config dispatch;   // run, validate; contacts: the API, token, TLS, rate and retries
     contacts_config contacts;   // contacts
-    report_config report;       // report
-    mock_config mock;           // mock
-    std::string help_text;      // help: the usage text; version: "invent-dispatch X.Y.Z"
+    report_config report;   // report
+    mock_config mock;   // mock
+    std::string help_text;   // help: the usage text; version: "invent-dispatch X.Y.Z"
 };
 
 using environment = std::map<std::string, std::string>;
@@ -42,4 +42,4 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) n
 // "K/N" with 0 <= K < N. nullopt when malformed or out of bounds.
 std::optional<shard_spec> parse_shard(std::string_view text) noexcept;
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -63,9 +63,9 @@ inline constexpr std::size_t left_out_reason_count = 4;
 std::string_view to_string(left_out_reason reason) noexcept;
 
 struct listing_counts {
-    std::uint64_t pages = 0;           // pages read
-    std::uint64_t contacts = 0;        // distinct contacts seen
-    std::uint64_t rows = 0;            // rows written
+    std::uint64_t pages = 0;   // pages read
+    std::uint64_t contacts = 0;   // distinct contacts seen
+    std::uint64_t rows = 0;   // rows written
     std::uint64_t repeated_rows = 0;   // a (contact, channel) already written: the pages shifted
     std::array<std::uint64_t, left_out_reason_count> left_out{};   // by left_out_reason, once per contact
 };
@@ -126,9 +126,9 @@ struct page_reply {
     attempt_stage stage = attempt_stage::connect;   // how far it got
     int status = 0;
     simdjson::padded_string_view body;   // valid until the next call
-    std::string_view retry_after;        // raw header values, empty when absent
+    std::string_view retry_after;   // raw header values, empty when absent
     std::string_view pagination_count;
-    std::string_view detail;             // with ec: what failed, in words
+    std::string_view detail;   // with ec: what failed, in words
 };
 
 class page_transport {
@@ -191,9 +191,9 @@ private:
 };
 
 struct contacts_context {
-    std::ostream* rows = nullptr;    // without --out (stdout)
-    std::ostream* err = nullptr;     // progress and the summary (stderr)
-    bool terminal = false;           // err is a terminal: a live progress line
+    std::ostream* rows = nullptr;   // without --out (stdout)
+    std::ostream* err = nullptr;   // progress and the summary (stderr)
+    bool terminal = false;   // err is a terminal: a live progress line
 };
 
 // `invent-dispatch contacts`: the listing over the HTTP client, rows to
@@ -202,4 +202,4 @@ struct contacts_context {
 // or organisation refused, 130/143 stopped by a signal.
 int run_contacts(const dispatch_config& api, const contacts_config& contacts, const contacts_context& context);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

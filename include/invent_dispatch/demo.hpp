@@ -9,4 +9,4 @@ namespace invent_dispatch {
 // Returns the listing's exit status if it failed, else run's.
 int run_demo(std::ostream& out, bool terminal);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

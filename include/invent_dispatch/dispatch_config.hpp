@@ -22,15 +22,15 @@ inline constexpr double adaptive_default_max = 50;
 struct dispatch_config {
     input_config input;
     row_defaults defaults;
-    std::string results_path;                      // default: INPUT.results.jsonl
+    std::string results_path;   // default: INPUT.results.jsonl
     std::optional<std::string> summary_path;
     std::optional<std::string> report_html_path;   // the journal's HTML report, at the end
-    std::optional<std::string> metrics_path;       // Prometheus text, during the run and at its end
+    std::optional<std::string> metrics_path;   // Prometheus text, during the run and at its end
     std::string base_url = "https://api.useinvent.com";
-    client_options client;                          // the API (from base_url), token, TLS, proxy, timeout
+    client_options client;   // the API (from base_url), token, TLS, proxy, timeout
     unsigned concurrency = 32;
-    std::optional<rate_limit> rate;                 // default 480/min (burst 1) unless loopback;
-                                                    // adaptive with --rate auto[:MAX]
+    std::optional<rate_limit> rate;   // default 480/min (burst 1) unless loopback;
+        // adaptive with --rate auto[:MAX]
     retry_config retry;
     std::optional<std::chrono::milliseconds> deadline;
     std::chrono::milliseconds drain_timeout = std::chrono::seconds(10);
@@ -41,7 +41,7 @@ struct dispatch_config {
     bool quiet = false;
     std::string log_level = "info";
     std::optional<std::string> log_file;
-    std::uint64_t seed = 0;                         // 0: random (backoff jitter)
+    std::uint64_t seed = 0;   // 0: random (backoff jitter)
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

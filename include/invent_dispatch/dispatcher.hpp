@@ -21,7 +21,7 @@ enum exit_status : int {
 
 struct dispatch_context {
     std::ostream* out = nullptr;   // summary and progress (stderr)
-    bool terminal = false;         // out is a terminal: a live progress line
+    bool terminal = false;   // out is a terminal: a live progress line
     journal_write_call journal_write;   // empty: writev(2); tests inject failures here
 };
 
@@ -30,4 +30,4 @@ struct dispatch_context {
 // anything was sent.
 int run_dispatch(const dispatch_config& config, const dispatch_context& context);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

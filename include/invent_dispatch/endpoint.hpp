@@ -7,8 +7,8 @@ namespace invent_dispatch {
 
 struct api_endpoint {
     bool tls = true;
-    std::string host;        // without brackets for IPv6
-    std::string port;        // "443" by default for https
+    std::string host;   // without brackets for IPv6
+    std::string port;   // "443" by default for https
     std::string base_path;   // "" or "/v1" (no trailing slash)
     bool loopback = false;   // 127.0.0.0/8, ::1, localhost
 };
@@ -19,4 +19,4 @@ api_endpoint parse_endpoint(const std::string& base_url);   // throws usage_erro
 // host under useinvent.com).
 bool is_invent_host(const api_endpoint& endpoint);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

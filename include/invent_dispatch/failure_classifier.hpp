@@ -9,22 +9,22 @@ namespace invent_dispatch {
 
 // How far an attempt got before it ended.
 enum class attempt_stage : std::uint8_t {
-    connect,    // lookup, connect, TLS handshake, or a kept-alive connection found closed
-    write,      // writing the request; not all of it left
-    read,       // the request left; waiting for the answer
+    connect,   // lookup, connect, TLS handshake, or a kept-alive connection found closed
+    write,   // writing the request; not all of it left
+    read,   // the request left; waiting for the answer
     answered,   // a status line came (the rest may still have been unusable)
 };
 
 enum class attempt_class : std::uint8_t {
-    success,             // a 2xx Chat
+    success,   // a 2xx Chat
     retry_before_send,   // nothing reached the server: send again after a backoff
-    resend_stale,        // a kept-alive connection the server had closed: send again at once
-    ambiguous,           // sent, no usable answer: the server may have acted on it
+    resend_stale,   // a kept-alive connection the server had closed: send again at once
+    ambiguous,   // sent, no usable answer: the server may have acted on it
     accepted_unusable,   // a 2xx that is not a Chat (or whose framing failed): unknown, never sent again
-    retry_status,        // 408, 429, 500, 502, 503, 504
-    row_failure,         // any other answer: the row failed with the server's words
-    auth_refused,        // 401/403, or the proxy refusing its credentials: several in a row stop the batch
-    certificate,         // the server's certificate failed verification: stops the batch at once
+    retry_status,   // 408, 429, 500, 502, 503, 504
+    row_failure,   // any other answer: the row failed with the server's words
+    auth_refused,   // 401/403, or the proxy refusing its credentials: several in a row stop the batch
+    certificate,   // the server's certificate failed verification: stops the batch at once
 };
 
 // The transport failure a before-send class came from, for --fail-fast: the
@@ -43,4 +43,4 @@ struct attempt_verdict {
 // (even with bad framing after it) is judged by its status.
 attempt_verdict classify_attempt(attempt_stage stage, boost::system::error_code ec, int status) noexcept;
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -8,10 +8,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
-#include <simdjson.h>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <simdjson.h>
 #include <string>
 #include <string_view>
 
@@ -46,11 +46,11 @@ private:
 struct http_answer {
     boost::system::error_code ec;   // dispatch_errc; clear when an HTTP answer came
     attempt_stage stage = attempt_stage::connect;   // how far it got
-    int status = 0;                 // kept when a status line came, even if the rest failed
+    int status = 0;   // kept when a status line came, even if the rest failed
     // Readable SIMDJSON_PADDING bytes past its end, so it is parsed in place.
     simdjson::padded_string_view body;
-    response_headers headers;       // the raw values of the headers we use
-    std::string_view detail;        // with ec: what failed, in words (no secrets)
+    response_headers headers;   // the raw values of the headers we use
+    std::string_view detail;   // with ec: what failed, in words (no secrets)
     bool reused_connection = false;
     std::chrono::steady_clock::duration elapsed{};   // write to last byte read
 };
@@ -90,4 +90,4 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -13,9 +13,9 @@ namespace invent_dispatch {
 // Accept-Encoding: identity, User-Agent, and Content-Type/Content-Length when
 // there is a body (or the method is one that carries one).
 struct http_request {
-    std::string_view method;            // "POST", "GET"
-    std::string_view target;            // origin-form, percent-encoded, base path included
-    std::string_view body;              // may be empty
+    std::string_view method;   // "POST", "GET"
+    std::string_view target;   // origin-form, percent-encoded, base path included
+    std::string_view body;   // may be empty
     std::string_view idempotency_key;   // empty: no Idempotency-Key header
 };
 
@@ -29,12 +29,12 @@ struct response_headers {
     std::string_view retry_after;
     std::string_view content_type;
     std::string_view content_encoding;
-    std::string_view pagination_count;        // pagination-count
-    std::string_view ratelimit;               // RateLimit
-    std::string_view ratelimit_policy;        // RateLimit-Policy
-    std::string_view x_ratelimit_limit;       // X-RateLimit-Limit
+    std::string_view pagination_count;   // pagination-count
+    std::string_view ratelimit;   // RateLimit
+    std::string_view ratelimit_policy;   // RateLimit-Policy
+    std::string_view x_ratelimit_limit;   // X-RateLimit-Limit
     std::string_view x_ratelimit_remaining;   // X-RateLimit-Remaining
-    std::string_view x_ratelimit_reset;       // X-RateLimit-Reset
+    std::string_view x_ratelimit_reset;   // X-RateLimit-Reset
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

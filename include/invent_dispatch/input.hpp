@@ -36,7 +36,7 @@ struct input_record {
     // Every value is already known to be valid UTF-8 (checked in one pass over
     // the record), so consumers need not check value by value.
     bool valid_utf8 = false;
-    std::string problem;      // non-empty: the record is unusable, and why
+    std::string problem;   // non-empty: the record is unusable, and why
 };
 
 // An input opened for streaming: a file, or standard input for "-".
@@ -52,7 +52,7 @@ public:
 
 private:
     unique_fd owned_;   // the file it opened; none for standard input
-    int fd_ = -1;       // what it reads: owned_, or STDIN_FILENO
+    int fd_ = -1;   // what it reads: owned_, or STDIN_FILENO
     std::string name_;
 };
 
@@ -70,7 +70,7 @@ inline constexpr std::size_t default_max_record = 1024 * 1024;
 struct csv_options {
     char delimiter = ',';
     std::size_t read_size = default_read_size;   // injectable so tests can split characters
-    std::size_t max_record = default_max_record;  // longer records are invalid, and not kept
+    std::size_t max_record = default_max_record;   // longer records are invalid, and not kept
 };
 
 // RFC 4180 with the usual leniencies: LF or CRLF, an optional UTF-8 BOM, no
@@ -101,13 +101,13 @@ private:
     const char* pos_ = nullptr;
     const char* end_ = nullptr;
     bool eof_ = false;
-    std::uint64_t line_ = 1;             // physical line of the byte at pos_
-    bool special_[256] = {};              // bytes that stop an unquoted run
+    std::uint64_t line_ = 1;   // physical line of the byte at pos_
+    bool special_[256] = {};   // bytes that stop an unquoted run
     std::vector<std::string> header_;
     std::vector<std::string_view> fields_;   // the current record: into buffer_ or data_
-    std::string data_;                    // a record that needed copying, field bytes back to back
-    std::vector<std::size_t> ends_;       // where each field ends in data_
-    bool copied_ = false;                 // fields_ point into data_, not buffer_
+    std::string data_;   // a record that needed copying, field bytes back to back
+    std::vector<std::size_t> ends_;   // where each field ends in data_
+    bool copied_ = false;   // fields_ point into data_, not buffer_
 };
 
 struct jsonl_options {
@@ -137,4 +137,4 @@ bool is_json_number(std::string_view text) noexcept;
 std::uint64_t count_csv_records(input_file& file, char delimiter);
 std::uint64_t count_jsonl_records(input_file& file);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

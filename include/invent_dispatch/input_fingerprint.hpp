@@ -21,4 +21,4 @@ inline constexpr std::size_t fingerprint_prefix = 1 << 20;
 // input_error when the file cannot be read.
 std::optional<input_fingerprint> fingerprint_input(const std::string& path);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -83,4 +83,4 @@ struct run_start_event {
 // journal_writer on the same file, which refuses a torn one.
 resume_state load_journal(journal_file& file, const journal_options& options);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

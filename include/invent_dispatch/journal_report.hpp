@@ -27,7 +27,7 @@ struct journal_run {
     std::optional<int> exit_code;
     std::string version;
     std::string base_url;
-    std::string shard;                      // "K/N", empty when none
+    std::string shard;   // "K/N", empty when none
     std::optional<std::int64_t> pid;
 };
 
@@ -40,7 +40,7 @@ struct rate_limit_pause {
 
 struct slow_row {
     double latency_ms = 0;
-    std::uint64_t line = 0;                 // the input's
+    std::uint64_t line = 0;   // the input's
     std::string key;
     outcome result = outcome::failed;
     int http_status = 0;
@@ -56,8 +56,8 @@ struct time_bucket {
 struct journal_file_facts {
     std::string path;
     std::string input;
-    std::uint64_t records = 0;          // row records, `sending` included
-    std::uint64_t unreadable_lines = 0; // skipped (a torn last line while a run writes, say)
+    std::uint64_t records = 0;   // row records, `sending` included
+    std::uint64_t unreadable_lines = 0;   // skipped (a torn last line while a run writes, say)
 };
 
 // `invent-dispatch report JOURNAL... [--json PATH] [--html PATH] [--metrics PATH]`.
@@ -84,16 +84,16 @@ public:
     // What the HTML report draws.
     const std::vector<journal_file_facts>& journals() const noexcept;
     const std::vector<journal_run>& runs() const noexcept;
-    std::uint64_t runs_seen() const noexcept;               // runs() keeps the first max_runs_kept
+    std::uint64_t runs_seen() const noexcept;   // runs() keeps the first max_runs_kept
     const std::vector<rate_limit_pause>& pauses() const noexcept;
     const std::vector<time_bucket>& buckets() const noexcept;   // empty without timestamps
     std::int64_t buckets_origin_ms() const noexcept;
     std::int64_t bucket_width_ms() const noexcept;
-    std::uint64_t rows_without_time() const noexcept;       // final records without `at`
+    std::uint64_t rows_without_time() const noexcept;   // final records without `at`
     const std::map<unsigned, std::uint64_t>& attempts_per_row() const noexcept;
-    const std::vector<slow_row>& slowest() const noexcept;  // slowest first
+    const std::vector<slow_row>& slowest() const noexcept;   // slowest first
     std::vector<error_reason> top_errors(std::size_t n) const;
-    std::uint64_t final_records() const noexcept;           // may exceed rows: a re-run's records
+    std::uint64_t final_records() const noexcept;   // may exceed rows: a re-run's records
 
     static constexpr std::size_t max_buckets = 60;
     static constexpr std::size_t slowest_kept = 10;
@@ -114,11 +114,10 @@ void write_html_report(const batch_report& report, std::ostream& out);
 
 // Writes the HTML report of `journals` to `path` (through a temporary file
 // and a rename); throws journal_error when it cannot.
-void write_html_report_file(const std::vector<std::string>& journals, const std::string& path,
-                            std::ostream& warnings);
+void write_html_report_file(const std::vector<std::string>& journals, const std::string& path, std::ostream& warnings);
 
 // The `report` command: the summary on `out`, the files asked for; returns
 // the exit status (0, or 2 with the reason on `err`).
 int run_report_command(const report_config& config, std::ostream& out, std::ostream& err);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -54,7 +54,7 @@ public:
     void close();   // flush, fsync, stop the timers; idempotent
     std::uint64_t records_written() const noexcept;
     std::uint64_t writes_issued() const noexcept;   // write(2) batches, header included
-    std::uint64_t syncs_issued() const noexcept;    // fdatasync/fsync calls
+    std::uint64_t syncs_issued() const noexcept;   // fdatasync/fsync calls
 
 private:
     struct impl;
@@ -63,4 +63,4 @@ private:
     std::shared_ptr<impl> impl_;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -14,4 +14,4 @@ void append_json_escaped(std::string& out, std::string_view text);
 // The same between quotes: a JSON string literal.
 void append_json_string(std::string& out, std::string_view text);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

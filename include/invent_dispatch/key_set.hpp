@@ -65,4 +65,4 @@ private:
     std::size_t tombstones_ = 0;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -22,4 +22,4 @@ struct log_escaped_exception {
     void operator()(std::exception_ptr failure) const noexcept;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

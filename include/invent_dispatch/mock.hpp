@@ -32,7 +32,7 @@ struct mock_channel {
     std::string name, username, email, phone, country, language;
 };
 struct mock_contact {
-    std::string id;     // ct_000001, ct_000002, ... in listing order
+    std::string id;   // ct_000001, ct_000002, ... in listing order
     std::string name;
     bool blocked = false;
     bool unsubscribed = false;
@@ -55,12 +55,12 @@ std::vector<mock_contact> make_mock_contacts(std::size_t count, std::uint64_t se
 // creates nothing), drop_before_response, latency.
 // drop_on_accept is drawn once per connection, before anything is read.
 struct mock_config {
-    std::string host = "127.0.0.1";              // must be a loopback address
-    std::uint16_t port = 0;                      // 0: a free port
-    bool plain = false;                          // HTTP instead of HTTPS
-    std::string token = "demo-token";            // the bearer token it accepts
-    std::optional<std::string> cert_out;         // write the generated CA (PEM) here
-    std::chrono::milliseconds latency{0};        // --latency MS[,JITTER]
+    std::string host = "127.0.0.1";   // must be a loopback address
+    std::uint16_t port = 0;   // 0: a free port
+    bool plain = false;   // HTTP instead of HTTPS
+    std::string token = "demo-token";   // the bearer token it accepts
+    std::optional<std::string> cert_out;   // write the generated CA (PEM) here
+    std::chrono::milliseconds latency{0};   // --latency MS[,JITTER]
     std::chrono::milliseconds latency_jitter{0};
     std::vector<std::pair<int, double>> error_rates;   // --error-rate 500=0.05,503=0.02
     // --rate-limit R[/s]: 429 above R per token, over a sliding window of one
@@ -78,14 +78,14 @@ struct mock_config {
         double per_second = 0;
     };
     std::optional<rate_limit_change> rate_limit_after;   // --rate-limit-after SECONDS:R
-    std::string retry_after = "1";               // seconds or an HTTP date
-    double drop_before_response = 0;             // read, create, close without answering
-    double drop_on_accept = 0;                   // close before reading
-    unsigned max_requests_per_connection = 0;    // 0: unlimited; else the Nth gets Connection: close
+    std::string retry_after = "1";   // seconds or an HTTP date
+    double drop_before_response = 0;   // read, create, close without answering
+    double drop_on_accept = 0;   // close before reading
+    unsigned max_requests_per_connection = 0;   // 0: unlimited; else the Nth gets Connection: close
     std::chrono::milliseconds idle_timeout{0};   // 0: never close idle connections
-    double malformed_rate = 0;                   // 200 with a broken body (no chat created)
-    bool honour_idempotency = false;             // a repeated Idempotency-Key returns the first chat
-    std::size_t contacts = 1000;                 // --contacts N: the listing's contacts (make_mock_contacts)
+    double malformed_rate = 0;   // 200 with a broken body (no chat created)
+    bool honour_idempotency = false;   // a repeated Idempotency-Key returns the first chat
+    std::size_t contacts = 1000;   // --contacts N: the listing's contacts (make_mock_contacts)
     std::uint64_t seed = 1;
     // Serve these instead of generating a CA and a certificate for localhost,
     // 127.0.0.1 and ::1 (tests use one for another host name).
@@ -96,13 +96,13 @@ struct mock_config {
 class mock_server {
 public:
     explicit mock_server(mock_config config);   // binds and starts serving
-    ~mock_server();                             // stops and joins
+    ~mock_server();   // stops and joins
     mock_server(const mock_server&) = delete;
     mock_server& operator=(const mock_server&) = delete;
 
-    std::string url() const;                    // "https://127.0.0.1:PORT"
+    std::string url() const;   // "https://127.0.0.1:PORT"
     std::uint16_t port() const;
-    const std::string& ca_pem() const;          // empty when plain
+    const std::string& ca_pem() const;   // empty when plain
     // GET /_mock/stats, the same JSON (POST /_mock/reset clears it):
     //   {"requests":N,"created":N,"responses":{"200":n,"429":n},
     //    "dropped_before_response":n,"dropped_on_accept":n,"malformed":n,
@@ -127,4 +127,4 @@ private:
 // SIGINT/SIGTERM. Returns 0, or 2 (message on stderr) when it cannot start.
 int run_mock_command(const mock_config& config);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

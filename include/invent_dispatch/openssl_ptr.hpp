@@ -14,7 +14,9 @@ namespace invent_dispatch {
 template <auto free_fn>
 struct openssl_free {
     template <class T>
-    void operator()(T* p) const noexcept { free_fn(p); }
+    void operator()(T* p) const noexcept {
+        free_fn(p);
+    }
 };
 
 using bio_ptr = std::unique_ptr<BIO, openssl_free<BIO_free_all>>;
@@ -26,4 +28,4 @@ using names_ptr = std::unique_ptr<GENERAL_NAMES, openssl_free<GENERAL_NAMES_free
 using ssl_ptr = std::unique_ptr<SSL, openssl_free<SSL_free>>;
 using ssl_context_ptr = std::unique_ptr<SSL_CTX, openssl_free<SSL_CTX_free>>;
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

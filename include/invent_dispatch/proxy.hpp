@@ -11,10 +11,10 @@
 namespace invent_dispatch {
 
 struct proxy_endpoint {
-    std::string host;            // without brackets for IPv6
-    std::string port;            // "1080" when the URL gives none, as curl
+    std::string host;   // without brackets for IPv6
+    std::string port;   // "1080" when the URL gives none, as curl
     std::string authorization;   // "Basic ..." from the URL's user and password; empty without
-    std::string display;         // "http://host:port", never the credentials: for logs and errors
+    std::string display;   // "http://host:port", never the credentials: for logs and errors
 };
 
 // "http://user:pass@proxy:3128", "proxy:3128" (http:// assumed, as curl).
@@ -36,16 +36,16 @@ std::string connect_request(const proxy_endpoint& proxy, std::string_view host, 
 // The proxy's reply to CONNECT, read from the start of what it sent.
 struct connect_reply {
     enum class state {
-        incomplete,    // the head has not all arrived
+        incomplete,   // the head has not all arrived
         established,   // 2xx: what follows head_size is the server's
-        refused,       // another status: the proxy will not make the tunnel
-        malformed,     // not an HTTP/1.x status line, or a head over max_head_size
+        refused,   // another status: the proxy will not make the tunnel
+        malformed,   // not an HTTP/1.x status line, or a head over max_head_size
     } result = state::incomplete;
     int status = 0;
-    std::string reason;          // the status line's reason phrase
+    std::string reason;   // the status line's reason phrase
     std::size_t head_size = 0;   // bytes up to and including the blank line
 };
 inline constexpr std::size_t max_connect_head_size = 16 * 1024;
 connect_reply parse_connect_reply(std::string_view bytes);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

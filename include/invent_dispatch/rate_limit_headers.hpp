@@ -12,19 +12,19 @@ namespace invent_dispatch {
 
 // The raw header values of one answer; empty when the header was absent.
 struct rate_limit_fields {
-    std::string_view ratelimit;          // RateLimit
+    std::string_view ratelimit;   // RateLimit
     std::string_view ratelimit_policy;   // RateLimit-Policy
-    std::string_view x_limit;            // X-RateLimit-Limit
-    std::string_view x_remaining;        // X-RateLimit-Remaining
-    std::string_view x_reset;            // X-RateLimit-Reset
+    std::string_view x_limit;   // X-RateLimit-Limit
+    std::string_view x_remaining;   // X-RateLimit-Remaining
+    std::string_view x_reset;   // X-RateLimit-Reset
 };
 
 struct advertised_limit {
     enum class style { draft, x } from = style::draft;
-    std::optional<double> limit;       // requests allowed per window
-    std::optional<double> window;      // the window in seconds (the policy's w)
+    std::optional<double> limit;   // requests allowed per window
+    std::optional<double> window;   // the window in seconds (the policy's w)
     std::optional<double> remaining;   // requests left in the current window
-    std::optional<double> reset;       // seconds until the quota resets (>= 0)
+    std::optional<double> reset;   // seconds until the quota resets (>= 0)
 };
 
 // The draft's fields win over the X- ones when they say anything usable. A
@@ -35,4 +35,4 @@ struct advertised_limit {
 std::optional<advertised_limit> parse_rate_limit_fields(const rate_limit_fields& fields,
                                                         std::chrono::system_clock::time_point now_wall) noexcept;
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -27,6 +27,7 @@ public:
     // Samples at or below `micros`, to the bucket's precision (for histogram charts).
     std::uint64_t count_at_most(std::uint64_t micros) const noexcept;
     void merge(const latency_histogram& other) noexcept;
+
 private:
     // Values below 2^sub_bucket_bits are exact; above, each power of two is cut
     // into 2^(sub_bucket_bits - 1) equal buckets, so a bucket is at most 1/64 of
@@ -48,7 +49,7 @@ private:
 class duration_buckets {
 public:
     static constexpr std::array<double, 14> bounds_seconds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                           1, 2.5, 5, 10, 30, 60, 120};
+                                                           1,     2.5,  5,     10,   30,  60,   120};
     void record(std::uint64_t micros) noexcept;
     // Samples at or below bounds_seconds[i] (cumulative, as Prometheus wants them).
     std::uint64_t cumulative(std::size_t i) const noexcept;
@@ -68,8 +69,8 @@ private:
 struct error_reason {
     std::string reason;
     std::uint64_t count = 0;
-    std::uint64_t overcount = 0;          // count may include up to this many other rows
-    std::vector<std::string> examples;    // "file:line key" (or "line N key"), the first few
+    std::uint64_t overcount = 0;   // count may include up to this many other rows
+    std::vector<std::string> examples;   // "file:line key" (or "line N key"), the first few
 };
 
 // Failed, invalid and unknown rows give error reasons; a skipped duplicate is no error.
@@ -99,10 +100,10 @@ struct rate_figures {
 
 // What the summary says (SPEC §3), from a run or from journals (§9).
 struct batch_summary {
-    std::array<std::uint64_t, 5> outcomes{};     // final outcomes, indexed by outcome
-    std::uint64_t created_earlier = 0;           // a re-run: rows an earlier run finished
-    std::uint64_t unknown_earlier = 0;          // not sent again: the table says --retry-unknown would
-    std::map<int, std::uint64_t> by_status;      // final HTTP status of each row; 0 = no answer
+    std::array<std::uint64_t, 5> outcomes{};   // final outcomes, indexed by outcome
+    std::uint64_t created_earlier = 0;   // a re-run: rows an earlier run finished
+    std::uint64_t unknown_earlier = 0;   // not sent again: the table says --retry-unknown would
+    std::map<int, std::uint64_t> by_status;   // final HTTP status of each row; 0 = no answer
     std::uint64_t requests = 0;
     std::uint64_t retries = 0;
     std::optional<std::uint64_t> stale_reconnects;   // known to a run only
@@ -110,15 +111,15 @@ struct batch_summary {
     latency_histogram latencies;
     double wall_seconds = 0;
     std::vector<error_reason> top_errors;
-    std::string started_at;                      // RFC 3339 UTC, empty when unknown
+    std::string started_at;   // RFC 3339 UTC, empty when unknown
     std::string finished_at;
     std::string version;
     std::string input;
     std::string base_url;
     std::optional<int> exit_code;
-    std::optional<rate_figures> rate;            // with --rate auto (a run only)
+    std::optional<rate_figures> rate;   // with --rate auto (a run only)
 
-    std::uint64_t rows() const noexcept;         // rows with a final outcome here
+    std::uint64_t rows() const noexcept;   // rows with a final outcome here
     static constexpr std::size_t top_errors_shown = 5;
 };
 
@@ -128,14 +129,14 @@ void write_summary_json(const batch_summary& summary, std::ostream& out);
 
 struct run_counters {
     std::array<std::uint64_t, 6> by_outcome{};   // indexed by outcome
-    std::map<int, std::uint64_t> by_status;      // final HTTP status of each finished row
+    std::map<int, std::uint64_t> by_status;   // final HTTP status of each finished row
     std::uint64_t retries = 0;
     std::uint64_t stale_reconnects = 0;
-    std::uint64_t requests = 0;                   // attempts that reached the wire
-    std::uint64_t resumed_skips = 0;              // rows skipped because an earlier run finished them
-    std::uint64_t resumed_created = 0;            //   of which created
-    std::uint64_t resumed_unknown = 0;            //   of which unknown (not re-sent without --retry-unknown)
-    std::uint64_t rate_limit_pauses = 0;          // Retry-After pauses of the whole dispatcher
+    std::uint64_t requests = 0;   // attempts that reached the wire
+    std::uint64_t resumed_skips = 0;   // rows skipped because an earlier run finished them
+    std::uint64_t resumed_created = 0;   //   of which created
+    std::uint64_t resumed_unknown = 0;   //   of which unknown (not re-sent without --retry-unknown)
+    std::uint64_t rate_limit_pauses = 0;   // Retry-After pauses of the whole dispatcher
     std::uint64_t in_flight = 0;
     // A Retry-After pause holds every request until then (the progress line shows it).
     std::chrono::steady_clock::time_point paused_until{};
@@ -168,8 +169,8 @@ public:
     // counted for rows that reached the wire (attempts > 0; 0 = no answer),
     // the latency for rows that got an answer.
     void row_finished(const row_result& result);
-    void row_resumed(outcome previous);            // skipped because an earlier run finished it (created or unknown)
-    std::uint64_t rows_done() const noexcept;      // finished + resumed
+    void row_resumed(outcome previous);   // skipped because an earlier run finished it (created or unknown)
+    std::uint64_t rows_done() const noexcept;   // finished + resumed
     // Each attempt as it goes (the progress line, the metrics and the summary
     // read the counters): started (counted, in flight) and finished (its
     // answer or its failure came); withdrawn when a stop closed its connection
@@ -186,7 +187,7 @@ public:
     std::chrono::duration<double> elapsed() const noexcept;
     std::chrono::system_clock::time_point started_at() const noexcept { return started_at_; }
     std::optional<std::chrono::system_clock::time_point> finished_at() const noexcept { return finished_at_; }
-    void finish();                                  // stops the wall clock
+    void finish();   // stops the wall clock
     rate_history& rate() noexcept { return rate_; }   // with --rate auto
     const rate_history& rate() const noexcept { return rate_; }
 
@@ -216,8 +217,7 @@ private:
 // interval (10 s) for cron and CI logs.
 class progress_printer {
 public:
-    progress_printer(const run_report& report, std::optional<std::uint64_t> total,
-                     bool terminal, std::ostream& out);
+    progress_printer(const run_report& report, std::optional<std::uint64_t> total, bool terminal, std::ostream& out);
     // Call often (e.g. every 100 ms); prints when due. The first tick starts
     // the clock that the rate and the ETA are measured against.
     void tick(std::chrono::steady_clock::time_point now);
@@ -241,4 +241,4 @@ private:
     std::chrono::steady_clock::time_point last_print_{};
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

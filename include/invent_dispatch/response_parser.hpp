@@ -33,4 +33,4 @@ private:
 // when needed).
 simdjson::padded_string_view padded(std::string& s);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -18,15 +18,15 @@
 
 namespace invent_dispatch {
 
-inline constexpr std::size_t max_response_head_bytes = 64 * 1024;         // status line and headers
+inline constexpr std::size_t max_response_head_bytes = 64 * 1024;   // status line and headers
 inline constexpr std::size_t max_response_body_bytes = 16 * 1024 * 1024;
-inline constexpr std::size_t max_chunk_line_bytes = 8 * 1024;             // a chunk-size line, or the trailer section
+inline constexpr std::size_t max_chunk_line_bytes = 8 * 1024;   // a chunk-size line, or the trailer section
 
 enum class read_event {
-    need_more,      // every byte given was taken; feed more
-    interim,        // a 1xx answer was read and skipped; feed the rest
+    need_more,   // every byte given was taken; feed more
+    interim,   // a 1xx answer was read and skipped; feed the rest
     final_answer,   // status(), headers(), body() hold the answer
-    bad_framing,    // framing_error() says why; status() is kept when one was read
+    bad_framing,   // framing_error() says why; status() is kept when one was read
 };
 
 class response_reader {
@@ -74,9 +74,9 @@ private:
     stage stage_ = stage::head;
     bool head_request_ = false;
     bool got_some_ = false;
-    std::string head_;              // the current head, whole lines
-    std::size_t line_start_ = 0;    // where head_'s last unfinished line begins
-    std::string line_;              // a chunk-size line or the trailer section so far
+    std::string head_;   // the current head, whole lines
+    std::size_t line_start_ = 0;   // where head_'s last unfinished line begins
+    std::string line_;   // a chunk-size line or the trailer section so far
     std::string body_;
     int status_ = 0;
     int interim_status_ = 0;
@@ -94,4 +94,4 @@ private:
     std::string_view framing_error_;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

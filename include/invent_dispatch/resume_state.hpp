@@ -30,12 +30,12 @@ struct dangling_send {
 // send it again. A `sending` record is answered by a final record for the
 // same row (line and key); one left unanswered is dangling.
 struct resume_state {
-    key_set created;                      // a chat exists for these keys
-    key_set unknown;                      // unknown, or `sending` with no final record
-    std::vector<dangling_send> dangling;  // `sending` without a final record, by line: to be recorded unknown
-    std::uint64_t records = 0;            // row records read: not the header, not events
-    bool repaired_torn_line = false;      // a torn last line was cut off
-    std::string moved_from;               // the input the journal names, when only its content matched
+    key_set created;   // a chat exists for these keys
+    key_set unknown;   // unknown, or `sending` with no final record
+    std::vector<dangling_send> dangling;   // `sending` without a final record, by line: to be recorded unknown
+    std::uint64_t records = 0;   // row records read: not the header, not events
+    bool repaired_torn_line = false;   // a torn last line was cut off
+    std::string moved_from;   // the input the journal names, when only its content matched
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -18,13 +18,19 @@
 namespace invent_dispatch {
 
 enum class known_field : std::uint8_t {
-    contact_id, channel_id, org_id, assistant_id, title, message, start_timestamp, end_timestamp
+    contact_id,
+    channel_id,
+    org_id,
+    assistant_id,
+    title,
+    message,
+    start_timestamp,
+    end_timestamp
 };
 inline constexpr std::size_t known_field_count = 8;
 // Their names, as --map and the input's columns spell them, in the enum's order.
 inline constexpr std::array<std::string_view, known_field_count> known_field_names = {
-    "contact_id", "channel_id", "org_id", "assistant_id",
-    "title", "message", "start_timestamp", "end_timestamp"};
+    "contact_id", "channel_id", "org_id", "assistant_id", "title", "message", "start_timestamp", "end_timestamp"};
 
 std::string_view to_string(known_field field) noexcept;
 std::optional<known_field> parse_known_field(std::string_view name) noexcept;
@@ -55,8 +61,7 @@ public:
     // Throws input_error for a field_map entry that names no known field or
     // maps one twice, a malformed template, or a default org_id that could
     // not be a path segment.
-    row_builder(const row_defaults& defaults,
-                const std::vector<std::pair<std::string, std::string>>& field_map);
+    row_builder(const row_defaults& defaults, const std::vector<std::pair<std::string, std::string>>& field_map);
     ~row_builder();
     row_builder(const row_builder&) = delete;
     row_builder& operator=(const row_builder&) = delete;
@@ -76,4 +81,4 @@ private:
     std::unique_ptr<state> state_;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -20,9 +20,9 @@ namespace invent_dispatch {
 enum class input_format { csv, tsv, jsonl };
 
 struct input_config {
-    std::string path;                     // a file, or "-" for standard input
+    std::string path;   // a file, or "-" for standard input
     std::optional<input_format> format;   // else from the extension
-    std::optional<char> delimiter;        // CSV/TSV: overrides ',' / '\t'
+    std::optional<char> delimiter;   // CSV/TSV: overrides ',' / '\t'
     // known field -> the column that holds it (--map contact_id=ContactID)
     std::vector<std::pair<std::string, std::string>> field_map;
 };
@@ -70,4 +70,4 @@ int validate_input(const input_config& input, const row_defaults& defaults, std:
 // Throws input_error when the copy fails.
 int check_whole_input(const input_config& input, const row_defaults& defaults, std::ostream& out);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -23,7 +23,7 @@ using duration = clock_type::duration;
 
 struct rate_limit {
     double per_second = 0;   // > 0; with adaptive, the ceiling MAX
-    double burst = 1;        // bucket size, >= 1
+    double burst = 1;   // bucket size, >= 1
     bool adaptive = false;   // --rate auto[:MAX]: the rate is found (adaptive_rate.hpp)
 };
 
@@ -66,29 +66,29 @@ private:
     long double interval_ns() const noexcept;
 
     double burst_;
-    duration interval_;                      // whole nanoseconds of 1/rate
-    std::uint64_t interval_fraction_ = 0;    // and its fraction, in 2^-32 ns
-    duration tolerance_{};                   // (burst - 1) * interval
+    duration interval_;   // whole nanoseconds of 1/rate
+    std::uint64_t interval_fraction_ = 0;   // and its fraction, in 2^-32 ns
+    duration tolerance_{};   // (burst - 1) * interval
     bool started_ = false;
-    time_point theoretical_arrival_{};       // whole nanoseconds of the TAT
-    std::uint64_t arrival_fraction_ = 0;     // and its fraction, in 2^-32 ns
+    time_point theoretical_arrival_{};   // whole nanoseconds of the TAT
+    std::uint64_t arrival_fraction_ = 0;   // and its fraction, in 2^-32 ns
 };
 
 struct retry_config {
     unsigned max_attempts = 5;
     duration backoff_base = std::chrono::milliseconds(250);
     duration backoff_cap = std::chrono::seconds(30);
-    bool retry_ambiguous = false;          // --retry-ambiguous
+    bool retry_ambiguous = false;   // --retry-ambiguous
     unsigned auth_failures_to_abort = 3;   // 401/403 in a row
-    unsigned fail_fast = 20;               // --fail-fast: the same transport failure in a row (0: never)
+    unsigned fail_fast = 20;   // --fail-fast: the same transport failure in a row (0: never)
 };
 
 // How one attempt ended, as the failure classifier judged it.
 struct attempt_report {
     attempt_verdict verdict;
-    int http_status = 0;                   // 0 when no answer
+    int http_status = 0;   // 0 when no answer
     std::optional<duration> retry_after;   // parsed Retry-After, when present
-    std::uint64_t send_sequence = 0;       // from scheduler::on_send, when the request left
+    std::uint64_t send_sequence = 0;   // from scheduler::on_send, when the request left
     std::optional<advertised_limit> advertised{};   // parsed rate-limit headers, when present
 };
 
@@ -98,12 +98,12 @@ enum class abort_reason : std::uint8_t { auth, certificate, fail_fast };
 struct retry_decision {
     enum class action { finish, retry, abort_batch } what = action::finish;
     outcome final_outcome = outcome::failed;   // with finish and abort_batch
-    time_point not_before{};                   // with retry
+    time_point not_before{};   // with retry
     // With retry: false for a retry that does not use up an attempt (a stale
     // keep-alive connection). The caller then resends with the same
     // attempt_number and counts the retry in its stale_retries instead.
     bool consumes_attempt = true;
-    abort_reason why = abort_reason::auth;     // with abort_batch
+    abort_reason why = abort_reason::auth;   // with abort_batch
 };
 
 // One per dispatcher, shared by every worker and row; not thread-safe, so
@@ -164,4 +164,4 @@ private:
     std::uint64_t retries_ = 0;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

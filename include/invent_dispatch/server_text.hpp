@@ -9,7 +9,7 @@
 namespace invent_dispatch {
 
 inline constexpr std::size_t max_server_message = 512;   // bytes of a message kept
-inline constexpr std::size_t max_chat_field = 1024;      // bytes of a Chat field kept
+inline constexpr std::size_t max_chat_field = 1024;   // bytes of a Chat field kept
 
 // The text made safe to print: the token (8 bytes or more), an Authorization header's value and
 // a "Bearer <credential>" replaced by "[redacted]"; control characters
@@ -22,4 +22,4 @@ std::string clean_server_text(std::string_view text, std::string_view token);
 // True when it was cut.
 bool cap_chat_field(std::string& value);
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

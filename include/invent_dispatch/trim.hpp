@@ -21,4 +21,4 @@ constexpr std::string_view trim(std::string_view text, std::string_view what = b
     return trim_right(text.substr(first), what);
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -36,4 +36,4 @@ private:
     int fd_ = -1;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -30,4 +30,4 @@ private:
     char text_[utc_text_size] = {};
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -9,8 +9,7 @@ bool in_shard(std::string_view key, shard_spec shard) noexcept {
     return stable_hash(key) % shard.count == shard.index;
 }
 
-admission::admission(admission_config config, resume_state& resumed)
-    : config_(config), resumed_(resumed) {}
+admission::admission(admission_config config, resume_state& resumed) : config_(config), resumed_(resumed) {}
 
 admission_decision admission::admit(std::string_view key) {
     if (config_.shard && !in_shard(key, *config_.shard)) return admission_decision::other_shard;
@@ -19,8 +18,7 @@ admission_decision admission::admit(std::string_view key) {
     const key_digest digest(key);
     const bool first_occurrence = config_.allow_duplicates || seen_.insert(digest);
     if (resumed_.created.contains(digest)) return admission_decision::already_created;
-    if (!config_.retry_unknown && resumed_.unknown.contains(digest))
-        return admission_decision::already_unknown;
+    if (!config_.retry_unknown && resumed_.unknown.contains(digest)) return admission_decision::already_unknown;
     if (!first_occurrence) return admission_decision::duplicate;
     return admission_decision::send;
 }
@@ -36,4 +34,4 @@ bool admission::owns_invalid_line(std::uint64_t line) const noexcept {
     return !config_.shard || line % config_.shard->count == config_.shard->index;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -16,7 +16,7 @@ bool over_load(std::size_t used, std::size_t capacity) noexcept {
     return used * 10 > capacity * 7;
 }
 
-} // namespace
+}   // namespace
 
 std::uint64_t key_hash(std::string_view key) noexcept {
     std::uint64_t z = stable_hash(key);
@@ -88,4 +88,4 @@ void key_set::rehash(std::size_t capacity) {
     }
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -28,16 +28,14 @@ void append_chat_key(std::string& out, std::string_view org_id, std::string_view
     append_encoded_segment(out, channel_id);
 }
 
-std::string make_chat_key(std::string_view org_id, std::string_view contact_id,
-                          std::string_view channel_id) {
+std::string make_chat_key(std::string_view org_id, std::string_view contact_id, std::string_view channel_id) {
     std::string key;
     key.reserve(org_id.size() + contact_id.size() + channel_id.size() + 2);
     append_chat_key(key, org_id, contact_id, channel_id);
     return key;
 }
 
-bool split_chat_key(std::string_view key, std::string& org_id, std::string& contact_id,
-                    std::string& channel_id) {
+bool split_chat_key(std::string_view key, std::string& org_id, std::string& contact_id, std::string& channel_id) {
     std::string* ids[] = {&org_id, &contact_id, &channel_id};
     for (std::size_t i = 0; i < 3; ++i) {
         const auto slash = key.find('/');
@@ -71,4 +69,4 @@ std::uint64_t stable_hash(std::string_view bytes) noexcept {
     return hash;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -27,11 +27,11 @@ public:
     }
 };
 
-} // namespace
+}   // namespace
 
 const boost::system::error_category& dispatch_category() noexcept {
     static const dispatch_category_impl category;
     return category;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

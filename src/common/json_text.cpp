@@ -51,7 +51,7 @@ bool needs_escape(unsigned char c) noexcept {
     return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
 }
 
-} // namespace
+}   // namespace
 
 void append_json_escaped(std::string& out, std::string_view text) {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
@@ -73,11 +73,10 @@ void append_json_escaped(std::string& out, std::string_view text) {
     }
 }
 
-
 void append_json_string(std::string& out, std::string_view text) {
     out += '"';
     append_json_escaped(out, text);
     out += '"';
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

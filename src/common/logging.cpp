@@ -1,8 +1,8 @@
 #include "invent_dispatch/logging.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "invent_dispatch/errors.hpp"
@@ -38,4 +38,4 @@ void log_escaped_exception::operator()(std::exception_ptr failure) const noexcep
     }
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -4,8 +4,8 @@
 
 namespace invent_dispatch {
 namespace {
-constexpr std::array<std::string_view, 6> outcome_names{
-    "created", "failed", "invalid", "skipped", "unknown", "sending"};
+constexpr std::array<std::string_view, 6> outcome_names{"created", "failed",  "invalid",
+                                                        "skipped", "unknown", "sending"};
 }
 
 std::string_view to_string(outcome o) noexcept {
@@ -18,4 +18,4 @@ std::optional<outcome> parse_outcome(std::string_view s) noexcept {
     return std::nullopt;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

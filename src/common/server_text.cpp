@@ -27,7 +27,9 @@ bool is_credential_char(char c) noexcept {
 
 // Where a header value echoed in text ends: a line break, or the quote,
 // comma or brace of the JSON or list it sits in.
-bool ends_header_value(char c) noexcept { return std::string_view("\r\n\"',}").find(c) != std::string_view::npos; }
+bool ends_header_value(char c) noexcept {
+    return std::string_view("\r\n\"',}").find(c) != std::string_view::npos;
+}
 
 std::string redact(std::string_view text, std::string_view token) {
     std::string out;
@@ -84,7 +86,7 @@ std::size_t character_boundary(std::string_view text, std::size_t limit) noexcep
     return limit;
 }
 
-} // namespace
+}   // namespace
 
 std::string clean_server_text(std::string_view text, std::string_view token) {
     const auto visible = redact(text, token);
@@ -115,4 +117,4 @@ bool cap_chat_field(std::string& value) {
     return true;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -1,8 +1,8 @@
 #include "invent_dispatch/utc_time.hpp"
 
 #include <charconv>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 
 namespace invent_dispatch {
 
@@ -25,8 +25,8 @@ std::string_view utc_clock_text::format(std::chrono::system_clock::time_point wh
         std::tm parts{};
         ::gmtime_r(&seconds, &parts);
         char buffer[64];   // "YYYY-MM-DDTHH:MM:SS.", with room for any int the fields could hold
-        std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.", parts.tm_year + 1900,
-                      parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
+        std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.", parts.tm_year + 1900, parts.tm_mon + 1,
+                      parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
         std::char_traits<char>::copy(text_, buffer, utc_text_size - 4);
         text_[utc_text_size - 1] = 'Z';
         second_ = second;
@@ -88,4 +88,4 @@ std::optional<std::int64_t> parse_utc_ms(std::string_view text) noexcept {
            ((h * 60 + mi - offset_minutes) * 60 + s) * std::int64_t{1000} + millis;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -36,9 +36,9 @@ public:
     }
 };
 
-
-
-std::string version_text() { return "invent-dispatch " INVENT_DISPATCH_VERSION; }
+std::string version_text() {
+    return "invent-dispatch " INVENT_DISPATCH_VERSION;
+}
 
 std::string usage_text() {
     std::ostringstream out;
@@ -93,9 +93,12 @@ setting_layer flag_layer(const po::variables_map& vm, bool defaulted) {
         const auto name = flag_name(s.key);
         if (!vm.count(name) || vm[name].defaulted() != defaulted) continue;
         setting_value value{{}, defaulted ? "default " + name : "--" + name};
-        if (s.kind == config_detail::value_kind::boolean) value.texts.emplace_back(vm[name].as<bool>() ? "true" : "false");
-        else if (s.kind == config_detail::value_kind::list) value.texts = vm[name].as<std::vector<std::string>>();
-        else value.texts.push_back(vm[name].as<std::string>());
+        if (s.kind == config_detail::value_kind::boolean)
+            value.texts.emplace_back(vm[name].as<bool>() ? "true" : "false");
+        else if (s.kind == config_detail::value_kind::list)
+            value.texts = vm[name].as<std::vector<std::string>>();
+        else
+            value.texts.push_back(vm[name].as<std::string>());
         layer.emplace(s.key, std::move(value));
     }
     return layer;
@@ -133,7 +136,8 @@ std::string clean_token(std::string_view text, const std::string& origin) {
 std::string read_token_file(const setting_value& v) {
     std::ifstream in(v.text());
     std::string line;
-    if (!in || !std::getline(in, line)) throw usage_error(fmt::format("{}: cannot read token file '{}'", v.origin, v.text()));
+    if (!in || !std::getline(in, line))
+        throw usage_error(fmt::format("{}: cannot read token file '{}'", v.origin, v.text()));
     auto token = clean_token(line, fmt::format("{} '{}'", v.origin, v.text()));
     if (token.empty()) throw usage_error(fmt::format("{}: the first line of '{}' is empty", v.origin, v.text()));
     return token;
@@ -154,19 +158,23 @@ std::string resolve_token(const layered_settings& settings, const environment& e
 // empty or NO_PROXY (or no_proxy, from the same layers) names the host.
 std::optional<proxy_endpoint> resolve_proxy(const layered_settings& settings, const environment& env,
                                             const api_endpoint& endpoint) {
-    const auto pick = [&](const char* key, std::initializer_list<const char*> variables) -> std::optional<setting_value> {
-        if (auto it = settings.layers[layered_settings::flags].find(key); it != settings.layers[layered_settings::flags].end())
+    const auto pick = [&](const char* key,
+                          std::initializer_list<const char*> variables) -> std::optional<setting_value> {
+        if (auto it = settings.layers[layered_settings::flags].find(key);
+            it != settings.layers[layered_settings::flags].end())
             return it->second;
         for (const char* name : variables)
             if (auto value = env_value(env, name)) return setting_value{{*value}, name};
-        if (auto it = settings.layers[layered_settings::file].find(key); it != settings.layers[layered_settings::file].end())
+        if (auto it = settings.layers[layered_settings::file].find(key);
+            it != settings.layers[layered_settings::file].end())
             return it->second;
         return std::nullopt;
     };
-    const auto proxy = endpoint.tls ? pick("proxy", {"https_proxy", "HTTPS_PROXY"})
-                                    : pick("proxy", {"http_proxy", "HTTP_PROXY"});
+    const auto proxy =
+        endpoint.tls ? pick("proxy", {"https_proxy", "HTTPS_PROXY"}) : pick("proxy", {"http_proxy", "HTTP_PROXY"});
     if (!proxy || proxy->text().empty()) return std::nullopt;
-    if (const auto no_proxy = pick("no_proxy", {"no_proxy", "NO_PROXY"}); no_proxy && no_proxy_matches(no_proxy->text(), endpoint.host))
+    if (const auto no_proxy = pick("no_proxy", {"no_proxy", "NO_PROXY"});
+        no_proxy && no_proxy_matches(no_proxy->text(), endpoint.host))
         return std::nullopt;
     try {
         return parse_proxy_url(proxy->text());
@@ -188,8 +196,8 @@ char parse_delimiter(const setting_value& v) {
     const auto& text = v.text();
     if (text == "\\t" || text == "tab" || text == "\t") return '\t';
     if (text.size() != 1 || text == "\"" || text == "\n" || text == "\r")
-        throw usage_error(fmt::format("{}: the delimiter must be one character other than a quote or line break, got '{}'",
-                                      v.origin, text));
+        throw usage_error(fmt::format(
+            "{}: the delimiter must be one character other than a quote or line break, got '{}'", v.origin, text));
     return text.front();
 }
 
@@ -198,10 +206,13 @@ std::vector<std::pair<std::string, std::string>> parse_field_map(const setting_v
     for (const auto& item : split_list(v.texts)) {
         const auto equals = item.find('=');
         const auto field = std::string(trim(std::string_view(item).substr(0, equals), whitespace));
-        const auto column = equals == std::string::npos ? std::string() : std::string(trim(std::string_view(item).substr(equals + 1), whitespace));
+        const auto column = equals == std::string::npos
+                                ? std::string()
+                                : std::string(trim(std::string_view(item).substr(equals + 1), whitespace));
         if (column.empty()) throw usage_error(fmt::format("{}: expected FIELD=COLUMN, got '{}'", v.origin, item));
         if (!parse_known_field(field))
-            throw usage_error(fmt::format("{}: '{}' is not a field ({})", v.origin, field, fmt::join(known_field_names, ", ")));
+            throw usage_error(
+                fmt::format("{}: '{}' is not a field ({})", v.origin, field, fmt::join(known_field_names, ", ")));
         if (std::any_of(map.begin(), map.end(), [&](const auto& m) { return m.first == field; }))
             throw usage_error(fmt::format("{}: '{}' is mapped twice", v.origin, field));
         map.emplace_back(field, column);
@@ -211,7 +222,8 @@ std::vector<std::pair<std::string, std::string>> parse_field_map(const setting_v
 
 std::string parse_log_level(const setting_value& v) {
     if (std::find(log_levels.begin(), log_levels.end(), v.text()) == log_levels.end())
-        throw usage_error(fmt::format("{}: unknown log level '{}' ({})", v.origin, v.text(), fmt::join(log_levels, ", ")));
+        throw usage_error(
+            fmt::format("{}: unknown log level '{}' ({})", v.origin, v.text(), fmt::join(log_levels, ", ")));
     return v.text();
 }
 
@@ -259,10 +271,12 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
             config.rate = rate_limit{parse_rate_per_second(v->text(), v->origin), burst_size};
         }
     }
-    if (const auto* v = s.find("max_attempts")) config.retry.max_attempts = static_cast<unsigned>(parse_integer(*v, 1, 100));
+    if (const auto* v = s.find("max_attempts"))
+        config.retry.max_attempts = static_cast<unsigned>(parse_integer(*v, 1, 100));
     if (const auto* v = s.find("auth_failures"))
         config.retry.auth_failures_to_abort = static_cast<unsigned>(parse_integer(*v, 1, 1'000'000));
-    if (const auto* v = s.find("fail_fast")) config.retry.fail_fast = static_cast<unsigned>(parse_integer(*v, 0, 1'000'000));
+    if (const auto* v = s.find("fail_fast"))
+        config.retry.fail_fast = static_cast<unsigned>(parse_integer(*v, 0, 1'000'000));
     config.retry.retry_ambiguous = s.is_on("retry_ambiguous");
     if (const auto* v = s.find("timeout")) config.client.timeout = parse_duration_value(*v);
     if (config.client.timeout.count() == 0) throw usage_error("timeout: must be more than 0");
@@ -273,8 +287,9 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
         // A Retry-After is cut to the scheduler's max_retry_after when read: a
         // cap at or above it could never act (a longer one would read as equal).
         if (config.max_retry_after >= invent_dispatch::max_retry_after)
-            throw usage_error(fmt::format("{}: must be less than {} s", v->origin,
-                                          std::chrono::duration_cast<std::chrono::seconds>(invent_dispatch::max_retry_after).count()));
+            throw usage_error(fmt::format(
+                "{}: must be less than {} s", v->origin,
+                std::chrono::duration_cast<std::chrono::seconds>(invent_dispatch::max_retry_after).count()));
     }
 
     config.admission.retry_unknown = s.is_on("retry_unknown");
@@ -289,8 +304,8 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     const auto shard_suffix = config.admission.shard ? fmt::format(".shard-{}-of-{}", config.admission.shard->index,
                                                                    config.admission.shard->count)
                                                      : std::string();
-    config.results_path = results ? results->text()
-                                  : (input == "-" ? "stdin" : input) + shard_suffix + ".results.jsonl";
+    config.results_path =
+        results ? results->text() : (input == "-" ? "stdin" : input) + shard_suffix + ".results.jsonl";
     config.strict = s.is_on("strict");
     config.quiet = s.is_on("quiet");
     if (const auto* v = s.find("log_level")) config.log_level = parse_log_level(*v);
@@ -328,8 +343,10 @@ command_line parse_dispatch(command_kind kind, const std::vector<std::string>& a
 
     layered_settings settings;
     settings.layers[layered_settings::defaults] = flag_layer(vm, true);
-    if (vm.count("config")) settings.layers[layered_settings::file] = read_config_file(vm["config"].as<std::string>());
-    else if (auto path = env_value(env, "INVENT_CONFIG")) settings.layers[layered_settings::file] = read_config_file(*path);
+    if (vm.count("config"))
+        settings.layers[layered_settings::file] = read_config_file(vm["config"].as<std::string>());
+    else if (auto path = env_value(env, "INVENT_CONFIG"))
+        settings.layers[layered_settings::file] = read_config_file(*path);
     settings.layers[layered_settings::env] = env_layer(env);
     settings.layers[layered_settings::flags] = flag_layer(vm, false);
 
@@ -366,7 +383,8 @@ command_line parse_contacts(const std::vector<std::string>& args, const environm
     const auto vm = parse_flags(args, contacts_options(), hidden, positional);
     if (vm.count("token")) throw usage_error(token_flag_refusal);
     if (vm.count("extra"))
-        throw usage_error(fmt::format("contacts takes no INPUT, got '{}'", vm["extra"].as<std::vector<std::string>>()[0]));
+        throw usage_error(
+            fmt::format("contacts takes no INPUT, got '{}'", vm["extra"].as<std::vector<std::string>>()[0]));
 
     contacts_config contacts;
     const auto text = [&](const char* name, std::string& into) {
@@ -385,17 +403,22 @@ command_line parse_contacts(const std::vector<std::string>& args, const environm
     }
     if (vm.count("format")) {
         const auto& format = vm["format"].as<std::string>();
-        if (format == "csv") contacts.format = contacts_format::csv;
-        else if (format == "jsonl" || format == "ndjson") contacts.format = contacts_format::jsonl;
-        else throw usage_error(fmt::format("--format: expected csv or jsonl, got '{}'", format));
+        if (format == "csv")
+            contacts.format = contacts_format::csv;
+        else if (format == "jsonl" || format == "ndjson")
+            contacts.format = contacts_format::jsonl;
+        else
+            throw usage_error(fmt::format("--format: expected csv or jsonl, got '{}'", format));
     }
     contacts.include_unsubscribed = vm["include-unsubscribed"].as<bool>();
     contacts.include_blocked = vm["include-blocked"].as<bool>();
 
     layered_settings settings;
     settings.layers[layered_settings::defaults] = flag_layer(vm, true);
-    if (vm.count("config")) settings.layers[layered_settings::file] = contacts_part(read_config_file(vm["config"].as<std::string>()));
-    else if (auto path = env_value(env, "INVENT_CONFIG")) settings.layers[layered_settings::file] = contacts_part(read_config_file(*path));
+    if (vm.count("config"))
+        settings.layers[layered_settings::file] = contacts_part(read_config_file(vm["config"].as<std::string>()));
+    else if (auto path = env_value(env, "INVENT_CONFIG"))
+        settings.layers[layered_settings::file] = contacts_part(read_config_file(*path));
     settings.layers[layered_settings::env] = contacts_part(env_layer(env));
     settings.layers[layered_settings::flags] = flag_layer(vm, false);
 
@@ -407,7 +430,7 @@ command_line parse_contacts(const std::vector<std::string>& args, const environm
     return result;
 }
 
-} // namespace
+}   // namespace
 
 command_line parse_command_line(int argc, const char* const argv[], const environment& env) {
     command_line result;
@@ -442,7 +465,8 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
         result.kind = command_kind::demo;
         return result;
     }
-    throw usage_error(fmt::format("unknown command '{}': run, validate, contacts, report, mock, demo or help", command));
+    throw usage_error(
+        fmt::format("unknown command '{}': run, validate, contacts, report, mock, demo or help", command));
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

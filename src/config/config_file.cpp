@@ -64,7 +64,7 @@ std::string scalar_text(const setting& s, const toml::node& node, const std::str
     throw std::logic_error("list settings are not scalars");
 }
 
-} // namespace
+}   // namespace
 
 setting_layer read_config_file(const std::string& path) {
     toml::table root;
@@ -83,11 +83,13 @@ setting_layer read_config_file(const std::string& path) {
         const auto* s = find_setting(key.str());
         if (!s) throw usage_error(fmt::format("{}: unknown key '{}'", where(path, key.source()), key.str()));
         setting_value value{{}, origin};
-        if (s->kind == value_kind::list) value.texts = list_texts(node, origin);
-        else value.texts.push_back(scalar_text(*s, node, origin));
+        if (s->kind == value_kind::list)
+            value.texts = list_texts(node, origin);
+        else
+            value.texts.push_back(scalar_text(*s, node, origin));
         layer.emplace(s->key, std::move(value));
     }
     return layer;
 }
 
-} // namespace invent_dispatch::config_detail
+}   // namespace invent_dispatch::config_detail

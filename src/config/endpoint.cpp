@@ -35,7 +35,7 @@ bool is_unusable_host(std::string_view host) {
     });
 }
 
-} // namespace
+}   // namespace
 
 api_endpoint parse_endpoint(const std::string& base_url) {
     const auto parsed = boost::urls::parse_absolute_uri(base_url);
@@ -43,19 +43,25 @@ api_endpoint parse_endpoint(const std::string& base_url) {
     const auto& url = *parsed;
 
     api_endpoint endpoint;
-    if (url.scheme_id() == boost::urls::scheme::https) endpoint.tls = true;
-    else if (url.scheme_id() == boost::urls::scheme::http) endpoint.tls = false;
-    else throw usage_error(fmt::format("base URL '{}': only https:// (or http:// on loopback) is supported", base_url));
+    if (url.scheme_id() == boost::urls::scheme::https)
+        endpoint.tls = true;
+    else if (url.scheme_id() == boost::urls::scheme::http)
+        endpoint.tls = false;
+    else
+        throw usage_error(fmt::format("base URL '{}': only https:// (or http:// on loopback) is supported", base_url));
     // Credentials in the URL would end up in logs and process listings.
-    if (url.has_userinfo()) throw usage_error("base URL must not hold a user or password; pass the token in INVENT_API_TOKEN or --token-file");
-    if (url.has_query() || url.has_fragment()) throw usage_error(fmt::format("base URL '{}' must not have a query or fragment", base_url));
+    if (url.has_userinfo())
+        throw usage_error(
+            "base URL must not hold a user or password; pass the token in INVENT_API_TOKEN or --token-file");
+    if (url.has_query() || url.has_fragment())
+        throw usage_error(fmt::format("base URL '{}' must not have a query or fragment", base_url));
     if (url.host_type() == boost::urls::host_type::ipvfuture || url.encoded_host().empty())
         throw usage_error(fmt::format("base URL '{}' has no usable host", base_url));
 
     endpoint.host = url.host_address();
     if (is_unusable_host(endpoint.host))
-        throw usage_error(fmt::format("base URL '{}': the host holds a control character, a space or a '%' once decoded",
-                                      base_url));
+        throw usage_error(
+            fmt::format("base URL '{}': the host holds a control character, a space or a '%' once decoded", base_url));
     if (url.has_port()) {
         // From the text: Boost.URL's port_number() is 16 bits, so 99999 would wrap to 34463.
         const auto port = url.port();
@@ -81,4 +87,4 @@ bool is_invent_host(const api_endpoint& endpoint) {
     return host == "useinvent.com" || host.ends_with(".useinvent.com");
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

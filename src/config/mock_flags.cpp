@@ -20,10 +20,11 @@ bool is_http_date(const std::string& text) {
     return !in.fail() && in.peek() == std::char_traits<char>::eof();
 }
 
-} // namespace
+}   // namespace
 
 po::options_description mock_options() {
     po::options_description mock("Options for mock", help_width, help_description_width);
+    // clang-format off
     mock.add_options()
         ("host", po::value<std::string>()->value_name("ADDR")->default_value("127.0.0.1"), "address to listen on")
         ("port", po::value<std::string>()->value_name("N")->default_value("0"), "port (0: a free one, printed at start)")
@@ -44,6 +45,7 @@ po::options_description mock_options() {
         ("honour-idempotency", po::bool_switch(), "a repeated Idempotency-Key returns the chat it first created")
         ("contacts", po::value<std::string>()->value_name("N"), fmt::format("contacts in the listing GET /orgs/{{org}}/contacts (default {})", mock_config{}.contacts).c_str())
         ("seed", po::value<std::string>()->value_name("N")->default_value("1"), "seed for the fault knobs");
+    // clang-format on
     return mock;
 }
 
@@ -63,21 +65,26 @@ mock_config parse_mock_flags(const std::vector<std::string>& args, const environ
     mock.host = vm["host"].as<std::string>();
     mock.port = static_cast<std::uint16_t>(parse_integer(*flag("port"), 0, 65535));
     mock.plain = vm["plain"].as<bool>();
-    if (auto v = flag("token")) mock.token = v->text();
-    else if (auto token = env_value(env, "INVENT_API_TOKEN")) mock.token = std::string(trim(*token, whitespace));
+    if (auto v = flag("token"))
+        mock.token = v->text();
+    else if (auto token = env_value(env, "INVENT_API_TOKEN"))
+        mock.token = std::string(trim(*token, whitespace));
     if (auto v = flag("cert-out")) mock.cert_out = v->text();
     if (auto v = flag("latency")) {
         const auto parts = split_list(v->texts);
-        if (parts.empty() || parts.size() > 2) throw usage_error(fmt::format("{}: expected MS[,JITTER], got '{}'", v->origin, v->text()));
+        if (parts.empty() || parts.size() > 2)
+            throw usage_error(fmt::format("{}: expected MS[,JITTER], got '{}'", v->origin, v->text()));
         mock.latency = std::chrono::milliseconds(parse_integer({{parts[0]}, v->origin}, 0, 3'600'000));
-        if (parts.size() == 2) mock.latency_jitter = std::chrono::milliseconds(parse_integer({{parts[1]}, v->origin}, 0, 3'600'000));
+        if (parts.size() == 2)
+            mock.latency_jitter = std::chrono::milliseconds(parse_integer({{parts[1]}, v->origin}, 0, 3'600'000));
     }
     if (vm.count("error-rate")) {
         const std::string origin = "--error-rate";
         double total = 0;
         for (const auto& item : split_list(vm["error-rate"].as<std::vector<std::string>>())) {
             const auto equals = item.find('=');
-            if (equals == std::string::npos) throw usage_error(fmt::format("{}: expected STATUS=P, got '{}'", origin, item));
+            if (equals == std::string::npos)
+                throw usage_error(fmt::format("{}: expected STATUS=P, got '{}'", origin, item));
             const auto status = static_cast<int>(parse_integer({{item.substr(0, equals)}, origin}, 100, 599));
             const auto p = parse_probability(item.substr(equals + 1), origin);
             mock.error_rates.emplace_back(status, p);
@@ -88,9 +95,12 @@ mock_config parse_mock_flags(const std::vector<std::string>& args, const environ
     if (auto v = flag("rate-limit")) mock.rate_limit = parse_rate_per_second(v->text(), v->origin);
     if (auto v = flag("rate-limit-headers")) {
         const auto& style = v->text();
-        if (style == "draft") mock.rate_limit_headers = mock_config::limit_headers::draft;
-        else if (style == "x") mock.rate_limit_headers = mock_config::limit_headers::x;
-        else if (style != "none") throw usage_error(fmt::format("{}: expected draft, x or none, got '{}'", v->origin, style));
+        if (style == "draft")
+            mock.rate_limit_headers = mock_config::limit_headers::draft;
+        else if (style == "x")
+            mock.rate_limit_headers = mock_config::limit_headers::x;
+        else if (style != "none")
+            throw usage_error(fmt::format("{}: expected draft, x or none, got '{}'", v->origin, style));
     }
     if (auto v = flag("rate-limit-after")) {
         const auto& text = v->text();
@@ -106,8 +116,8 @@ mock_config parse_mock_flags(const std::vector<std::string>& args, const environ
         const auto& text = v->text();
         const bool seconds = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
         if (!seconds && !is_http_date(text))
-            throw usage_error(fmt::format("{}: expected seconds or an HTTP date (Sun, 06 Nov 1994 08:49:37 GMT), got '{}'",
-                                          v->origin, text));
+            throw usage_error(fmt::format(
+                "{}: expected seconds or an HTTP date (Sun, 06 Nov 1994 08:49:37 GMT), got '{}'", v->origin, text));
         mock.retry_after = text;
     }
     mock.drop_before_response = probability("drop-before-response");
@@ -122,4 +132,4 @@ mock_config parse_mock_flags(const std::vector<std::string>& args, const environ
     return mock;
 }
 
-} // namespace invent_dispatch::config_detail
+}   // namespace invent_dispatch::config_detail

@@ -20,17 +20,17 @@ namespace invent_dispatch::config_detail {
 // How a setting's value is written: decides the flag's value type and which
 // TOML types the file may use for it.
 enum class value_kind {
-    text,       // TOML string
-    integer,    // TOML integer
+    text,   // TOML string
+    integer,   // TOML integer
     quantity,   // TOML string or number (rates, durations)
-    boolean,    // a switch on the command line, TOML boolean in the file
-    list,       // repeatable; TOML array of strings (or a table for map)
+    boolean,   // a switch on the command line, TOML boolean in the file
+    list,   // repeatable; TOML array of strings (or a table for map)
 };
 
 struct setting {
-    const char* key;            // TOML key; the flag is the same with '-' for '_'
+    const char* key;   // TOML key; the flag is the same with '-' for '_'
     value_kind kind;
-    const char* value_name;     // shown in --help ("N", "PATH"); nullptr for switches
+    const char* value_name;   // shown in --help ("N", "PATH"); nullptr for switches
     std::string default_text;   // the built-in default, in the flag's syntax; empty: none
     std::string help;
 };
@@ -57,10 +57,10 @@ boost::program_options::options_description contacts_options();
 boost::program_options::options_description contacts_shared_options();
 
 // argv (after the command) -> values; po's own errors become usage_error.
-boost::program_options::variables_map parse_flags(const std::vector<std::string>& args,
-                                                  const boost::program_options::options_description& visible,
-                                                  const boost::program_options::options_description& hidden,
-                                                  const boost::program_options::positional_options_description& positional);
+boost::program_options::variables_map
+parse_flags(const std::vector<std::string>& args, const boost::program_options::options_description& visible,
+            const boost::program_options::options_description& hidden,
+            const boost::program_options::positional_options_description& positional);
 
 // A variable that is set and not empty.
 std::optional<std::string> env_value(const environment& env, const std::string& name);
@@ -95,4 +95,4 @@ std::string format_duration(std::chrono::milliseconds value);
 // "a,b" and repeated flags alike -> {"a", "b"}, each trimmed (whitespace), empties dropped.
 std::vector<std::string> split_list(const std::vector<std::string>& texts);
 
-} // namespace invent_dispatch::config_detail
+}   // namespace invent_dispatch::config_detail

@@ -19,13 +19,14 @@ std::string log_level_list() {
     return list;
 }
 
-} // namespace
+}   // namespace
 
 const std::vector<setting>& dispatch_settings() {
     using k = value_kind;
     // The defaults shown in --help, and parsed as the lowest layer, are the
     // params structs' own member initialisers: one source for each.
     static const dispatch_config defaults;
+    // clang-format off
     static const std::vector<setting> settings{
         {"format", k::text, "FMT", {}, "csv, tsv or jsonl (default: from the extension)"},
         {"delimiter", k::text, "C", {}, "CSV field delimiter, e.g. ';' (\\t or tab for tabs)"},
@@ -64,6 +65,7 @@ const std::vector<setting>& dispatch_settings() {
         {"log_file", k::text, "PATH", {}, "also write the log to PATH"},
         {"seed", k::integer, "N", std::to_string(defaults.seed), "seed for backoff jitter (0: random)"},
     };
+    // clang-format on
     return settings;
 }
 
@@ -79,7 +81,6 @@ std::string flag_name(std::string_view key) {
     return flag;
 }
 
-
 namespace {
 
 void add_config_flag(po::options_description& options) {
@@ -92,8 +93,8 @@ void add_setting_flag(po::options_description& options, const setting& s) {
     if (s.kind == value_kind::boolean) {
         options.add_options()(name.c_str(), po::bool_switch(), s.help.c_str());
     } else if (s.kind == value_kind::list) {
-        options.add_options()(name.c_str(), po::value<std::vector<std::string>>()->composing()->value_name(s.value_name),
-                              s.help.c_str());
+        options.add_options()(
+            name.c_str(), po::value<std::vector<std::string>>()->composing()->value_name(s.value_name), s.help.c_str());
     } else {
         auto* value = po::value<std::string>()->value_name(s.value_name);
         if (!s.default_text.empty()) value->default_value(s.default_text);
@@ -101,7 +102,7 @@ void add_setting_flag(po::options_description& options, const setting& s) {
     }
 }
 
-} // namespace
+}   // namespace
 
 po::options_description dispatch_options() {
     po::options_description all("Options for run and validate", help_width, help_description_width);
@@ -112,8 +113,8 @@ po::options_description dispatch_options() {
 
 bool is_contacts_setting(std::string_view key) {
     static constexpr std::array<std::string_view, 13> shared{
-        "org_id", "base_url", "token_file", "ca_file", "insecure", "rate", "burst",
-        "max_attempts", "timeout", "quiet", "log_level", "log_file", "seed"};
+        "org_id",       "base_url", "token_file", "ca_file",   "insecure", "rate", "burst",
+        "max_attempts", "timeout",  "quiet",      "log_level", "log_file", "seed"};
     return std::find(shared.begin(), shared.end(), key) != shared.end();
 }
 
@@ -121,15 +122,17 @@ po::options_description contacts_options() {
     // The heading names the command alone: the completion and the man page read it.
     // contacts also takes run's API, token, TLS, rate, retry and log options.
     po::options_description all("Options for contacts", help_width, help_description_width);
-    all.add_options()
-        ("segment-id", po::value<std::string>()->value_name("ID"), "only the contacts in this segment")
-        ("status", po::value<std::string>()->value_name("S"), "ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED or AI_REPLIES_DISABLED")
-        ("name", po::value<std::string>()->value_name("TEXT"), "only contacts whose name matches")
-        ("email", po::value<std::string>()->value_name("TEXT"), "only contacts whose email matches")
-        ("out", po::value<std::string>()->value_name("PATH"), "write the rows here, whole or not at all (default: stdout)")
-        ("format", po::value<std::string>()->value_name("FMT"), "csv or jsonl (default: jsonl for a .jsonl --out, else csv)")
-        ("include-unsubscribed", po::bool_switch(), "also list contacts who unsubscribed")
-        ("include-blocked", po::bool_switch(), "also list blocked contacts");
+    all.add_options()("segment-id", po::value<std::string>()->value_name("ID"), "only the contacts in this segment")(
+        "status", po::value<std::string>()->value_name("S"),
+        "ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED or AI_REPLIES_DISABLED")(
+        "name", po::value<std::string>()->value_name("TEXT"), "only contacts whose name matches")(
+        "email", po::value<std::string>()->value_name("TEXT"),
+        "only contacts whose email matches")("out", po::value<std::string>()->value_name("PATH"),
+                                             "write the rows here, whole or not at all (default: stdout)")(
+        "format", po::value<std::string>()->value_name("FMT"),
+        "csv or jsonl (default: jsonl for a .jsonl --out, else csv)")("include-unsubscribed", po::bool_switch(),
+                                                                      "also list contacts who unsubscribed")(
+        "include-blocked", po::bool_switch(), "also list blocked contacts");
     return all;
 }
 
@@ -148,7 +151,8 @@ std::optional<std::string> env_value(const environment& env, const std::string& 
 }
 
 po::variables_map parse_flags(const std::vector<std::string>& args, const po::options_description& visible,
-                              const po::options_description& hidden, const po::positional_options_description& positional) {
+                              const po::options_description& hidden,
+                              const po::positional_options_description& positional) {
     po::options_description all;
     all.add(visible).add(hidden);
     po::variables_map vm;
@@ -161,4 +165,4 @@ po::variables_map parse_flags(const std::vector<std::string>& args, const po::op
     return vm;
 }
 
-} // namespace invent_dispatch::config_detail
+}   // namespace invent_dispatch::config_detail

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "settings.hpp"
 #include "invent_dispatch/scheduler.hpp"
+#include "settings.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -28,18 +28,23 @@ std::optional<std::pair<double, std::string_view>> number_and_unit(std::string_v
     return std::pair{*number, unit_at == std::string_view::npos ? std::string_view{} : text.substr(unit_at)};
 }
 
-} // namespace
+}   // namespace
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
     const auto parsed = number_and_unit(trim(text, whitespace));
     if (!parsed) return std::nullopt;
     const auto [number, unit] = *parsed;
     double millis_per_unit = 0;
-    if (unit.empty() || unit == "s") millis_per_unit = 1000;
-    else if (unit == "ms") millis_per_unit = 1;
-    else if (unit == "m" || unit == "min") millis_per_unit = 60'000;
-    else if (unit == "h") millis_per_unit = 3'600'000;
-    else return std::nullopt;
+    if (unit.empty() || unit == "s")
+        millis_per_unit = 1000;
+    else if (unit == "ms")
+        millis_per_unit = 1;
+    else if (unit == "m" || unit == "min")
+        millis_per_unit = 60'000;
+    else if (unit == "h")
+        millis_per_unit = 3'600'000;
+    else
+        return std::nullopt;
     const double millis = std::round(number * millis_per_unit);
     // Beyond a year is a typo, and keeps the cast below in range.
     if (millis > 365.0 * 24 * 3'600'000) return std::nullopt;
@@ -61,7 +66,7 @@ namespace {
 [[noreturn]] void fail(const std::string& origin, const std::string& problem) {
     throw usage_error(fmt::format("{}: {}", origin, problem));
 }
-} // namespace
+}   // namespace
 
 std::vector<std::string> split_list(const std::vector<std::string>& texts) {
     std::vector<std::string> items;
@@ -116,5 +121,5 @@ std::string format_duration(std::chrono::milliseconds value) {
     return fmt::format("{}ms", ms);
 }
 
-} // namespace config_detail
-} // namespace invent_dispatch
+}   // namespace config_detail
+}   // namespace invent_dispatch

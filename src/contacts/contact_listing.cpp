@@ -71,16 +71,15 @@ void append_csv_field(std::string& out, std::string_view field) {
     out += '"';
 }
 
-constexpr std::array<std::string_view, 9> column_names{"contact_id", "channel_id", "contact_name",
-                                                      "channel_name", "username", "email",
-                                                      "phone", "country", "language"};
+constexpr std::array<std::string_view, 9> column_names{
+    "contact_id", "channel_id", "contact_name", "channel_name", "username", "email", "phone", "country", "language"};
 
 std::array<const std::string*, 9> columns_of(const contact_row& row) {
     return {&row.contact_id, &row.channel_id, &row.contact_name, &row.channel_name, &row.username,
-            &row.email, &row.phone, &row.country, &row.language};
+            &row.email,      &row.phone,      &row.country,      &row.language};
 }
 
-} // namespace
+}   // namespace
 
 std::string contacts_target(std::string_view base_path, std::string_view org_id, const contacts_query& query,
                             std::uint64_t page) {
@@ -111,7 +110,8 @@ std::string_view to_string(left_out_reason reason) noexcept {
 }
 
 contact_listing::contact_listing(bool include_unsubscribed, bool include_blocked)
-    : include_unsubscribed_(include_unsubscribed), include_blocked_(include_blocked) {}
+    : include_unsubscribed_(include_unsubscribed),
+      include_blocked_(include_blocked) {}
 
 std::string contact_listing::add_page(simdjson::padded_string_view body, std::string_view pagination_count,
                                       std::vector<contact_row>& rows) {
@@ -143,9 +143,12 @@ std::string contact_listing::add_page(simdjson::padded_string_view body, std::st
             ++counts_.contacts;
         }
         std::optional<left_out_reason> left_out;
-        if (flag_of(contact, "blocked") && !include_blocked_) left_out = left_out_reason::blocked;
-        else if (flag_of(contact, "unsubscribed") && !include_unsubscribed_) left_out = left_out_reason::unsubscribed;
-        else if (flag_of(contact, "is_admin")) left_out = left_out_reason::admin;
+        if (flag_of(contact, "blocked") && !include_blocked_)
+            left_out = left_out_reason::blocked;
+        else if (flag_of(contact, "unsubscribed") && !include_unsubscribed_)
+            left_out = left_out_reason::unsubscribed;
+        else if (flag_of(contact, "is_admin"))
+            left_out = left_out_reason::admin;
 
         const auto contact_name = text_of(contact, "name");
         std::size_t custom_channels = 0;
@@ -214,12 +217,13 @@ void append_row(std::string& out, const contact_row& row, contacts_format format
 }
 
 std::string describe(const listing_counts& c) {
-    std::string line = fmt::format("{} pages read, {} contacts seen, {} rows written; left out:", c.pages,
-                                   c.contacts, c.rows);
+    std::string line =
+        fmt::format("{} pages read, {} contacts seen, {} rows written; left out:", c.pages, c.contacts, c.rows);
     for (std::size_t i = 0; i < left_out_reason_count; ++i)
         line += fmt::format("{} {} {}", i == 0 ? "" : ",", c.left_out[i], to_string(static_cast<left_out_reason>(i)));
-    if (c.repeated_rows > 0) line += fmt::format("; {} repeated rows skipped (pages shifted while read)", c.repeated_rows);
+    if (c.repeated_rows > 0)
+        line += fmt::format("; {} repeated rows skipped (pages shifted while read)", c.repeated_rows);
     return line;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -34,7 +34,8 @@ namespace fs = std::filesystem;
 // The listing's transport: one keep-alive connection of the client `run` uses.
 class connection_pages final : public page_transport {
 public:
-    connection_pages(net::any_io_executor executor, const http_client& client) : connection_(std::move(executor), client) {}
+    connection_pages(net::any_io_executor executor, const http_client& client)
+        : connection_(std::move(executor), client) {}
 
     net::awaitable<page_reply> open() override { co_return reply_of(co_await connection_.open()); }
     bool is_open() const noexcept override { return connection_.is_open(); }
@@ -45,7 +46,12 @@ public:
 
 private:
     static page_reply reply_of(const http_answer& answer) {
-        return {answer.ec, answer.stage, answer.status, answer.body, answer.headers.retry_after, answer.headers.pagination_count,
+        return {answer.ec,
+                answer.stage,
+                answer.status,
+                answer.body,
+                answer.headers.retry_after,
+                answer.headers.pagination_count,
                 answer.detail};
     }
     connection connection_;
@@ -116,8 +122,10 @@ public:
         const auto expected = listing.expected_contacts();
         const auto line = fmt::format("contacts: {} pages, {}{} contacts, {} rows", c.pages, c.contacts,
                                       expected ? fmt::format(" of {}", *expected) : std::string(), c.rows);
-        if (terminal_) out_ << '\r' << line << "\x1b[K" << std::flush;
-        else out_ << line << '\n' << std::flush;
+        if (terminal_)
+            out_ << '\r' << line << "\x1b[K" << std::flush;
+        else
+            out_ << line << '\n' << std::flush;
         drawn_ = true;
     }
     void finish() {
@@ -131,7 +139,7 @@ private:
     std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-} // namespace
+}   // namespace
 
 int run_contacts(const dispatch_config& api, const contacts_config& contacts, const contacts_context& context) {
     std::ostream& err = *context.err;
@@ -173,7 +181,8 @@ int run_contacts(const dispatch_config& api, const contacts_config& contacts, co
     });
 
     spdlog::info("listing the contacts of org {} from {}, rate {}", api.defaults.org_id, api.base_url,
-                 api.rate ? fmt::format("{}/s burst {}", api.rate->per_second, api.rate->burst) : std::string("unlimited"));
+                 api.rate ? fmt::format("{}/s burst {}", api.rate->per_second, api.rate->burst)
+                          : std::string("unlimited"));
     int stopped_by = 0;
     net::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int signal) {
@@ -228,4 +237,4 @@ int run_contacts(const dispatch_config& api, const contacts_config& contacts, co
     return status;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

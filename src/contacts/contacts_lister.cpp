@@ -17,7 +17,7 @@ namespace {
 namespace net = boost::asio;
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
-} // namespace
+}   // namespace
 
 std::string contacts_lister::describe_failure(const page_reply& reply, std::string_view body_problem) {
     if (reply.ec) return reply.detail.empty() ? reply.ec.message() : std::string(reply.detail);
@@ -75,12 +75,14 @@ net::awaitable<listing_result> contacts_lister::run() {
             const bool answered = !reply.ec && reply.status >= 200 && reply.status < 300;
             if (answered) problem = listing_.add_page(reply.body, reply.pagination_count, rows_);
             attempt_report attempt{
-                classify_attempt(reply.stage, problem.empty() ? reply.ec : make_error_code(dispatch_errc::bad_http_response),
+                classify_attempt(reply.stage,
+                                 problem.empty() ? reply.ec : make_error_code(dispatch_errc::bad_http_response),
                                  reply.status),
                 reply.status, std::nullopt};
             // A GET changes nothing on the server: an answer lost or broken
             // (a chat request's "unknown") is simply asked again.
-            if (attempt.verdict.what == attempt_class::ambiguous || attempt.verdict.what == attempt_class::accepted_unusable)
+            if (attempt.verdict.what == attempt_class::ambiguous ||
+                attempt.verdict.what == attempt_class::accepted_unusable)
                 attempt.verdict.what = attempt_class::retry_before_send;
             if (!reply.retry_after.empty())
                 attempt.retry_after = parse_retry_after(reply.retry_after, std::chrono::system_clock::now());
@@ -114,4 +116,4 @@ net::awaitable<listing_result> contacts_lister::run() {
     co_return listing_result{listing_result::kind::complete, {}};
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -28,7 +28,7 @@ fs::path make_results_folder() {
     return pattern;
 }
 
-} // namespace
+}   // namespace
 
 int run_demo(std::ostream& out, bool terminal) {
     mock_config mock;
@@ -44,8 +44,8 @@ int run_demo(std::ostream& out, bool terminal) {
     config.client.token = mock.token;
     config.client.extra_ca_pem = server.ca_pem();
     config.concurrency = 32;
-    out << "invent-dispatch demo: mock Invent API at " << server.url() << " (generated certificate, "
-        << mock.contacts << " contacts)\n";
+    out << "invent-dispatch demo: mock Invent API at " << server.url() << " (generated certificate, " << mock.contacts
+        << " contacts)\n";
 
     // 1. The segment from Invent's listing, as `contacts --segment-id seg_spring --out spring.csv`.
     contacts_config listing;
@@ -70,4 +70,4 @@ int run_demo(std::ostream& out, bool terminal) {
     return status;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -17,10 +17,10 @@
 
 #include "invent_dispatch/admission.hpp"
 #include "invent_dispatch/errors.hpp"
-#include "invent_dispatch/logging.hpp"
 #include "invent_dispatch/http_client.hpp"
-#include "invent_dispatch/journal_writer.hpp"
 #include "invent_dispatch/journal_report.hpp"
+#include "invent_dispatch/journal_writer.hpp"
+#include "invent_dispatch/logging.hpp"
 #include "invent_dispatch/metrics.hpp"
 #include "invent_dispatch/report.hpp"
 #include "invent_dispatch/response_parser.hpp"
@@ -57,7 +57,9 @@ std::string shard_text(const std::optional<shard_spec>& shard) {
     return shard ? fmt::format("{}/{}", shard->index, shard->count) : std::string();
 }
 
-bool is_success(int status) { return status >= 200 && status < 300; }
+bool is_success(int status) {
+    return status >= 200 && status < 300;
+}
 
 // Rows that are not sent, read in a row before the reader steps aside.
 constexpr unsigned rows_between_yields = 1024;
@@ -76,7 +78,8 @@ public:
             spdlog::warn("line {} ({}): {}: {}", r.line, r.key, to_string(r.result), r.error);
             if (++logged_ == logged_one_by_one) {
                 spdlog::warn("{} rows failed or ended unknown: from now on they are counted once a minute "
-                             "(the journal has each)", logged_one_by_one);
+                             "(the journal has each)",
+                             logged_one_by_one);
                 counting_since_ = now;
             }
             return;
@@ -170,7 +173,8 @@ public:
         journal_.append_run_start({INVENT_DISPATCH_VERSION, config_.base_url, shard, ::getpid()});
         journal_.on_failure([this](const std::string& message) {
             spdlog::error("{}: stopping the batch: no new requests, {} in flight may finish; the rows not sent "
-                          "are sent by the next run", message, report_.counters().in_flight);
+                          "are sent by the next run",
+                          message, report_.counters().in_flight);
             request_stop(stop_reason::journal);
         });
         record_dangling_sends();
@@ -179,7 +183,8 @@ public:
         if (total_rows) admission_.expect_rows(*total_rows);
         if (!config_.quiet) progress_.emplace(report_, total_rows, context_.terminal, *context_.out);
         spdlog::info("dispatching {} to {}{} with concurrency {}, rate {}", rows_->display_name(), config_.base_url,
-                     config_.client.proxy ? " through the proxy " + config_.client.proxy->display : std::string(), config_.concurrency,
+                     config_.client.proxy ? " through the proxy " + config_.client.proxy->display : std::string(),
+                     config_.concurrency,
                      !config_.rate ? std::string("unlimited")
                      : config_.rate->adaptive
                          ? fmt::format("auto up to {}/s burst {}", config_.rate->per_second, config_.rate->burst)
@@ -231,8 +236,9 @@ private:
                 journal_.close();
                 std::_Exit(status);
             }
-            spdlog::warn("stopping: no new requests; waiting up to {} ms for {} in flight (signal again to quit at once)",
-                         config_.drain_timeout.count(), report_.counters().in_flight);
+            spdlog::warn(
+                "stopping: no new requests; waiting up to {} ms for {} in flight (signal again to quit at once)",
+                config_.drain_timeout.count(), report_.counters().in_flight);
             request_stop(reason);
             watch_signals();
         });
@@ -294,8 +300,10 @@ private:
         m.durations = report_.durations();
         m.in_flight = c.in_flight;
         m.rate_limit_pauses = c.rate_limit_pauses;
-        if (const auto* adaptive = scheduler_.adaptive()) m.rate_per_second = adaptive->current();
-        else if (config_.rate) m.rate_per_second = config_.rate->per_second;
+        if (const auto* adaptive = scheduler_.adaptive())
+            m.rate_per_second = adaptive->current();
+        else if (config_.rate)
+            m.rate_per_second = config_.rate->per_second;
         const auto seconds = [](std::chrono::system_clock::time_point t) {
             return std::chrono::duration<double>(t.time_since_epoch()).count();
         };
@@ -389,7 +397,7 @@ private:
         http_answer answer;
         attempt_report attempt;
         std::uint64_t sent_as = 0;   // the adaptive rate's sequence number of this attempt
-        last_attempt last;          // kept while the row waits to retry: open and send reuse answer's buffers
+        last_attempt last;   // kept while the row waits to retry: open and send reuse answer's buffers
         for (;;) {
             // Connected before the grant is taken: a handshake can outlast a
             // grant interval, and grants used late would bunch requests up
@@ -475,9 +483,7 @@ private:
                 ++stale_retries;
             }
             switch (decision.what) {
-            case retry_decision::action::finish:
-                finish_row(w, answer, decision.final_outcome, attempts);
-                co_return;
+            case retry_decision::action::finish: finish_row(w, answer, decision.final_outcome, attempts); co_return;
             case retry_decision::action::abort_batch:
                 finish_row(w, answer, outcome::failed, attempts);
                 // The other requests in flight get the same refusal: say it once.
@@ -518,11 +524,14 @@ private:
     attempt_report classify(worker& w, http_answer& answer) {
         if (!answer.ec && is_success(answer.status)) {
             const auto coding = answer.headers.content_encoding;
-            if (answer.body.size() == 0) w.error = "the answer has no body";
+            if (answer.body.size() == 0)
+                w.error = "the answer has no body";
             else if (!coding.empty() && !boost::beast::iequals(coding, "identity"))
                 w.error = fmt::format("the body is in a content coding we did not ask for ({})", coding);
-            else if (parser_.parse_chat(answer.body, w.chat)) w.error = parser_.chat_problem();
-            else w.error.clear();
+            else if (parser_.parse_chat(answer.body, w.chat))
+                w.error = parser_.chat_problem();
+            else
+                w.error.clear();
             if (!w.error.empty()) {
                 answer.ec = dispatch_errc::not_a_chat;
                 answer.detail = w.error;
@@ -533,10 +542,10 @@ private:
         const auto now_wall = std::chrono::system_clock::now();
         if (!headers.retry_after.empty()) attempt.retry_after = parse_retry_after(headers.retry_after, now_wall);
         if (scheduler_.adaptive())
-            attempt.advertised = parse_rate_limit_fields({headers.ratelimit, headers.ratelimit_policy,
-                                                          headers.x_ratelimit_limit, headers.x_ratelimit_remaining,
-                                                          headers.x_ratelimit_reset},
-                                                         now_wall);
+            attempt.advertised =
+                parse_rate_limit_fields({headers.ratelimit, headers.ratelimit_policy, headers.x_ratelimit_limit,
+                                         headers.x_ratelimit_remaining, headers.x_ratelimit_reset},
+                                        now_wall);
         return attempt;
     }
 
@@ -551,7 +560,8 @@ private:
         case adaptive_rate::change::cut: why = "the server refused a request (429/503)"; break;
         case adaptive_rate::change::raise: why = "answers stay clean"; break;
         case adaptive_rate::change::advertised:
-            why = fmt::format("the server's rate-limit headers allow {:.1f}/s", adaptive->advertised_rate().value_or(0));
+            why =
+                fmt::format("the server's rate-limit headers allow {:.1f}/s", adaptive->advertised_rate().value_or(0));
             break;
         case adaptive_rate::change::none: break;
         }
@@ -616,8 +626,9 @@ private:
             return fmt::format("HTTP {}: {}", answer.status, clean_server_text(answer.detail, config_.client.token));
         if (answer.ec) return clean_server_text(answer.detail, config_.client.token);
         const auto message = parser_.error_message(answer.body);
-        return message.empty() ? fmt::format("HTTP {}", answer.status)
-                               : fmt::format("HTTP {}: {}", answer.status, clean_server_text(message, config_.client.token));
+        return message.empty()
+                   ? fmt::format("HTTP {}", answer.status)
+                   : fmt::format("HTTP {}: {}", answer.status, clean_server_text(message, config_.client.token));
     }
 
     void finish_row(worker& w, const http_answer& answer, outcome result, unsigned attempts,
@@ -670,8 +681,8 @@ private:
         report_.finish();
         if (progress_) progress_->finish();
         const int status = exit_status();
-        const auto summary = report_.summary({INVENT_DISPATCH_VERSION, journal_options_.input_identity,
-                                              config_.base_url, status});
+        const auto summary =
+            report_.summary({INVENT_DISPATCH_VERSION, journal_options_.input_identity, config_.base_url, status});
         write_summary_table(summary, *context_.out);
         if (config_.summary_path) {
             std::ofstream out(*config_.summary_path);
@@ -722,7 +733,7 @@ private:
     journal_writer journal_;
     run_report report_;
     std::optional<progress_printer> progress_;
-    response_parser parser_;      // one per thread: parsing never suspends
+    response_parser parser_;   // one per thread: parsing never suspends
     failed_row_log failed_rows_;
     std::list<worker> workers_;   // stable addresses
     net::signal_set signals_;
@@ -735,12 +746,12 @@ private:
     unsigned active_workers_ = 0;
     stop_reason stop_ = stop_reason::none;
     std::uint64_t resumed_unknown_ = 0;   // rows an earlier run left unknown
-    time_point recorded_pause_end_{};     // the last pause the journal has
-    unsigned unsent_since_write_ = 0;     // rows read and not sent since their records were written
+    time_point recorded_pause_end_{};   // the last pause the journal has
+    unsigned unsent_since_write_ = 0;   // rows read and not sent since their records were written
     bool fatal_input_ = false;
 };
 
-} // namespace
+}   // namespace
 
 int run_dispatch(const dispatch_config& config, const dispatch_context& context) {
     // Before the journal is opened: a refused input leaves no trace in it.
@@ -752,4 +763,4 @@ int run_dispatch(const dispatch_config& config, const dispatch_context& context)
     return d.run();
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

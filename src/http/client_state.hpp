@@ -28,7 +28,7 @@ using link_ptr = std::unique_ptr<link, link_deleter>;
 struct http_client::shared {
     client_options options;
     std::optional<boost::asio::ssl::context> tls;
-    std::string fixed_headers;        // from " HTTP/1.1" to User-Agent, CRLF-terminated
+    std::string fixed_headers;   // from " HTTP/1.1" to User-Agent, CRLF-terminated
     SSL_SESSION* session = nullptr;   // the last resumable session, for reconnects
 
     explicit shared(client_options opts);
@@ -41,7 +41,7 @@ struct http_client::shared {
     // warm and the rest close by idling.
     std::vector<link_ptr> idle;
     unsigned open_handles = 0;   // connection handles not yet closed
-    unsigned opening = 0;        // spares being opened by connection::open
+    unsigned opening = 0;   // spares being opened by connection::open
     void close_idle() noexcept;
 
     // --- session probe -------------------------------------------------
@@ -82,4 +82,4 @@ struct http_client::shared {
     } lookup;
 };
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

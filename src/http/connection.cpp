@@ -41,7 +41,9 @@ bool is_ip_literal(const std::string& host) {
     return !ec;
 }
 
-bool is_timeout(const boost::system::error_code& ec) { return ec == net::error::timed_out; }
+bool is_timeout(const boost::system::error_code& ec) {
+    return ec == net::error::timed_out;
+}
 
 // Held by the connection that probes for the TLS session: ended by the
 // session's arrival, its first answer, a failure, or the connection's end.
@@ -60,7 +62,9 @@ struct probe_role {
 class watchdog {
 public:
     watchdog(const net::any_io_executor& executor, tcp::socket& socket, tcp::resolver& resolver)
-        : timer_(executor), socket_(socket), resolver_(resolver) {}
+        : timer_(executor),
+          socket_(socket),
+          resolver_(resolver) {}
 
     void arm(std::chrono::steady_clock::time_point deadline) {
         deadline_ = deadline;
@@ -86,7 +90,7 @@ private:
             if (alive.expired()) return;
             waiting_ = false;
             if (deadline_ == std::chrono::steady_clock::time_point::max()) return;   // idle
-            if (std::chrono::steady_clock::now() < deadline_) return wait();        // moved on
+            if (std::chrono::steady_clock::now() < deadline_) return wait();   // moved on
             expired_ = true;
             boost::system::error_code ignored;
             socket_.cancel(ignored);
@@ -103,12 +107,15 @@ private:
     std::shared_ptr<int> alive_ = std::make_shared<int>();
 };
 
-} // namespace
+}   // namespace
 
 // One socket of the pool. A connection handle leases it for one exchange.
 struct link {
     link(net::any_io_executor ex, http_client::shared& state)
-        : executor(std::move(ex)), client(state), resolver(executor), socket(executor),
+        : executor(std::move(ex)),
+          client(state),
+          resolver(executor),
+          socket(executor),
           timeout(executor, socket, resolver) {}
     ~link() { close_socket(); }
     link(const link&) = delete;
@@ -129,11 +136,11 @@ struct link {
     std::unique_ptr<char[]> read_buffer = std::make_unique<char[]>(read_capacity);
     bool open = false;
     unsigned exchanges = 0;   // requests this socket carried
-    probe_role probe;         // held while this socket is the session probe
+    probe_role probe;   // held while this socket is the session probe
     std::chrono::steady_clock::time_point idle_deadline = std::chrono::steady_clock::time_point::max();
 
     void close_socket() noexcept {
-        probe.end();      // a closed connection brings no session
+        probe.end();   // a closed connection brings no session
         timeout.stop();   // also after a failed connect, which left it waiting
         boost::system::error_code ignored;
         if (!open) {
@@ -296,8 +303,7 @@ struct link {
                                  dispatch_errc::proxy_auth_required);
             co_return failed(status, dispatch_errc::proxy_refused);
         case connect_reply::state::malformed:
-        case connect_reply::state::incomplete:
-            break;
+        case connect_reply::state::incomplete: break;
         }
         co_return failed(" answered" + target + " with something other than HTTP/1.x", dispatch_errc::proxy_refused);
     }
@@ -386,7 +392,8 @@ struct link {
         for (;;) {
             boost::system::error_code ec;
             socket.read_some(net::buffer(&byte, 1), ec);   // non-blocking
-            if (ec != net::error::would_block && ec != net::error::try_again) co_return ec == net::error::connection_reset;
+            if (ec != net::error::would_block && ec != net::error::try_again)
+                co_return ec == net::error::connection_reset;
             if (timeout.expired()) co_return false;
             auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
             if (wait_ec) co_return false;
@@ -429,16 +436,17 @@ struct link {
 
 struct connection::impl {
     impl(net::any_io_executor ex, std::shared_ptr<http_client::shared> state)
-        : executor(std::move(ex)), client(std::move(state)) {
+        : executor(std::move(ex)),
+          client(std::move(state)) {
         ++client->open_handles;
     }
     ~impl() { close(); }
 
     net::any_io_executor executor;
     std::shared_ptr<http_client::shared> client;
-    link_ptr leased;             // the socket of the exchange under way
-    link* connecting = nullptr;  // the socket being opened (lookup, connect, handshake), if any
-    response_reader reader;         // the last answer; the http_answer's views point here
+    link_ptr leased;   // the socket of the exchange under way
+    link* connecting = nullptr;   // the socket being opened (lookup, connect, handshake), if any
+    response_reader reader;   // the last answer; the http_answer's views point here
     std::string request_bytes;
     std::string detail;
     std::uint64_t stale = 0;
@@ -455,8 +463,10 @@ struct connection::impl {
     // A new socket, resuming the probe's TLS session when there is one.
     net::awaitable<link_ptr> make_link(http_answer& answer) {
         link_ptr fresh(new link(executor, *client));
-        if (client->start_probe(executor)) fresh->probe.client = client.get();
-        else co_await client->wait_for_probe();
+        if (client->start_probe(executor))
+            fresh->probe.client = client.get();
+        else
+            co_await client->wait_for_probe();
         if (closed) {
             // Closed (the batch stopping) while it waited for the first session.
             answer.ec = net::error::operation_aborted;
@@ -552,8 +562,7 @@ struct connection::impl {
                 answer.ec = read_ec;
                 co_return;
             }
-            if (answer.reused_connection && !reader.got_some() &&
-                (read_ec == net::error::connection_reset || unread)) {
+            if (answer.reused_connection && !reader.got_some() && (read_ec == net::error::connection_reset || unread)) {
                 // The stale-connection race: the server closed the kept-alive
                 // connection while the request was on its way. A reset (also
                 // one right after its FIN or close_notify), not a clean close,
@@ -581,9 +590,13 @@ struct connection::impl {
     }
 };
 
-void link_deleter::operator()(link* l) const noexcept { delete l; }
+void link_deleter::operator()(link* l) const noexcept {
+    delete l;
+}
 
-void http_client::shared::close_idle() noexcept { idle.clear(); }
+void http_client::shared::close_idle() noexcept {
+    idle.clear();
+}
 
 http_client::shared::~shared() {
     idle.clear();   // before the session and the TLS context they use
@@ -610,7 +623,9 @@ net::awaitable<http_answer> connection::open() {
     co_return answer;
 }
 
-bool connection::is_open() const noexcept { return !impl_->client->idle.empty() || impl_->client->opening > 0; }
+bool connection::is_open() const noexcept {
+    return !impl_->client->idle.empty() || impl_->client->opening > 0;
+}
 
 net::awaitable<http_answer> connection::send(const http_request& request) {
     auto& self = *impl_;
@@ -633,10 +648,16 @@ net::awaitable<http_answer> connection::send(const http_request& request) {
     co_return answer;
 }
 
-bool connection::connecting() const noexcept { return impl_->connecting != nullptr; }
+bool connection::connecting() const noexcept {
+    return impl_->connecting != nullptr;
+}
 
-void connection::close() noexcept { impl_->close(); }
+void connection::close() noexcept {
+    impl_->close();
+}
 
-std::uint64_t connection::stale_reconnects() const noexcept { return impl_->stale; }
+std::uint64_t connection::stale_reconnects() const noexcept {
+    return impl_->stale;
+}
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

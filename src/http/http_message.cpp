@@ -10,4 +10,4 @@ http_request chat_creation(const chat_request& row, std::string_view base_path, 
     return {"POST", target, row.body, row.idempotency_key};
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -22,7 +22,7 @@ std::string host_header(const api_endpoint& endpoint) {
     return host;
 }
 
-} // namespace
+}   // namespace
 
 http_client::shared::shared(client_options opts) : options(std::move(opts)) {
     if (options.endpoint.tls) tls.emplace(make_tls_context(options));
@@ -86,6 +86,8 @@ net::awaitable<boost::system::error_code> http_client::shared::addresses(tcp::re
 
 http_client::http_client(client_options options) : shared_(std::make_shared<shared>(std::move(options))) {}
 http_client::~http_client() = default;
-const client_options& http_client::options() const noexcept { return shared_->options; }
+const client_options& http_client::options() const noexcept {
+    return shared_->options;
+}
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -63,16 +63,18 @@ bool address_matches(std::string_view entry, const boost::asio::ip::address& hos
     return true;
 }
 
-} // namespace
+}   // namespace
 
 proxy_endpoint parse_proxy_url(std::string_view url) {
     // curl takes "host:port" as an http:// proxy.
-    const std::string text = url.find("://") == std::string_view::npos ? "http://" + std::string(url) : std::string(url);
+    const std::string text =
+        url.find("://") == std::string_view::npos ? "http://" + std::string(url) : std::string(url);
     const auto parsed = boost::urls::parse_absolute_uri(text);
     if (!parsed) throw std::invalid_argument("not a URL");
     const auto& u = *parsed;
     if (u.scheme_id() != boost::urls::scheme::http)
-        throw std::invalid_argument("'" + std::string(u.scheme()) + "://' proxies are not supported (only http://, reached with CONNECT)");
+        throw std::invalid_argument("'" + std::string(u.scheme()) +
+                                    "://' proxies are not supported (only http://, reached with CONNECT)");
     if (u.encoded_host().empty() || u.host_type() == boost::urls::host_type::ipvfuture)
         throw std::invalid_argument("no proxy host");
     if (!u.encoded_path().empty() && u.encoded_path() != "/") throw std::invalid_argument("a proxy URL has no path");
@@ -86,7 +88,8 @@ proxy_endpoint parse_proxy_url(std::string_view url) {
     } else {
         proxy.port = "1080";
     }
-    if (u.has_userinfo()) proxy.authorization = "Basic " + base64(std::string(u.user()) + ":" + std::string(u.password()));
+    if (u.has_userinfo())
+        proxy.authorization = "Basic " + base64(std::string(u.user()) + ":" + std::string(u.password()));
     proxy.display = "http://" + bracketed(proxy.host) + ":" + proxy.port;
     return proxy;
 }
@@ -154,4 +157,4 @@ connect_reply parse_connect_reply(std::string_view bytes) {
     return reply;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

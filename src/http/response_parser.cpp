@@ -30,11 +30,10 @@ bool read_state(od::value value, std::string& out) {
     return true;
 }
 
-} // namespace
+}   // namespace
 
 simdjson::padded_string_view padded(std::string& s) {
-    if (s.capacity() < s.size() + simdjson::SIMDJSON_PADDING)
-        s.reserve(s.size() + simdjson::SIMDJSON_PADDING);
+    if (s.capacity() < s.size() + simdjson::SIMDJSON_PADDING) s.reserve(s.size() + simdjson::SIMDJSON_PADDING);
     return simdjson::padded_string_view(s.data(), s.size(), s.capacity());
 }
 
@@ -48,18 +47,22 @@ boost::system::error_code response_parser::parse_chat(simdjson::padded_string_vi
     problem_ = "the body is not a JSON object";
     od::document doc;
     od::object chat;
-    if (parser_.iterate(body).get(doc) || doc.get_object().get(chat))
-        return dispatch_errc::not_a_chat;
+    if (parser_.iterate(body).get(doc) || doc.get_object().get(chat)) return dispatch_errc::not_a_chat;
     // One pass in document order; values we do not need are skipped unparsed.
     for (auto field : chat) {
         std::string_view key;
         if (field.unescaped_key().get(key)) return dispatch_errc::not_a_chat;
         bool ok = true;
-        if (key == "id") ok = read_string(field.value(), out.id);
-        else if (key == "status") ok = read_string(field.value(), out.status);
-        else if (key == "link") ok = read_string(field.value(), out.link);
-        else if (key == "created_at") ok = read_string(field.value(), out.created_at);
-        else if (key == "state") ok = read_state(field.value(), out.state);
+        if (key == "id")
+            ok = read_string(field.value(), out.id);
+        else if (key == "status")
+            ok = read_string(field.value(), out.status);
+        else if (key == "link")
+            ok = read_string(field.value(), out.link);
+        else if (key == "created_at")
+            ok = read_string(field.value(), out.created_at);
+        else if (key == "state")
+            ok = read_state(field.value(), out.state);
         if (!ok) return dispatch_errc::not_a_chat;
     }
     // A truncated body fails while iterating above: it is not a Chat,
@@ -76,8 +79,7 @@ std::string response_parser::error_message(simdjson::padded_string_view body) {
     std::string message;
     od::document doc;
     od::object object;
-    if (parser_.iterate(body).get(doc) || doc.get_object().get(object))
-        return message;
+    if (parser_.iterate(body).get(doc) || doc.get_object().get(object)) return message;
     for (auto field : object) {
         std::string_view key;
         if (field.unescaped_key().get(key)) break;
@@ -105,4 +107,4 @@ std::string response_parser::error_message(simdjson::padded_string_view body) {
     return message;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

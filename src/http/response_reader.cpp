@@ -21,7 +21,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view response_heade
     {"x-ratelimit-reset", &response_headers::x_ratelimit_reset},
 }};
 
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view text, std::string_view lower_case) noexcept {
     return text.size() == lower_case.size() &&
@@ -41,7 +43,9 @@ std::string_view without_eol(std::string_view line) noexcept {
     return line;
 }
 
-bool is_empty_line(std::string_view line) noexcept { return line == "\n" || line == "\r\n"; }
+bool is_empty_line(std::string_view line) noexcept {
+    return line == "\n" || line == "\r\n";
+}
 
 // The bytes up to and including the first LF, or all of them; `complete`
 // says whether the LF was there.
@@ -63,9 +67,11 @@ void for_each_element(std::string_view value, F f) {
     }
 }
 
-} // namespace
+}   // namespace
 
-response_reader::response_reader() { reset(); }
+response_reader::response_reader() {
+    reset();
+}
 
 void response_reader::reset(bool head_request) {
     stage_ = stage::head;
@@ -119,7 +125,8 @@ read_event response_reader::feed(std::string_view bytes, std::size_t& used) {
             body_.append(rest.data(), took);
             remaining_ -= took;
             if (remaining_ == 0)
-                event = stage_ == stage::fixed_body ? finish() : (stage_ = stage::chunk_data_end, read_event::need_more);
+                event =
+                    stage_ == stage::fixed_body ? finish() : (stage_ = stage::chunk_data_end, read_event::need_more);
             break;
         }
         case stage::chunk_line: event = take_chunk_line(rest, took); break;
@@ -127,11 +134,13 @@ read_event response_reader::feed(std::string_view bytes, std::size_t& used) {
             // The CRLF after a chunk's data (a bare LF accepted).
             const char c = rest.front();
             took = 1;
-            if (c == '\r' && line_.empty()) line_.push_back(c);   // (not = "\r": GCC 12 -O3 warns wrongly)
+            if (c == '\r' && line_.empty())
+                line_.push_back(c);   // (not = "\r": GCC 12 -O3 warns wrongly)
             else if (c == '\n') {
                 line_.clear();
                 stage_ = stage::chunk_line;
-            } else event = fail("chunk data longer than its size");
+            } else
+                event = fail("chunk data longer than its size");
             break;
         }
         case stage::trailer: event = take_trailer(rest, took); break;
@@ -226,8 +235,10 @@ bool response_reader::parse_field(std::string_view line) {
         for_each_element(value, [&](std::string_view coding) { chunked_ = iequals(coding, "chunked"); });
     } else if (iequals(name, "connection")) {
         for_each_element(value, [&](std::string_view option) {
-            if (iequals(option, "close")) connection_close_ = true;
-            else if (iequals(option, "keep-alive")) connection_keep_alive_ = true;
+            if (iequals(option, "close"))
+                connection_close_ = true;
+            else if (iequals(option, "keep-alive"))
+                connection_keep_alive_ = true;
         });
     } else if (iequals(name, "keep-alive")) {
         // "timeout=5, max=100": the server closes idle connections after 5 s.
@@ -355,4 +366,4 @@ read_event response_reader::finish() {
     return read_event::final_answer;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

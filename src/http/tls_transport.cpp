@@ -1,9 +1,9 @@
 #include "tls_transport.hpp"
 
+#include <algorithm>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -37,7 +37,9 @@ net::mutable_buffer inbox::room() {
 
 namespace {
 
-bio_transport& of(BIO* bio) { return *static_cast<bio_transport*>(BIO_get_data(bio)); }
+bio_transport& of(BIO* bio) {
+    return *static_cast<bio_transport*>(BIO_get_data(bio));
+}
 
 int read(BIO* bio, char* out, std::size_t size, std::size_t* got) {
     BIO_clear_retry_flags(bio);
@@ -60,9 +62,11 @@ int write(BIO* bio, const char* data, std::size_t size, std::size_t* written) {
     return 0;   // errno tells SSL_ERROR_SYSCALL's cause
 }
 
-long control(BIO*, int command, long, void*) { return command == BIO_CTRL_FLUSH ? 1 : 0; }
+long control(BIO*, int command, long, void*) {
+    return command == BIO_CTRL_FLUSH ? 1 : 0;
+}
 
-} // namespace
+}   // namespace
 
 BIO_METHOD* bio_transport::method() {
     static BIO_METHOD* const made = [] {
@@ -78,13 +82,12 @@ BIO_METHOD* bio_transport::method() {
 boost::system::error_code failure(int verdict) {
     const int sys_error = errno;
     if (verdict == SSL_ERROR_ZERO_RETURN) return net::error::eof;   // the server's close_notify
-    if (const unsigned long queued = ERR_get_error())
-        return {static_cast<int>(queued), net::error::get_ssl_category()};
+    if (const unsigned long queued = ERR_get_error()) return {static_cast<int>(queued), net::error::get_ssl_category()};
     // SSL_ERROR_SYSCALL: sending failed, and errno says why.
     return {sys_error != 0 ? sys_error : EIO, boost::system::system_category()};
 }
 
-} // namespace tls
+}   // namespace tls
 
 ssl::context make_tls_context(const client_options& options) {
     // tls_client + a 1.2 floor: tlsv12_client would pin exactly 1.2.
@@ -98,8 +101,7 @@ ssl::context make_tls_context(const client_options& options) {
         context.load_verify_file(*options.ca_file, ec);
         if (ec) throw std::runtime_error(*options.ca_file + ": cannot use as a CA file: " + ec.message());
     }
-    if (!options.extra_ca_pem.empty())
-        context.add_certificate_authority(net::buffer(options.extra_ca_pem));
+    if (!options.extra_ca_pem.empty()) context.add_certificate_authority(net::buffer(options.extra_ca_pem));
     context.set_verify_mode(options.insecure ? ssl::verify_none : ssl::verify_peer);
     // Sessions come to the client through the callback, for the pool to resume.
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -110,4 +112,4 @@ ssl::context make_tls_context(const client_options& options) {
     return context;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

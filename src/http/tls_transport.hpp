@@ -50,4 +50,4 @@ struct bio_transport {
 // cause. SSL_ERROR_ZERO_RETURN (the server's close_notify) is eof.
 boost::system::error_code failure(int verdict);
 
-} // namespace invent_dispatch::tls
+}   // namespace invent_dispatch::tls

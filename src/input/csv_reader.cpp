@@ -14,12 +14,13 @@ namespace {
 constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
 constexpr char cr[] = "\r";
 
-unsigned char byte(char c) noexcept { return static_cast<unsigned char>(c); }
+unsigned char byte(char c) noexcept {
+    return static_cast<unsigned char>(c);
+}
 
-} // namespace
+}   // namespace
 
-csv_reader::csv_reader(input_file file, csv_options options)
-    : file_(std::move(file)), options_(options) {
+csv_reader::csv_reader(input_file file, csv_options options) : file_(std::move(file)), options_(options) {
     const char delimiter = options_.delimiter;
     // A byte of a multi-byte character would cut characters apart.
     if (delimiter == '"' || delimiter == '\n' || delimiter == '\r' || byte(delimiter) >= 0x80)
@@ -38,34 +39,27 @@ csv_reader::csv_reader(input_file file, csv_options options)
     }
     pos_ = buffer_.get();
     end_ = pos_ + size;
-    if (std::string_view(pos_, end_ - pos_).starts_with(utf8_bom))
-        pos_ += utf8_bom.size();
+    if (std::string_view(pos_, end_ - pos_).starts_with(utf8_bom)) pos_ += utf8_bom.size();
 
     std::uint64_t line = 1;
     std::string problem;
     const auto& name = file_.display_name();
-    if (!read_fields(line, problem))
-        throw input_error(name + ":1: missing header row (the input is empty)");
+    if (!read_fields(line, problem)) throw input_error(name + ":1: missing header row (the input is empty)");
     const auto fail = [&](const std::string& reason) {
         throw input_error(fmt::format("{}:{}: header: {}", name, line, reason));
     };
-    if (!problem.empty())
-        fail(problem);
+    if (!problem.empty()) fail(problem);
     std::unordered_set<std::string_view> seen;
     for (const auto column : fields_) {
-        if (column.empty())
-            fail(fmt::format("column {} has no name", header_.size() + 1));
-        if (!simdjson::validate_utf8(column))
-            fail(fmt::format("column {} is not valid UTF-8", header_.size() + 1));
-        if (!seen.insert(column).second)
-            fail(fmt::format("column \"{}\" appears twice", column));
+        if (column.empty()) fail(fmt::format("column {} has no name", header_.size() + 1));
+        if (!simdjson::validate_utf8(column)) fail(fmt::format("column {} is not valid UTF-8", header_.size() + 1));
+        if (!seen.insert(column).second) fail(fmt::format("column \"{}\" appears twice", column));
         header_.emplace_back(column);
     }
 }
 
 bool csv_reader::fill() {
-    if (eof_)
-        return false;
+    if (eof_) return false;
     const auto n = file_.read(buffer_.get(), options_.read_size);
     eof_ = n == 0;
     pos_ = buffer_.get();
@@ -77,8 +71,7 @@ bool csv_reader::read_fields(std::uint64_t& start_line, std::string& problem) {
     problem.clear();
     fields_.clear();
     copied_ = false;
-    if (read_simple_record(start_line))
-        return true;
+    if (read_simple_record(start_line)) return true;
     copied_ = true;
     return read_quoted_record(start_line, problem);
 }
@@ -88,28 +81,23 @@ bool csv_reader::read_fields(std::uint64_t& start_line, std::string& problem) {
 bool csv_reader::read_simple_record(std::uint64_t& start_line) {
     for (;;) {
         const auto* newline = static_cast<const char*>(std::memchr(pos_, '\n', end_ - pos_));
-        if (!newline)
-            return false;
+        if (!newline) return false;
         const char* line_end = newline;
-        if (line_end != pos_ && line_end[-1] == '\r')
-            --line_end;
-        if (std::memchr(pos_, '"', line_end - pos_))
-            return false;
+        if (line_end != pos_ && line_end[-1] == '\r') --line_end;
+        if (std::memchr(pos_, '"', line_end - pos_)) return false;
         if (line_end == pos_) {
             ++line_;
             pos_ = newline + 1;
             continue;
         }
         // The state machine applies the length limit, the same way whatever the reads.
-        if (static_cast<std::size_t>(line_end - pos_) > options_.max_record)
-            return false;
+        if (static_cast<std::size_t>(line_end - pos_) > options_.max_record) return false;
         start_line = line_++;
         const char delimiter = options_.delimiter;
         for (const char* field = pos_;;) {
             const auto* stop = static_cast<const char*>(std::memchr(field, delimiter, line_end - field));
             fields_.emplace_back(field, (stop ? stop : line_end) - field);
-            if (!stop)
-                break;
+            if (!stop) break;
             field = stop + 1;
         }
         pos_ = newline + 1;
@@ -142,8 +130,7 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
     };
     const auto end_record = [&] {
         ends_.push_back(data_.size());   // the last field always ends, whatever the limit
-        if (too_long && problem.empty())
-            problem = fmt::format("record longer than {} bytes", options_.max_record);
+        if (too_long && problem.empty()) problem = fmt::format("record longer than {} bytes", options_.max_record);
         std::size_t begin = 0;
         for (const auto end : ends_) {
             fields_.emplace_back(data_.data() + begin, end - begin);
@@ -156,8 +143,7 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
     bool content = false;   // false while the record is still a blank line
     auto st = state::field_start;
     for (;;) {
-        if (pos_ == end_ && !fill())
-            break;
+        if (pos_ == end_ && !fill()) break;
         switch (st) {
         case state::field_start:
             if (*pos_ == '"') {
@@ -171,22 +157,19 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
             [[fallthrough]];
         case state::unquoted: {
             const char* run_end = pos_;
-            while (run_end != end_ && !special_[byte(*run_end)])
-                ++run_end;
+            while (run_end != end_ && !special_[byte(*run_end)]) ++run_end;
             if (run_end != pos_) {
                 keep(pos_, run_end);
                 content = true;
             }
             pos_ = run_end;
-            if (pos_ == end_)
-                break;
+            if (pos_ == end_) break;
             const char c = *pos_++;
             if (c == '\r') {
                 st = state::after_cr;
             } else if (c == '\n') {
                 ++line_;
-                if (content)
-                    return end_record();
+                if (content) return end_record();
                 start_line = line_;
                 st = state::field_start;
             } else {   // the delimiter
@@ -200,8 +183,7 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
             if (*pos_ == '\n') {
                 ++pos_;
                 ++line_;
-                if (content)
-                    return end_record();
+                if (content) return end_record();
                 start_line = line_;
                 st = state::field_start;
             } else {   // a lone CR inside an unquoted field is text
@@ -216,8 +198,7 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
             line_ += static_cast<std::uint64_t>(std::count(pos_, run_end, '\n'));
             keep(pos_, run_end);
             pos_ = quote ? quote + 1 : end_;
-            if (quote)
-                st = state::quote_in_quoted;
+            if (quote) st = state::quote_in_quoted;
             break;
         }
         case state::quote_in_quoted:
@@ -233,10 +214,8 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
             break;
         }
     }
-    if (!content)
-        return false;
-    if (st == state::quoted)
-        problem = fmt::format("the quote opened on line {} is never closed", quote_line);
+    if (!content) return false;
+    if (st == state::quoted) problem = fmt::format("the quote opened on line {} is never closed", quote_line);
     return end_record();
 }
 
@@ -255,17 +234,15 @@ bool csv_reader::fields_utf8() const noexcept {
 }
 
 bool csv_reader::next(input_record& out) {
-    if (!read_fields(out.line, out.problem))
-        return false;
+    if (!read_fields(out.line, out.problem)) return false;
     const auto columns = header_.size();
     if (fields_.size() != columns && out.problem.empty())
         out.problem = fmt::format("{} fields where the header has {}", fields_.size(), columns);
     out.names_generation = 1;
     out.valid_utf8 = fields_utf8();
     out.fields.resize(std::min(fields_.size(), columns));
-    for (std::size_t i = 0; i < out.fields.size(); ++i)
-        out.fields[i] = {header_[i], fields_[i], value_kind::text};
+    for (std::size_t i = 0; i < out.fields.size(); ++i) out.fields[i] = {header_[i], fields_[i], value_kind::text};
     return true;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

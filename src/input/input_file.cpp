@@ -15,8 +15,7 @@ input_file::input_file(const std::string& path) {
     }
     name_ = path;
     owned_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!owned_)
-        throw input_error(path + ": cannot open: " + std::strerror(errno));
+    if (!owned_) throw input_error(path + ": cannot open: " + std::strerror(errno));
     fd_ = owned_.get();
     // Read once, front to back: let the kernel read ahead and drop pages behind.
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -25,10 +24,8 @@ input_file::input_file(const std::string& path) {
 std::size_t input_file::read(char* dest, std::size_t size) {
     for (;;) {
         const auto n = ::read(fd_, dest, size);
-        if (n >= 0)
-            return static_cast<std::size_t>(n);
-        if (errno != EINTR)
-            throw input_error(name_ + ": read failed: " + std::strerror(errno));
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EINTR) throw input_error(name_ + ": read failed: " + std::strerror(errno));
     }
 }
 
@@ -44,4 +41,4 @@ std::string_view to_string(value_kind kind) noexcept {
     return "a value";
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -36,4 +36,4 @@ std::optional<input_fingerprint> fingerprint_input(const std::string& path) {
     return fingerprint;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

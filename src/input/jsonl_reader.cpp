@@ -32,19 +32,20 @@ value_kind kind_of(ondemand::json_type type) noexcept {
 }
 
 std::string describe(simdjson::error_code error) {
-    if (error == simdjson::UTF8_ERROR)
-        return "invalid UTF-8";
+    if (error == simdjson::UTF8_ERROR) return "invalid UTF-8";
     return fmt::format("invalid JSON: {}", simdjson::error_message(error));
 }
 
-} // namespace
+}   // namespace
 
 // Lines are parsed where they lie in the buffer: the buffer holds a whole
 // line of max_line bytes plus one read, and SIMDJSON_PADDING bytes of slack
 // so that simdjson may read past the last line.
 struct jsonl_reader::impl {
     impl(input_file f, jsonl_options o)
-        : file(std::move(f)), options(o), capacity(o.max_line + o.read_size),
+        : file(std::move(f)),
+          options(o),
+          capacity(o.max_line + o.read_size),
           buffer(std::make_unique<char[]>(capacity + simdjson::SIMDJSON_PADDING)),
           parser(o.max_line) {}
 
@@ -70,8 +71,7 @@ struct jsonl_reader::impl {
 
 // Moves the unread tail to the front and appends one read; false at the end.
 bool jsonl_reader::impl::read_more() {
-    if (eof)
-        return false;
+    if (eof) return false;
     std::memmove(buffer.get(), buffer.get() + begin, end - begin);
     end -= begin;
     begin = 0;
@@ -91,8 +91,7 @@ void jsonl_reader::impl::skip_long_line(input_record& out) {
             return;
         }
         begin = end;
-        if (!read_more())
-            return;
+        if (!read_more()) return;
     }
 }
 
@@ -105,8 +104,7 @@ bool jsonl_reader::impl::next(input_record& out) {
             read_more();
             continue;
         }
-        if (!newline && eof && length == 0)
-            return false;
+        if (!newline && eof && length == 0) return false;
 
         out.line = ++line;
         out.fields.clear();
@@ -118,10 +116,8 @@ bool jsonl_reader::impl::next(input_record& out) {
         }
         begin += length + (newline ? 1 : 0);
         std::string_view text(first, length);
-        if (line == 1 && text.starts_with(utf8_bom))
-            text.remove_prefix(utf8_bom.size());
-        if (is_blank(text))
-            continue;
+        if (line == 1 && text.starts_with(utf8_bom)) text.remove_prefix(utf8_bom.size());
+        if (is_blank(text)) continue;
         if (!newline)   // the last line: what follows it is stale, and simdjson may look
             std::memset(buffer.get() + end, ' ', simdjson::SIMDJSON_PADDING);
         parse(text, out);
@@ -152,12 +148,10 @@ void jsonl_reader::impl::parse(std::string_view line, input_record& out) {
         return;
     }
     collect_fields(object, out);
-    if (!out.problem.empty())
-        return;
+    if (!out.problem.empty()) return;
     // On-Demand stops at the object's end; anything after it is an error too.
     const char* rest = nullptr;
-    if (!document.current_location().get(rest))
-        out.problem = "invalid JSON: text after the object";
+    if (!document.current_location().get(rest)) out.problem = "invalid JSON: text after the object";
 }
 
 void jsonl_reader::impl::collect_fields(ondemand::object& object, input_record& out) {
@@ -166,10 +160,8 @@ void jsonl_reader::impl::collect_fields(ondemand::object& object, input_record& 
         ondemand::value value;
         ondemand::json_type type;
         auto error = member.unescaped_key().get(field.name);
-        if (!error)
-            error = member.value().get(value);
-        if (!error)
-            error = value.type().get(type);
+        if (!error) error = member.value().get(value);
+        if (!error) error = value.type().get(type);
         if (!error) {
             field.kind = kind_of(type);
             if (type == ondemand::json_type::string) {
@@ -178,8 +170,7 @@ void jsonl_reader::impl::collect_fields(ondemand::object& object, input_record& 
                 // Kept as written: 1.50 stays 1.50, and a 30-digit id that no
                 // machine number holds is still an id.
                 field.value = trim_right(value.raw_json_token(), whitespace);
-                if (!is_json_number(field.value))
-                    error = simdjson::NUMBER_ERROR;
+                if (!is_json_number(field.value)) error = simdjson::NUMBER_ERROR;
             }
         }
         if (error) {
@@ -231,6 +222,8 @@ jsonl_reader::jsonl_reader(input_file file, jsonl_options options)
 
 jsonl_reader::~jsonl_reader() = default;
 
-bool jsonl_reader::next(input_record& out) { return impl_->next(out); }
+bool jsonl_reader::next(input_record& out) {
+    return impl_->next(out);
+}
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -21,7 +21,7 @@ const char* find(const char* first, const char* last, char c) noexcept {
     return found ? found : last;
 }
 
-} // namespace
+}   // namespace
 
 // The reader's quoting rules (csv_reader.cpp), kept to what decides where a
 // record ends: a quote opens a quoted field only at a field's start (after
@@ -33,14 +33,13 @@ std::uint64_t count_csv_records(input_file& file, char delimiter) {
     std::uint64_t records = 0;
     auto st = state::unquoted;
     char previous = '\n';   // the byte before the current one (a line break at the start)
-    bool content = false;    // the current record is not a blank line
+    bool content = false;   // the current record is not a blank line
     for_each_chunk(file, [&](const char* p, const char* end) {
         while (p != end) {
             switch (st) {
             case state::quoted: {
                 const char* quote = find(p, end, '"');
-                if (quote == end)
-                    return;
+                if (quote == end) return;
                 st = state::quote_in_quoted;
                 p = quote + 1;
                 break;
@@ -59,8 +58,7 @@ std::uint64_t count_csv_records(input_file& file, char delimiter) {
                 const char* quote = find(p, newline, '"');
                 while (quote != newline) {
                     const char before = quote == p ? previous : quote[-1];
-                    if (before == delimiter || before == '\n')
-                        break;
+                    if (before == delimiter || before == '\n') break;
                     quote = find(quote + 1, newline, '"');   // text inside an unquoted field
                 }
                 if (quote != newline) {
@@ -93,10 +91,8 @@ std::uint64_t count_jsonl_records(input_file& file) {
     for_each_chunk(file, [&](const char* p, const char* end) {
         while (p != end) {
             const char* newline = find(p, end, '\n');
-            content = content ||
-                      std::any_of(p, newline, [](char c) { return c != ' ' && c != '\t' && c != '\r'; });
-            if (newline == end)
-                return;
+            content = content || std::any_of(p, newline, [](char c) { return c != ' ' && c != '\t' && c != '\r'; });
+            if (newline == end) return;
             records += content;
             content = false;
             p = newline + 1;
@@ -105,4 +101,4 @@ std::uint64_t count_jsonl_records(input_file& file) {
     return records + content;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -16,16 +16,14 @@ constexpr std::uint64_t journal_version = 1;
 // Every event record starts so; no row record does (they start with "line").
 constexpr std::string_view event_prefix = R"({"event":)";
 
-std::string journal_header_line(std::string_view input_identity,
-                                const std::optional<input_fingerprint>& content);
+std::string journal_header_line(std::string_view input_identity, const std::optional<input_fingerprint>& content);
 
 void append_run_start_record(std::string& out, const run_start_event& event, std::string_view at);
 void append_run_end_record(std::string& out, int exit_code, std::string_view at);
 void append_pause_record(std::string& out, int http_status, std::string_view until, std::string_view at);
 
-[[noreturn]] inline void throw_system_error(const std::string& path, std::string_view what,
-                                            int error) {
+[[noreturn]] inline void throw_system_error(const std::string& path, std::string_view what, int error) {
     throw journal_error(path + ": " + std::string(what) + ": " + std::strerror(error));
 }
 
-} // namespace invent_dispatch::detail
+}   // namespace invent_dispatch::detail

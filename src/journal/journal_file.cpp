@@ -12,8 +12,8 @@
 #include <optional>
 #include <sstream>
 
-#include "journal_detail.hpp"
 #include "invent_dispatch/journal_records.hpp"
+#include "journal_detail.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -51,14 +51,13 @@ std::optional<pid_t> lock_holder(const struct stat& file) {
         if (!fields || std::sscanf(device.c_str(), "%x:%x:%llu", &major_number, &minor_number, &inode) != 3 ||
             inode != file.st_ino || pid <= 0)
             continue;
-        if (major_number == major(file.st_dev) && minor_number == minor(file.st_dev))
-            return static_cast<pid_t>(pid);
+        if (major_number == major(file.st_dev) && minor_number == minor(file.st_dev)) return static_cast<pid_t>(pid);
         if (!same_inode) same_inode = static_cast<pid_t>(pid);
     }
     return same_inode;
 }
 
-} // namespace
+}   // namespace
 
 journal_file::journal_file(std::string path) : path_(std::move(path)) {
     // Looked at before it is opened: opening a FIFO can block, a device can act.
@@ -80,13 +79,14 @@ journal_file::journal_file(std::string path) : path_(std::move(path)) {
     } while (locked != 0 && errno == EINTR);
     if (locked != 0 && errno == EWOULDBLOCK) {
         const auto holder = lock_holder(info);
-        throw journal_error(path_ + ": another run is using this journal (" +
-                            (holder ? "PID " + std::to_string(*holder) : std::string("its PID is not visible from here")) +
-                            "); one run per journal: wait for it to end, or give this run another --results");
+        throw journal_error(
+            path_ + ": another run is using this journal (" +
+            (holder ? "PID " + std::to_string(*holder) : std::string("its PID is not visible from here")) +
+            "); one run per journal: wait for it to end, or give this run another --results");
     }
     if (locked != 0) detail::throw_system_error(path_, "cannot lock", errno);
 }
 
 journal_file::~journal_file() = default;
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

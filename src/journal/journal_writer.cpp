@@ -2,21 +2,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <utility>
 
-#include "journal_detail.hpp"
 #include "invent_dispatch/journal_writer.hpp"
 #include "invent_dispatch/logging.hpp"
 #include "invent_dispatch/utc_time.hpp"
+#include "journal_detail.hpp"
 
 namespace invent_dispatch {
 
@@ -50,12 +50,15 @@ void drop_sending_records(std::string& records) {
     records.resize(kept);
 }
 
-} // namespace
+}   // namespace
 
 struct journal_writer::impl {
     impl(asio::any_io_executor io_executor, journal_file& file, journal_options journal)
-        : executor(std::move(io_executor)), options(std::move(journal)), fd(file.fd()),
-          written_event(executor, steady_clock::time_point::max()), cadence(executor) {
+        : executor(std::move(io_executor)),
+          options(std::move(journal)),
+          fd(file.fd()),
+          written_event(executor, steady_clock::time_point::max()),
+          cadence(executor) {
         // The buffer's capacity is kept for the whole run: appends don't allocate.
         buffer.reserve(initial_buffer_capacity);
         if (!options.write) options.write = ::writev;
@@ -68,7 +71,7 @@ struct journal_writer::impl {
     // unknown. The final records that did not reach the file stay in the
     // buffer; the `sending` ones go. 0 or the errno.
     int write_batch();
-    bool write_out();            // false: the journal has failed (now or before)
+    bool write_out();   // false: the journal has failed (now or before)
     int sync(bool metadata_too);   // 0 or the errno
     void fail(std::string message, int error);
     void check_open() const;
@@ -79,16 +82,16 @@ struct journal_writer::impl {
 
     asio::any_io_executor executor;
     journal_options options;
-    int fd;                             // the journal_file's: it keeps the lock
-    std::string buffer;                 // appended, not yet written
+    int fd;   // the journal_file's: it keeps the lock
+    std::string buffer;   // appended, not yet written
     std::size_t first_sending = std::string::npos;   // in buffer
-    off_t file_end = 0;                 // the file's length after the last whole batch
-    std::uint64_t appended = 0;         // records appended since open
-    std::uint64_t written = 0;          // of those, records in the file
+    off_t file_end = 0;   // the file's length after the last whole batch
+    std::uint64_t appended = 0;   // records appended since open
+    std::uint64_t written = 0;   // of those, records in the file
     std::uint64_t writes = 0;
     std::uint64_t syncs = 0;
-    bool unsynced = false;              // written since the last sync
-    bool write_scheduled = false;       // a commit() is about to write for everyone waiting
+    bool unsynced = false;   // written since the last sync
+    bool write_scheduled = false;   // a commit() is about to write for everyone waiting
     bool started = false;
     bool closed = false;
     std::string failure;
@@ -109,8 +112,7 @@ void journal_writer::impl::open() {
         char last = 0;
         if (::pread(fd, &last, 1, info.st_size - 1) != 1)
             detail::throw_system_error(options.path, "cannot read", errno);
-        if (last != '\n')
-            throw journal_error(options.path + ": ends in a torn line; load_journal repairs it");
+        if (last != '\n') throw journal_error(options.path + ": ends in a torn line; load_journal repairs it");
         return;
     }
     buffer += detail::journal_header_line(options.input_identity, options.input_content);
@@ -277,8 +279,7 @@ asio::awaitable<boost::system::error_code> journal_writer::commit() {
         self.write_out();
         co_return self.failure_code;
     }
-    while (self.written < target && self.failure.empty())
-        co_await self.written_event.async_wait(use_nothrow);
+    while (self.written < target && self.failure.empty()) co_await self.written_event.async_wait(use_nothrow);
     co_return self.failure_code;
 }
 
@@ -286,7 +287,9 @@ void journal_writer::on_failure(std::function<void(const std::string&)> handler)
     impl_->failure_handler = std::move(handler);
 }
 
-bool journal_writer::failed() const noexcept { return !impl_->failure.empty(); }
+bool journal_writer::failed() const noexcept {
+    return !impl_->failure.empty();
+}
 
 void journal_writer::start() {
     impl_->check_open();
@@ -309,8 +312,14 @@ void journal_writer::close() {
     if (self.write_batch() == 0) self.sync(false);
 }
 
-std::uint64_t journal_writer::records_written() const noexcept { return impl_->written; }
-std::uint64_t journal_writer::writes_issued() const noexcept { return impl_->writes; }
-std::uint64_t journal_writer::syncs_issued() const noexcept { return impl_->syncs; }
+std::uint64_t journal_writer::records_written() const noexcept {
+    return impl_->written;
+}
+std::uint64_t journal_writer::writes_issued() const noexcept {
+    return impl_->writes;
+}
+std::uint64_t journal_writer::syncs_issued() const noexcept {
+    return impl_->syncs;
+}
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -12,9 +12,9 @@
 #include <simdjson.h>
 #include <unordered_map>
 
-#include "journal_detail.hpp"
 #include "invent_dispatch/encoding.hpp"
 #include "invent_dispatch/journal_records.hpp"
+#include "journal_detail.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -50,8 +50,7 @@ struct padded_line {
 
 class journal_scanner {
 public:
-    journal_scanner(const journal_options& options, resume_state& state)
-        : options_(options), state_(state) {}
+    journal_scanner(const journal_options& options, resume_state& state) : options_(options), state_(state) {}
 
     // One '\n'-terminated line (without its '\n') starting at file offset `offset`.
     void whole_line(padded_line line, std::uint64_t offset);
@@ -83,8 +82,7 @@ private:
 };
 
 void journal_scanner::not_a_record(std::uint64_t line_number) const {
-    throw journal_error(options_.path + ":" + std::to_string(line_number) +
-                        ": not an invent-dispatch journal record");
+    throw journal_error(options_.path + ":" + std::to_string(line_number) + ": not an invent-dispatch journal record");
 }
 
 void journal_scanner::whole_line(padded_line line, std::uint64_t offset) {
@@ -129,14 +127,14 @@ void journal_scanner::read_header(padded_line line) {
     ondemand::object header;
     std::string_view name, input;
     std::uint64_t version = 0;
-    if (!ends_with_brace(line.text) ||
-        parser_.iterate(line.text, line.capacity).get(doc) || doc.get_object().get(header) ||
-        header.find_field_unordered("journal").get_string().get(name) || name != detail::journal_name)
+    if (!ends_with_brace(line.text) || parser_.iterate(line.text, line.capacity).get(doc) ||
+        doc.get_object().get(header) || header.find_field_unordered("journal").get_string().get(name) ||
+        name != detail::journal_name)
         not_a_record(line_number_);
     if (header.find_field_unordered("version").get_uint64().get(version) || version != detail::journal_version)
         throw journal_error(options_.path + ": journal version " + std::to_string(version) +
-                            " is not supported (this build reads version " +
-                            std::to_string(detail::journal_version) + ")");
+                            " is not supported (this build reads version " + std::to_string(detail::journal_version) +
+                            ")");
     if (header.find_field_unordered("input").get_string().get(input)) not_a_record(line_number_);
     // Compared as the writer wrote them: it may have replaced invalid UTF-8
     // in the identity (a file name, say), and does the same to `input`.
@@ -189,10 +187,8 @@ std::optional<record_fields> journal_scanner::parse_record(padded_line line) {
     std::string_view outcome_name;
     // line and key lead every record; outcome comes later in final records.
     // An invalid row may have no key (null).
-    if (!ends_with_brace(line.text) ||
-        parser_.iterate(line.text, line.capacity).get(doc) ||
-        doc.get_object().get(object) ||
-        object.find_field("line").get_uint64().get(record.line) ||
+    if (!ends_with_brace(line.text) || parser_.iterate(line.text, line.capacity).get(doc) ||
+        doc.get_object().get(object) || object.find_field("line").get_uint64().get(record.line) ||
         object.find_field("key").get(key) || key.is_null().get(key_is_null) ||
         (!key_is_null && key.get_string().get(record.key)) ||
         object.find_field_unordered("outcome").get_string().get(outcome_name))
@@ -215,9 +211,7 @@ void journal_scanner::apply(const record_fields& record) {
         state_.created.insert(key);
         state_.unknown.erase(key);
         break;
-    case outcome::unknown:
-        state_.unknown.insert(key);
-        break;
+    case outcome::unknown: state_.unknown.insert(key); break;
     case outcome::failed:
         // A definite answer (after --retry-unknown) replaces an earlier unknown.
         state_.unknown.erase(key);
@@ -253,7 +247,7 @@ std::uint64_t journal_scanner::finish(std::string_view tail, std::uint64_t offse
     return kept_length_;
 }
 
-} // namespace
+}   // namespace
 
 resume_state load_journal(journal_file& file, const journal_options& options) {
     resume_state state;
@@ -273,8 +267,8 @@ resume_state load_journal(journal_file& file, const journal_options& options) {
             buffer = std::move(bigger);
             readable *= 2;
         }
-        const auto n = ::pread(file.fd(), buffer.get() + filled, readable - filled,
-                               static_cast<off_t>(offset + filled));
+        const auto n =
+            ::pread(file.fd(), buffer.get() + filled, readable - filled, static_cast<off_t>(offset + filled));
         if (n < 0) {
             if (errno == EINTR) continue;
             detail::throw_system_error(options.path, "cannot read", errno);
@@ -283,8 +277,8 @@ resume_state load_journal(journal_file& file, const journal_options& options) {
         filled += static_cast<std::size_t>(n);
         const std::size_t capacity = readable + simdjson::SIMDJSON_PADDING;
         std::size_t start = 0;
-        while (const auto* newline = static_cast<const char*>(
-                   std::memchr(buffer.get() + start, '\n', filled - start))) {
+        while (const auto* newline =
+                   static_cast<const char*>(std::memchr(buffer.get() + start, '\n', filled - start))) {
             const auto length = static_cast<std::size_t>(newline - (buffer.get() + start));
             scanner.whole_line({{buffer.get() + start, length}, capacity - start}, offset + start);
             start += length + 1;
@@ -299,4 +293,4 @@ resume_state load_journal(journal_file& file, const journal_options& options) {
     return state;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

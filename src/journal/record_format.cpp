@@ -4,9 +4,9 @@
 #include <charconv>
 #include <cmath>
 
-#include "journal_detail.hpp"
 #include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/json_text.hpp"
+#include "journal_detail.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -33,7 +33,7 @@ void append_at_and_end(std::string& out, std::string_view at) {
     out += "\"}\n";
 }
 
-} // namespace
+}   // namespace
 
 void append_sending_record(std::string& out, std::uint64_t line, std::string_view key, std::string_view at) {
     out += "{\"line\":";
@@ -66,8 +66,8 @@ void append_result_record(std::string& out, const row_result& result, std::strin
     append_integer(out, result.attempts);
     out += ",\"latency_ms\":";
     char digits[48];
-    const auto [end, error] = std::to_chars(digits, digits + sizeof digits, result.latency_ms,
-                                            std::chars_format::fixed, 1);
+    const auto [end, error] =
+        std::to_chars(digits, digits + sizeof digits, result.latency_ms, std::chars_format::fixed, 1);
     // A latency is an answer's: none without one. JSON has no NaN or
     // infinity; and no latency is 10^40 ms.
     if (result.http_status != 0 && std::isfinite(result.latency_ms) && error == std::errc{})
@@ -80,8 +80,7 @@ void append_result_record(std::string& out, const row_result& result, std::strin
 
 namespace detail {
 
-std::string journal_header_line(std::string_view input_identity,
-                                const std::optional<input_fingerprint>& content) {
+std::string journal_header_line(std::string_view input_identity, const std::optional<input_fingerprint>& content) {
     std::string line = R"({"journal":"invent-dispatch","version":1,"input":)";
     append_json_string(line, input_identity);
     if (content) {
@@ -123,5 +122,5 @@ void append_pause_record(std::string& out, int http_status, std::string_view unt
     append_at_and_end(out, at);
 }
 
-} // namespace detail
-} // namespace invent_dispatch
+}   // namespace detail
+}   // namespace invent_dispatch

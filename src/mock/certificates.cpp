@@ -57,8 +57,7 @@ cert_ptr start_certificate(EVP_PKEY* key, const std::string& common_name) {
     check(RAND_bytes(serial_bytes, sizeof serial_bytes), "serial");
     serial_bytes[0] &= 0x7f;
     bignum_ptr serial{BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr)};
-    if (!serial || !BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())))
-        fail("serial");
+    if (!serial || !BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get()))) fail("serial");
 
     if (!X509_gmtime_adj(X509_getm_notBefore(cert.get()), -one_hour) ||
         !X509_gmtime_adj(X509_getm_notAfter(cert.get()), one_day))
@@ -112,8 +111,7 @@ void add_subject_alt_names(X509* cert, const std::vector<std::string>& dns_names
         if (!value) throw std::invalid_argument("not an IP address: " + ip);
         push(GEN_IPADD, value);
     }
-    check(X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT),
-          "subjectAltName");
+    check(X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT), "subjectAltName");
 }
 
 void sign(X509* cert, EVP_PKEY* issuer_key) {
@@ -130,7 +128,7 @@ std::string to_pem(Write write) {
     return std::string(data, static_cast<std::size_t>(size));
 }
 
-} // namespace
+}   // namespace
 
 generated_certificates generate_certificates(const std::vector<std::string>& dns_names,
                                              const std::vector<std::string>& ip_addresses) {
@@ -161,10 +159,9 @@ generated_certificates generate_certificates(const std::vector<std::string>& dns
         to_pem([&](BIO* bio) { return PEM_write_bio_X509(bio, ca.get()); }),
         to_pem([&](BIO* bio) { return PEM_write_bio_X509(bio, server.get()); }),
         to_pem([&](BIO* bio) {
-            return PEM_write_bio_PrivateKey(bio, server_key.get(), nullptr, nullptr, 0, nullptr,
-                                            nullptr);
+            return PEM_write_bio_PrivateKey(bio, server_key.get(), nullptr, nullptr, 0, nullptr, nullptr);
         }),
     };
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

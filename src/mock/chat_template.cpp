@@ -68,15 +68,13 @@ constexpr std::string_view chat_json =
 
 constexpr std::string_view link_prefix = "https://app.useinvent.com/chats/";
 
-} // namespace
+}   // namespace
 
 chat_template::chat_template() {
     static constexpr std::pair<std::string_view, field> names[] = {
-        {"id", field::id},                 {"title", field::title},
-        {"assistant_id", field::assistant_id}, {"org_id", field::org_id},
-        {"contact_id", field::contact_id}, {"channel_id", field::channel_id},
-        {"link", field::link},             {"created_at", field::timestamp},
-        {"updated_at", field::timestamp},
+        {"id", field::id},         {"title", field::title},           {"assistant_id", field::assistant_id},
+        {"org_id", field::org_id}, {"contact_id", field::contact_id}, {"channel_id", field::channel_id},
+        {"link", field::link},     {"created_at", field::timestamp},  {"updated_at", field::timestamp},
     };
     std::string_view rest = chat_json;
     while (!rest.empty()) {
@@ -119,4 +117,4 @@ void chat_template::render(std::string& out, const chat_fields& fields) const {
     }
 }
 
-} // namespace invent_dispatch::mock_detail
+}   // namespace invent_dispatch::mock_detail

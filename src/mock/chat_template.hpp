@@ -29,15 +29,13 @@ public:
     void render(std::string& out, const chat_fields& fields) const;
 
 private:
-    enum class field : std::uint8_t {
-        none, id, title, assistant_id, org_id, contact_id, channel_id, link, timestamp
-    };
+    enum class field : std::uint8_t { none, id, title, assistant_id, org_id, contact_id, channel_id, link, timestamp };
     struct piece {
         std::string_view literal;   // copied verbatim, then
-        field value;                // this field, escaped
+        field value;   // this field, escaped
     };
     std::vector<piece> pieces_;
     std::size_t fixed_size_ = 0;
 };
 
-} // namespace invent_dispatch::mock_detail
+}   // namespace invent_dispatch::mock_detail

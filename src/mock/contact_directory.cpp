@@ -16,26 +16,36 @@ namespace invent_dispatch {
 namespace {
 
 constexpr std::array<std::string_view, 30> first_names{
-    "Ana", "João", "Maria", "Sofia", "Lucas", "Emma", "Liam", "Noah", "Olivia", "Mateo",
-    "Chloé", "Zoë", "Łukasz", "Søren", "Aiko", "Hiroshi", "Priya", "Arjun", "Fatima", "Omar",
-    "Élodie", "Jürgen", "Ingrid", "Carlos", "Lucía", "Mei", "Wei", "Amara", "Kwame", "Niamh"};
+    "Ana",    "João",   "Maria",  "Sofia",  "Lucas", "Emma",    "Liam",  "Noah",  "Olivia", "Mateo",
+    "Chloé",  "Zoë",    "Łukasz", "Søren",  "Aiko",  "Hiroshi", "Priya", "Arjun", "Fatima", "Omar",
+    "Élodie", "Jürgen", "Ingrid", "Carlos", "Lucía", "Mei",     "Wei",   "Amara", "Kwame",  "Niamh"};
 constexpr std::array<std::string_view, 30> last_names{
-    "Souza", "Silva", "Santos", "Müller", "Schmidt", "García", "Fernández", "Rossi", "Dubois", "Nowak",
-    "Kowalski", "Tanaka", "Sato", "Patel", "Sharma", "Khan", "O'Brien", "Nguyen", "Kim", "Andersen",
-    "Okafor", "Mensah", "Smith", "Johnson", "Brown", "Lefèvre", "Costa", "Pereira", "van der Berg", "Murphy"};
+    "Souza",    "Silva",  "Santos", "Müller",  "Schmidt", "García",  "Fernández", "Rossi",   "Dubois",       "Nowak",
+    "Kowalski", "Tanaka", "Sato",   "Patel",   "Sharma",  "Khan",    "O'Brien",   "Nguyen",  "Kim",          "Andersen",
+    "Okafor",   "Mensah", "Smith",  "Johnson", "Brown",   "Lefèvre", "Costa",     "Pereira", "van der Berg", "Murphy"};
 
 constexpr std::array<std::string_view, 5> nicknames{"Nana", "Bibi", "Juju", "Kiki", "Lulu"};
 
 struct locale_info {
     std::string_view country, language, dialling_code;
 };
-constexpr std::array<locale_info, 14> locales{{
-    {"BR", "pt", "+55"}, {"PT", "pt", "+351"}, {"US", "en", "+1"}, {"GB", "en", "+44"}, {"DE", "de", "+49"},
-    {"FR", "fr", "+33"}, {"ES", "es", "+34"}, {"MX", "es", "+52"}, {"IT", "it", "+39"}, {"PL", "pl", "+48"},
-    {"JP", "ja", "+81"}, {"IN", "hi", "+91"}, {"NG", "en", "+234"}, {"DK", "da", "+45"}}};
+constexpr std::array<locale_info, 14> locales{{{"BR", "pt", "+55"},
+                                               {"PT", "pt", "+351"},
+                                               {"US", "en", "+1"},
+                                               {"GB", "en", "+44"},
+                                               {"DE", "de", "+49"},
+                                               {"FR", "fr", "+33"},
+                                               {"ES", "es", "+34"},
+                                               {"MX", "es", "+52"},
+                                               {"IT", "it", "+39"},
+                                               {"PL", "pl", "+48"},
+                                               {"JP", "ja", "+81"},
+                                               {"IN", "hi", "+91"},
+                                               {"NG", "en", "+234"},
+                                               {"DK", "da", "+45"}}};
 
 constexpr std::array<std::string_view, 5> integration_types{"whatsapp_bot", "instagram_dm", "telegram_bot", "email",
-                                                           "twilio"};
+                                                            "twilio"};
 constexpr std::array<std::string_view, 3> mail_domains{"example.com", "example.org", "example.net"};
 
 struct segment_info {
@@ -49,7 +59,7 @@ constexpr std::array<segment_info, 3> segments{{
 }};
 
 constexpr std::array<std::string_view, 5> statuses{"ALL", "SUBSCRIBED", "UNSUBSCRIBED", "BLOCKED",
-                                                  "AI_REPLIES_DISABLED"};
+                                                   "AI_REPLIES_DISABLED"};
 
 // Draws from the raw engine output, which the standard fixes exactly (the
 // distributions are implementation-defined), so every build makes the same
@@ -90,10 +100,14 @@ mock_contact make_contact(draws& draw, std::size_t number) {
     const auto first = draw.pick(first_names);
     const auto last = draw.pick(last_names);
     const auto naming = draw.below(100);
-    if (naming < 3) contact.name = "";   // no name (null)
-    else if (naming < 5) contact.name = fmt::format("{}, Jr.", last);   // a comma for CSV to quote
-    else if (naming < 6) contact.name = fmt::format("{} \"{}\" {}", first, draw.pick(nicknames), last);   // quotes
-    else contact.name = fmt::format("{} {}", first, last);
+    if (naming < 3)
+        contact.name = "";   // no name (null)
+    else if (naming < 5)
+        contact.name = fmt::format("{}, Jr.", last);   // a comma for CSV to quote
+    else if (naming < 6)
+        contact.name = fmt::format("{} \"{}\" {}", first, draw.pick(nicknames), last);   // quotes
+    else
+        contact.name = fmt::format("{} {}", first, last);
     contact.blocked = draw.percent(3);
     contact.unsubscribed = draw.percent(6);
     contact.is_admin = draw.percent(2);
@@ -107,7 +121,8 @@ mock_contact make_contact(draws& draw, std::size_t number) {
     const bool integration = draw.percent(25);
     char suffix = 'a';
     const auto next_id = [&] { return fmt::format("ch_{:06}{}", number, suffix++); };
-    if (internal) contact.channels.push_back({next_id(), "internal", contact.name, "", "", "", "", std::string(locale.language)});
+    if (internal)
+        contact.channels.push_back({next_id(), "internal", contact.name, "", "", "", "", std::string(locale.language)});
     for (unsigned i = 0; i < customs; ++i) {
         const auto domain = i == 0 ? std::string(draw.pick(mail_domains)) : std::string("work.example.com");
         contact.channels.push_back({next_id(), "custom", contact.name, handle, fmt::format("{}@{}", handle, domain),
@@ -118,14 +133,15 @@ mock_contact make_contact(draws& draw, std::size_t number) {
                                     phone, std::string(locale.country), std::string(locale.language)});
     // Custom channels are not always first.
     if (!contact.channels.empty())
-        std::rotate(contact.channels.begin(), contact.channels.begin() + static_cast<std::ptrdiff_t>(draw.below(contact.channels.size())),
+        std::rotate(contact.channels.begin(),
+                    contact.channels.begin() + static_cast<std::ptrdiff_t>(draw.below(contact.channels.size())),
                     contact.channels.end());
     for (const auto& segment : segments)
         if (draw.percent(segment.percent)) contact.segment_ids.emplace_back(segment.id);
     return contact;
 }
 
-} // namespace
+}   // namespace
 
 std::vector<mock_contact> make_mock_contacts(std::size_t count, std::uint64_t seed) {
     draws draw{std::mt19937_64(seed)};
@@ -140,11 +156,15 @@ namespace {
 
 // A JSON value that is null when empty.
 void append_nullable(std::string& out, std::string_view text) {
-    if (text.empty()) out += "null";
-    else append_json_string(out, text);
+    if (text.empty())
+        out += "null";
+    else
+        append_json_string(out, text);
 }
 
-void append_bool(std::string& out, bool value) { out += value ? "true" : "false"; }
+void append_bool(std::string& out, bool value) {
+    out += value ? "true" : "false";
+}
 
 // The contact's creation time: a minute apart, from 2026-01-01.
 std::string timestamp_of(std::size_t index) {
@@ -159,7 +179,7 @@ std::optional<std::size_t> whole_number(std::string_view text) {
     return value;
 }
 
-} // namespace
+}   // namespace
 
 bool is_listing_target(std::string_view target) {
     const auto parsed = boost::urls::parse_origin_form(target);
@@ -184,18 +204,25 @@ listing_request parse_listing_query(std::string_view target) {
     for (const auto& param : parsed->params()) {
         const auto& key = param.key;
         const auto& value = param.value;
-        if (key == "segment_id") q.segment_id = value;
-        else if (key == "status") q.status = value;
-        else if (key == "name") q.name = value;
-        else if (key == "email") q.email = value;
-        else if (key == "username") q.username = value;
+        if (key == "segment_id")
+            q.segment_id = value;
+        else if (key == "status")
+            q.status = value;
+        else if (key == "name")
+            q.name = value;
+        else if (key == "email")
+            q.email = value;
+        else if (key == "username")
+            q.username = value;
         else if (key == "unsubscribed" || key == "exclude_admins") {
             if (value != "true" && value != "false") {
                 request.problem = key + " must be true or false";
                 return request;
             }
-            if (key == "unsubscribed") q.unsubscribed = value == "true";
-            else q.exclude_admins = value == "true";
+            if (key == "unsubscribed")
+                q.unsubscribed = value == "true";
+            else
+                q.exclude_admins = value == "true";
         } else if (key == "page" || key == "take") {
             const auto number = whole_number(value);
             if (!number || *number == 0) {
@@ -304,12 +331,12 @@ void contact_directory::render_contact(std::string& out, const mock_contact& c, 
                            R"("created_at":"2025-12-01T08:00:00Z","updated_at":"2025-12-15T08:00:00Z"}})",
                            id, info->name, info->color, size->second);
     }
-    out += fmt::format(R"(],"created_at":"{0}","updated_at":"{0}","blocked_at":{1},"unsubscribed_at":{2},)",
-                       created, c.blocked ? fmt::format("\"{}\"", created) : "null",
+    out += fmt::format(R"(],"created_at":"{0}","updated_at":"{0}","blocked_at":{1},"unsubscribed_at":{2},)", created,
+                       c.blocked ? fmt::format("\"{}\"", created) : "null",
                        c.unsubscribed ? fmt::format("\"{}\"", created) : "null");
     out += c.unsubscribed ? R"("unsubscribe_reason":"too_many_messages","unsubscribe_feedback":null})"
                           : R"("unsubscribe_reason":null,"unsubscribe_feedback":null})";
 }
 
-} // namespace mock_detail
-} // namespace invent_dispatch
+}   // namespace mock_detail
+}   // namespace invent_dispatch

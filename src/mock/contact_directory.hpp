@@ -18,9 +18,9 @@ namespace invent_dispatch::mock_detail {
 // an empty string is no filter.
 struct listing_query {
     std::string segment_id;
-    std::string status;     // ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED, AI_REPLIES_DISABLED
-    std::string name;       // substring of the contact's name, any case (ASCII)
-    std::string email;      // substring of any channel's email, any case
+    std::string status;   // ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED, AI_REPLIES_DISABLED
+    std::string name;   // substring of the contact's name, any case (ASCII)
+    std::string email;   // substring of any channel's email, any case
     std::string username;   // substring of any channel's username, any case
     std::optional<bool> unsubscribed;
     bool exclude_admins = false;
@@ -46,7 +46,7 @@ public:
 
     struct page {
         std::size_t total = 0;   // contacts matching the query, on every page
-        std::string body;        // the JSON array of this page's contacts
+        std::string body;   // the JSON array of this page's contacts
     };
     page render_page(const listing_query& query) const;
 
@@ -58,4 +58,4 @@ private:
     std::map<std::string, std::size_t, std::less<>> segment_sizes_;
 };
 
-} // namespace invent_dispatch::mock_detail
+}   // namespace invent_dispatch::mock_detail

@@ -33,19 +33,16 @@ std::optional<chat_route> match_chat_route(std::string_view target) {
     std::string parts[7];
     std::size_t i = 0;
     for (std::string segment : segments) parts[i++] = std::move(segment);
-    if (parts[0] != "orgs" || parts[2] != "contacts" || parts[4] != "channels" ||
-        parts[6] != "chats")
+    if (parts[0] != "orgs" || parts[2] != "contacts" || parts[4] != "channels" || parts[6] != "chats")
         return std::nullopt;
     for (const std::size_t id : {1, 3, 5})
-        if (parts[id].empty() || !simdjson::validate_utf8(parts[id].data(), parts[id].size()))
-            return std::nullopt;
+        if (parts[id].empty() || !simdjson::validate_utf8(parts[id].data(), parts[id].size())) return std::nullopt;
     return chat_route{std::move(parts[1]), std::move(parts[3]), std::move(parts[5])};
 }
 
 std::size_t count_code_points(std::string_view utf8) {
-    return static_cast<std::size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(utf8.begin(), utf8.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 struct chat_body {
@@ -61,18 +58,15 @@ std::string_view validate_body(request& req, simdjson::dom::parser& json, chat_b
     auto& body = req.body();
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
     simdjson::dom::element document;
-    if (json.parse(body.data(), body.size(), false).get(document))
-        return "the body is not valid JSON";
+    if (json.parse(body.data(), body.size(), false).get(document)) return "the body is not valid JSON";
     simdjson::dom::object object;
     if (document.get_object().get(object)) return "the body must be a JSON object";
     for (const auto field : object) {
         if (field.key == "title") {
             if (field.value.get_string().get(out.title)) return "title must be a string";
-            if (count_code_points(out.title) > max_title_code_points)
-                return "title must be at most 256 characters";
+            if (count_code_points(out.title) > max_title_code_points) return "title must be at most 256 characters";
         } else if (field.key == "assistant_id") {
-            if (field.value.get_string().get(out.assistant_id))
-                return "assistant_id must be a string";
+            if (field.value.get_string().get(out.assistant_id)) return "assistant_id must be a string";
         } else if (field.key == "message") {
             simdjson::dom::array parts;
             if (field.value.get_array().get(parts)) return "message must be an array";
@@ -127,7 +121,7 @@ std::string make_malformed_body(const chat_template& chat) {
     return whole;
 }
 
-} // namespace
+}   // namespace
 
 mock_api::mock_api(const mock_config& config)
     : config_(config),
@@ -204,16 +198,19 @@ reply mock_api::handle(request& req, simdjson::dom::parser& json) {
         config_.honour_idempotency ? std::string_view(req["Idempotency-Key"]) : std::string_view{};
     stored_chat chat;
     bool created = false;
-    const auto seen = idempotency_key.empty()
-                          ? by_idempotency_key_.end()
-                          : by_idempotency_key_.find(std::string(idempotency_key));
+    const auto seen =
+        idempotency_key.empty() ? by_idempotency_key_.end() : by_idempotency_key_.find(std::string(idempotency_key));
     if (seen != by_idempotency_key_.end()) {
         chat = seen->second;
         ++counters_.idempotent_replays;
     } else {
-        chat = {"chat_" + std::to_string(next_chat_++), std::string(body.title),
-                std::string(body.assistant_id), route->org_id, route->contact_id,
-                route->channel_id, rfc3339_now(),
+        chat = {"chat_" + std::to_string(next_chat_++),
+                std::string(body.title),
+                std::string(body.assistant_id),
+                route->org_id,
+                route->contact_id,
+                route->channel_id,
+                rfc3339_now(),
                 make_chat_key(route->org_id, route->contact_id, route->channel_id)};
         auto& entry = ledger_[chat.key];
         ++entry.count;
@@ -233,8 +230,8 @@ reply mock_api::handle(request& req, simdjson::dom::parser& json) {
     auto r = advertised(finish(json_reply(http::status::ok, {})));
     lock.unlock();
 
-    const chat_fields fields{chat.id, chat.title, chat.assistant_id, chat.org_id,
-                                 chat.contact_id, chat.channel_id, chat.timestamp};
+    const chat_fields fields{chat.id,         chat.title,      chat.assistant_id, chat.org_id,
+                             chat.contact_id, chat.channel_id, chat.timestamp};
     chat_.render(r.message.body(), fields);
     return r;
 }
@@ -251,8 +248,7 @@ reply mock_api::list_contacts(const request& req, const listing_request& listing
     bool refused = false;
     apply_rate_limit(now, refused);
     if (refused) return error(http::status::too_many_requests, "rate limit exceeded");
-    if (const auto status = draw_error_status())
-        return error(static_cast<http::status>(*status), "injected failure");
+    if (const auto status = draw_error_status()) return error(static_cast<http::status>(*status), "injected failure");
     if (!listing.problem.empty()) return error(http::status::bad_request, listing.problem);
     const bool malformed = draw(config_.malformed_rate);
     if (malformed) ++counters_.malformed;
@@ -315,8 +311,8 @@ reply mock_api::finish(reply r) {
     ++counters_.responses[r.message.result_int()];
     r.delay = config_.latency;
     if (config_.latency_jitter.count() > 0)
-        r.delay += std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(
-            0, config_.latency_jitter.count())(random_));
+        r.delay += std::chrono::milliseconds(
+            std::uniform_int_distribution<std::int64_t>(0, config_.latency_jitter.count())(random_));
     return r;
 }
 
@@ -350,7 +346,8 @@ std::optional<mock_api::limit_state> mock_api::apply_rate_limit(clock::time_poin
     if (!rate) return std::nullopt;
     limit_state limit;
     limit.quota = static_cast<std::uint64_t>(std::max(1.0, std::floor(*rate)));
-    limit.window = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(std::max(1.0, 1.0 / *rate)));
+    limit.window =
+        std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(std::max(1.0, 1.0 / *rate)));
     while (!accepted_.empty() && now - accepted_.front() >= limit.window) accepted_.pop_front();
     refused = accepted_.size() >= limit.quota;
     if (!refused) accepted_.push_back(now);
@@ -367,9 +364,10 @@ void mock_api::advertise(reply& r, const std::optional<limit_state>& limit) cons
     };
     const auto reset = whole_seconds(limit->reset);
     if (config_.rate_limit_headers == mock_config::limit_headers::draft) {
-        r.message.set("RateLimit-Policy", std::to_string(limit->quota) + ";w=" + std::to_string(whole_seconds(limit->window)));
-        r.message.set("RateLimit", "limit=" + std::to_string(limit->quota) + ", remaining=" + std::to_string(limit->remaining) +
-                                       ", reset=" + std::to_string(reset));
+        r.message.set("RateLimit-Policy",
+                      std::to_string(limit->quota) + ";w=" + std::to_string(whole_seconds(limit->window)));
+        r.message.set("RateLimit", "limit=" + std::to_string(limit->quota) + ", remaining=" +
+                                       std::to_string(limit->remaining) + ", reset=" + std::to_string(reset));
     } else {
         r.message.set("X-RateLimit-Limit", std::to_string(limit->quota));
         r.message.set("X-RateLimit-Remaining", std::to_string(limit->remaining));
@@ -427,7 +425,8 @@ std::string mock_api::stats_json() const {
     number("resumed_sessions", counters_.resumed_sessions);
     number("max_in_any_second", counters_.max_in_any_second);
     const auto span = counters_.first_create ? counters_.last_create - *counters_.first_create : clock::duration{};
-    number("create_span_us", static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(span).count()));
+    number("create_span_us",
+           static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(span).count()));
     out += R"("seconds":[)";
     for (const auto& second : counters_.seconds)
         out += fmt::format("[{},{},{}],", second.requests, second.created, second.refused);
@@ -464,4 +463,4 @@ std::string mock_api::stats_json() const {
     return out;
 }
 
-} // namespace invent_dispatch::mock_detail
+}   // namespace invent_dispatch::mock_detail

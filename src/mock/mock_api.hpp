@@ -27,8 +27,8 @@ using response = http::response<http::string_body>;
 
 struct reply {
     response message;
-    bool drop = false;                  // close without answering (drop_before_response)
-    std::chrono::milliseconds delay{0}; // wait this long before answering (latency)
+    bool drop = false;   // close without answering (drop_before_response)
+    std::chrono::milliseconds delay{0};   // wait this long before answering (latency)
 };
 
 class mock_api {
@@ -93,7 +93,7 @@ private:
                         std::unique_lock<std::mutex>& lock);
     // The rest expect mutex_ held.
     reply error(http::status status, std::string_view message);   // counted, delayed
-    reply finish(reply r);                                          // counts and adds latency
+    reply finish(reply r);   // counts and adds latency
     void note_arrival(clock::time_point now);
     counters::second& second_of(clock::time_point now);
     // Decides whether this create request is over the limit (refused);
@@ -112,7 +112,7 @@ private:
 
     mutable std::mutex mutex_;   // the io thread and stats_json() callers
     std::mt19937_64 random_;
-    std::uint64_t next_chat_ = 1; // survives reset: ids stay unique for the server's life
+    std::uint64_t next_chat_ = 1;   // survives reset: ids stay unique for the server's life
     counters counters_;
     std::unordered_map<std::string, ledger_entry> ledger_;
     std::unordered_map<std::string, stored_chat> by_idempotency_key_;
@@ -120,4 +120,4 @@ private:
     std::deque<clock::time_point> accepted_;   // create requests the rate limit let through, in its window
 };
 
-} // namespace invent_dispatch::mock_detail
+}   // namespace invent_dispatch::mock_detail

@@ -67,13 +67,14 @@ std::optional<http::status> unreadable_status(const error_code& ec) {
     if (ec == http::error::body_limit) return http::status::payload_too_large;
     if (ec == http::error::header_limit) return http::status::request_header_fields_too_large;
     if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
-    if (ec.category() == make_error_code(http::error::bad_method).category())
-        return http::status::bad_request;
+    if (ec.category() == make_error_code(http::error::bad_method).category()) return http::status::bad_request;
     return std::nullopt;
 }
 
 // Opening and closing are all that differ between the two streams.
-net::awaitable<bool> open_session(plain_stream&) { co_return true; }
+net::awaitable<bool> open_session(plain_stream&) {
+    co_return true;
+}
 
 net::awaitable<bool> open_session(tls_stream& stream) {
     stream.next_layer().expires_after(handshake_timeout);
@@ -81,8 +82,12 @@ net::awaitable<bool> open_session(tls_stream& stream) {
     co_return !ec;
 }
 
-bool resumed(const plain_stream&) { return false; }
-bool resumed(tls_stream& stream) { return SSL_session_reused(stream.native_handle()) == 1; }
+bool resumed(const plain_stream&) {
+    return false;
+}
+bool resumed(tls_stream& stream) {
+    return SSL_session_reused(stream.native_handle()) == 1;
+}
 
 net::awaitable<void> close_session(plain_stream& stream) {
     error_code ignored;
@@ -96,7 +101,7 @@ net::awaitable<void> close_session(tls_stream& stream) {
     co_await stream.async_shutdown(use_nothrow);
 }
 
-} // namespace
+}   // namespace
 
 struct mock_server::impl {
     explicit impl(mock_config c);
@@ -114,12 +119,12 @@ struct mock_server::impl {
     generated_certificates certificates;   // empty when plain
     ssl::context tls{ssl::context::tls_server};
     mock_detail::mock_api api{config};
-    const std::string keep_alive_value;    // "timeout=N", or empty without idle_timeout
+    const std::string keep_alive_value;   // "timeout=N", or empty without idle_timeout
     net::io_context io{1};
     tcp::acceptor acceptor{io};
-    tcp::endpoint bound;                   // read by other threads: set before the io thread starts
-    std::list<live_connection> live;       // touched only on the io thread
-    bool stopping = false;                 // likewise
+    tcp::endpoint bound;   // read by other threads: set before the io thread starts
+    std::list<live_connection> live;   // touched only on the io thread
+    bool stopping = false;   // likewise
     std::thread thread;
 };
 
@@ -127,25 +132,24 @@ namespace {
 
 std::string make_keep_alive_value(std::chrono::milliseconds idle_timeout) {
     if (idle_timeout.count() <= 0) return {};
-    const auto seconds = std::max<std::int64_t>(
-        1, std::chrono::duration_cast<std::chrono::seconds>(idle_timeout).count());
+    const auto seconds =
+        std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(idle_timeout).count());
     return "timeout=" + std::to_string(seconds);
 }
 
-} // namespace
+}   // namespace
 
 mock_server::impl::impl(mock_config c)
-    : config(std::move(c)), keep_alive_value(make_keep_alive_value(config.idle_timeout)) {
+    : config(std::move(c)),
+      keep_alive_value(make_keep_alive_value(config.idle_timeout)) {
     const auto address = net::ip::make_address(config.host);
     // The mock accepts a well-known demo token and injects faults: never
     // offer it beyond this machine.
-    if (!address.is_loopback())
-        throw std::invalid_argument("the mock listens only on loopback, not " + config.host);
+    if (!address.is_loopback()) throw std::invalid_argument("the mock listens only on loopback, not " + config.host);
 
     if (!config.plain) {
-        certificates = config.certificates
-                           ? *config.certificates
-                           : generate_certificates({"localhost"}, {"127.0.0.1", "::1"});
+        certificates =
+            config.certificates ? *config.certificates : generate_certificates({"localhost"}, {"127.0.0.1", "::1"});
         SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
         tls.use_certificate_chain(net::buffer(certificates.server_cert_pem));
         tls.use_private_key(net::buffer(certificates.server_key_pem), ssl::context::pem);
@@ -158,8 +162,8 @@ mock_server::impl::impl(mock_config c)
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec)
-        throw std::runtime_error("cannot listen on " + config.host + ":" +
-                                 std::to_string(config.port) + ": " + ec.message());
+        throw std::runtime_error("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " +
+                                 ec.message());
     bound = acceptor.local_endpoint();
 
     net::co_spawn(io, accept_loop(), log_escaped_exception{"mock: accept loop"});
@@ -284,8 +288,7 @@ net::awaitable<bool> mock_server::impl::serve(Stream& stream, net::steady_timer&
         }
         const bool last = !keep_alive || served == config.max_requests_per_connection;
         reply.message.keep_alive(!last);
-        if (!last && !keep_alive_value.empty())
-            reply.message.set(http::field::keep_alive, keep_alive_value);
+        if (!last && !keep_alive_value.empty()) reply.message.set(http::field::keep_alive, keep_alive_value);
         reply.message.prepare_payload();
         transport.expires_after(write_timeout);
         const auto [write_ec, written] = co_await http::async_write(stream, reply.message, use_nothrow);
@@ -305,11 +308,17 @@ std::string mock_server::url() const {
     return fmt::format("{}://{}:{}", impl_->config.plain ? "http" : "https", host, port());
 }
 
-std::uint16_t mock_server::port() const { return impl_->bound.port(); }
+std::uint16_t mock_server::port() const {
+    return impl_->bound.port();
+}
 
-const std::string& mock_server::ca_pem() const { return impl_->certificates.ca_cert_pem; }
+const std::string& mock_server::ca_pem() const {
+    return impl_->certificates.ca_cert_pem;
+}
 
-std::string mock_server::stats_json() const { return impl_->api.stats_json(); }
+std::string mock_server::stats_json() const {
+    return impl_->api.stats_json();
+}
 
 int run_mock_command(const mock_config& config) {
     try {
@@ -334,4 +343,4 @@ int run_mock_command(const mock_config& config) {
     }
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

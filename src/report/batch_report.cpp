@@ -63,7 +63,7 @@ void for_each_padded_line(const std::string& path, OnLine on_line) {
 
 // The fields of one journal line the report reads (views die with the next parse).
 struct journal_line {
-    std::string_view journal;                 // the header's "journal"
+    std::string_view journal;   // the header's "journal"
     std::string_view input;
     std::string_view event;
     std::optional<std::uint64_t> line;
@@ -74,7 +74,7 @@ struct journal_line {
     std::optional<double> latency_ms;
     std::string_view error;
     std::string_view at;
-    std::string_view version;                 // run_start's; the header's is a number
+    std::string_view version;   // run_start's; the header's is a number
     std::string_view base_url;
     std::string_view shard;
     std::optional<std::int64_t> pid;
@@ -107,25 +107,36 @@ bool parse_line(ondemand::parser& parser, std::string_view text, std::size_t cap
             std::uint64_t line = 0;
             ok = !value.get_uint64().get(line);
             out.line = line;
-        } else if (name == "key") ok = text_of(out.key);
-        else if (name == "outcome") ok = text_of(out.outcome_name);
-        else if (name == "http_status") ok = int_of(out.http_status);
-        else if (name == "attempts") ok = int_of(out.attempts);
+        } else if (name == "key")
+            ok = text_of(out.key);
+        else if (name == "outcome")
+            ok = text_of(out.outcome_name);
+        else if (name == "http_status")
+            ok = int_of(out.http_status);
+        else if (name == "attempts")
+            ok = int_of(out.attempts);
         else if (name == "latency_ms") {
             double latency = 0;
             ok = !value.get_double().get(latency);
             out.latency_ms = latency;
-        } else if (name == "error") ok = text_of(out.error);
-        else if (name == "at") ok = text_of(out.at);
-        else if (name == "event") ok = text_of(out.event);
-        else if (name == "journal") ok = text_of(out.journal);
-        else if (name == "input") ok = text_of(out.input);
+        } else if (name == "error")
+            ok = text_of(out.error);
+        else if (name == "at")
+            ok = text_of(out.at);
+        else if (name == "event")
+            ok = text_of(out.event);
+        else if (name == "journal")
+            ok = text_of(out.journal);
+        else if (name == "input")
+            ok = text_of(out.input);
         else if (name == "version") {
             ondemand::json_type type;
             ok = !value.type().get(type);
             if (ok && type == ondemand::json_type::string) ok = text_of(out.version);
-        } else if (name == "base_url") ok = text_of(out.base_url);
-        else if (name == "shard") ok = text_of(out.shard);
+        } else if (name == "base_url")
+            ok = text_of(out.base_url);
+        else if (name == "shard")
+            ok = text_of(out.shard);
         else if (name == "pid") {
             std::int64_t pid = 0;
             ok = int_of(pid);
@@ -134,8 +145,10 @@ bool parse_line(ondemand::parser& parser, std::string_view text, std::size_t cap
             std::int64_t code = 0;
             ok = int_of(code);
             out.exit_code = code;
-        } else if (name == "status") ok = int_of(out.status);
-        else if (name == "until") ok = text_of(out.until);
+        } else if (name == "status")
+            ok = int_of(out.status);
+        else if (name == "until")
+            ok = text_of(out.until);
         if (!ok) return false;
     }
     return true;
@@ -232,7 +245,7 @@ std::string joined(const std::set<std::string>& values) {
     return text;
 }
 
-} // namespace
+}   // namespace
 
 struct batch_report::impl {
     std::vector<journal_file_facts> journals;
@@ -344,8 +357,8 @@ void batch_report::impl::final_record(const journal_file_facts& file, std::uint6
         latencies.record(*micros);
         durations.record(*micros);
         if (slowest.size() < slowest_kept || *r->latency_ms > slowest.front().latency_ms) {
-            slowest.push_back({*r->latency_ms, line, std::string(key), o,
-                               static_cast<int>(r->http_status), std::string(r->at)});
+            slowest.push_back(
+                {*r->latency_ms, line, std::string(key), o, static_cast<int>(r->http_status), std::string(r->at)});
             std::push_heap(slowest.begin(), slowest.end(), slower);
             if (slowest.size() > slowest_kept) {
                 std::pop_heap(slowest.begin(), slowest.end(), slower);
@@ -360,8 +373,8 @@ void batch_report::impl::final_record(const journal_file_facts& file, std::uint6
     if (!at || buckets.empty()) {
         ++rows_without_time;
     } else {
-        const auto index = std::clamp<std::int64_t>((*at - origin_ms) / width_ms, 0,
-                                                    static_cast<std::int64_t>(buckets.size()) - 1);
+        const auto index =
+            std::clamp<std::int64_t>((*at - origin_ms) / width_ms, 0, static_cast<std::int64_t>(buckets.size()) - 1);
         auto& bucket = buckets[static_cast<std::size_t>(index)];
         ++bucket.outcomes[static_cast<std::size_t>(o)];
         if (micros) bucket.latencies.record(*micros);
@@ -420,8 +433,8 @@ batch_report::~batch_report() = default;
 
 std::int64_t batch_report::bucket_width_for(std::int64_t span_ms) noexcept {
     static constexpr std::array<std::int64_t, 20> widths{
-        10, 20, 50, 100, 200, 500, 1'000, 2'000, 5'000, 10'000, 15'000, 30'000, 60'000, 120'000, 300'000,
-        600'000, 900'000, 1'800'000, 3'600'000, 7'200'000};
+        10,     20,     50,     100,     200,     500,     1'000,   2'000,     5'000,     10'000,
+        15'000, 30'000, 60'000, 120'000, 300'000, 600'000, 900'000, 1'800'000, 3'600'000, 7'200'000};
     for (const auto w : widths)
         if (span_ms / w < static_cast<std::int64_t>(max_buckets)) return w;
     constexpr std::int64_t day = 86'400'000;   // beyond two hours a bucket: whole days
@@ -459,8 +472,10 @@ batch_summary batch_report::summary() const {
     }
     for (const auto& j : d.journals) inputs.insert(j.input);
     // Wall time: the runs' own durations when they say; else first to last record.
-    if (timed_runs) s.wall_seconds = static_cast<double>(run_ms) / 1000.0;
-    else if (start && end) s.wall_seconds = static_cast<double>(*end - *start) / 1000.0;
+    if (timed_runs)
+        s.wall_seconds = static_cast<double>(run_ms) / 1000.0;
+    else if (start && end)
+        s.wall_seconds = static_cast<double>(*end - *start) / 1000.0;
     const auto utc = [](std::int64_t ms) {
         return format_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
     };
@@ -493,17 +508,41 @@ metrics_snapshot batch_report::metrics() const {
     return m;
 }
 
-const std::vector<journal_file_facts>& batch_report::journals() const noexcept { return impl_->journals; }
-const std::vector<journal_run>& batch_report::runs() const noexcept { return impl_->runs; }
-std::uint64_t batch_report::runs_seen() const noexcept { return impl_->runs_seen; }
-const std::vector<rate_limit_pause>& batch_report::pauses() const noexcept { return impl_->pauses; }
-const std::vector<time_bucket>& batch_report::buckets() const noexcept { return impl_->buckets; }
-std::int64_t batch_report::buckets_origin_ms() const noexcept { return impl_->origin_ms; }
-std::int64_t batch_report::bucket_width_ms() const noexcept { return impl_->width_ms; }
-std::uint64_t batch_report::rows_without_time() const noexcept { return impl_->rows_without_time; }
-const std::map<unsigned, std::uint64_t>& batch_report::attempts_per_row() const noexcept { return impl_->attempts; }
-const std::vector<slow_row>& batch_report::slowest() const noexcept { return impl_->slowest; }
-std::vector<error_reason> batch_report::top_errors(std::size_t n) const { return impl_->errors.top(n); }
-std::uint64_t batch_report::final_records() const noexcept { return impl_->final_records; }
+const std::vector<journal_file_facts>& batch_report::journals() const noexcept {
+    return impl_->journals;
+}
+const std::vector<journal_run>& batch_report::runs() const noexcept {
+    return impl_->runs;
+}
+std::uint64_t batch_report::runs_seen() const noexcept {
+    return impl_->runs_seen;
+}
+const std::vector<rate_limit_pause>& batch_report::pauses() const noexcept {
+    return impl_->pauses;
+}
+const std::vector<time_bucket>& batch_report::buckets() const noexcept {
+    return impl_->buckets;
+}
+std::int64_t batch_report::buckets_origin_ms() const noexcept {
+    return impl_->origin_ms;
+}
+std::int64_t batch_report::bucket_width_ms() const noexcept {
+    return impl_->width_ms;
+}
+std::uint64_t batch_report::rows_without_time() const noexcept {
+    return impl_->rows_without_time;
+}
+const std::map<unsigned, std::uint64_t>& batch_report::attempts_per_row() const noexcept {
+    return impl_->attempts;
+}
+const std::vector<slow_row>& batch_report::slowest() const noexcept {
+    return impl_->slowest;
+}
+std::vector<error_reason> batch_report::top_errors(std::size_t n) const {
+    return impl_->errors.top(n);
+}
+std::uint64_t batch_report::final_records() const noexcept {
+    return impl_->final_records;
+}
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -11,11 +11,13 @@
 namespace invent_dispatch {
 namespace {
 
-constexpr std::array<outcome, 5> final_outcomes{outcome::created, outcome::failed, outcome::invalid,
-                                                outcome::skipped, outcome::unknown};
+constexpr std::array<outcome, 5> final_outcomes{outcome::created, outcome::failed, outcome::invalid, outcome::skipped,
+                                                outcome::unknown};
 constexpr std::array<const char*, 5> outcome_colours{"#2f9e64", "#d9534f", "#e0a526", "#9aa3ad", "#7c5cc4"};
 
-const char* colour_of(outcome o) { return outcome_colours[static_cast<std::size_t>(o)]; }
+const char* colour_of(outcome o) {
+    return outcome_colours[static_cast<std::size_t>(o)];
+}
 
 std::string escaped(std::string_view text) {
     std::string out;
@@ -36,7 +38,8 @@ std::string escaped(std::string_view text) {
 // 1234567 -> "1,234,567".
 std::string grouped(std::uint64_t n) {
     auto digits = std::to_string(n);
-    for (auto i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+    for (auto i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3)
+        digits.insert(static_cast<std::size_t>(i), ",");
     return digits;
 }
 
@@ -107,8 +110,8 @@ std::string y_axis(const plot_area& p, const std::vector<double>& ticks, std::st
     const double top_value = ticks.back();
     for (const double t : ticks) {
         const double y = p.top + p.inner_height() * (1 - t / top_value);
-        out += fmt::format(R"(<line class="grid" x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}"/>)", p.left,
-                           p.width - p.right, y, y);
+        out += fmt::format(R"(<line class="grid" x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}"/>)", p.left, p.width - p.right,
+                           y, y);
         out += fmt::format(R"(<text class="tick" x="{}" y="{:.1f}" text-anchor="end">{}</text>)", p.left - 6, y + 4,
                            short_number(t));
     }
@@ -258,8 +261,8 @@ bool html_writer::open_section(std::string_view name, std::string_view title, bo
 
 std::string html_writer::time_axis(const plot_area& p, std::int64_t from_ms, std::int64_t to_ms) const {
     static constexpr std::array<std::int64_t, 21> steps{
-        10, 20, 50, 100, 200, 500, 1'000, 2'000, 5'000, 10'000, 15'000, 30'000, 60'000, 120'000, 300'000,
-        600'000, 900'000, 1'800'000, 3'600'000, 7'200'000, 21'600'000};
+        10,     20,     50,      100,     200,     500,     1'000,     2'000,     5'000,     10'000,    15'000,
+        30'000, 60'000, 120'000, 300'000, 600'000, 900'000, 1'800'000, 3'600'000, 7'200'000, 21'600'000};
     const auto span = std::max<std::int64_t>(1, to_ms - from_ms);
     std::int64_t step = 86'400'000;
     for (const auto s : steps)
@@ -269,8 +272,8 @@ std::string html_writer::time_axis(const plot_area& p, std::int64_t from_ms, std
         }
     const bool with_date = span > 86'400'000;
     const bool with_millis = step < 1000;
-    std::string out = fmt::format(R"(<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>)", p.left,
-                                  p.width - p.right, p.top + p.inner_height(), p.top + p.inner_height());
+    std::string out = fmt::format(R"(<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>)", p.left, p.width - p.right,
+                                  p.top + p.inner_height(), p.top + p.inner_height());
     for (auto t = (from_ms + step - 1) / step * step; t <= to_ms; t += step) {
         const double x = p.left + p.inner_width() * static_cast<double>(t - from_ms) / static_cast<double>(span);
         out += fmt::format(R"(<line class="axis" x1="{:.1f}" x2="{:.1f}" y1="{}" y2="{}"/>)", x, x,
@@ -293,11 +296,13 @@ std::string html_writer::pause_bands(const plot_area& p, std::int64_t from_ms, s
     for (const auto& pause : r_.pauses()) {
         const double x0 = x_of(pause.at_ms);
         const double x1 = std::max(x_of(pause.until_ms), x0 + 2);
-        const auto title = fmt::format("rate-limit pause ({}): {} until {}", pause.status ? std::to_string(pause.status) : "Retry-After",
+        const auto title = fmt::format("rate-limit pause ({}): {} until {}",
+                                       pause.status ? std::to_string(pause.status) : "Retry-After",
                                        utc_label(pause.at_ms, false, true), utc_label(pause.until_ms, false, true));
-        out += fmt::format(R"(<g data-pause="1"><title>{}</title><rect class="pause" x="{:.1f}" y="{}" width="{:.1f}" height="{}"/>)"
-                           R"(<path class="pause-mark" d="M{:.1f} {} l-5 -8 h10 z"/></g>)",
-                           escaped(title), x0, p.top, x1 - x0, p.inner_height(), x0, p.top, p.top);
+        out += fmt::format(
+            R"(<g data-pause="1"><title>{}</title><rect class="pause" x="{:.1f}" y="{}" width="{:.1f}" height="{}"/>)"
+            R"(<path class="pause-mark" d="M{:.1f} {} l-5 -8 h10 z"/></g>)",
+            escaped(title), x0, p.top, x1 - x0, p.inner_height(), x0, p.top, p.top);
     }
     return out;
 }
@@ -330,25 +335,27 @@ void html_writer::throughput() {
             if (n == 0) continue;
             const double h = p.inner_height() * (static_cast<double>(n) / width_s) / ticks.back();
             y -= h;
-            out_ << fmt::format(R"(<rect data-outcome="{}" x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}" fill="{}">)"
-                                R"(<title>{}: {} {} ({} rows/s)</title></rect>)",
-                                to_string(o), p.left + bar * static_cast<double>(i) + gap / 2, y,
-                                std::max(0.5, bar - gap), h, colour_of(o), utc_label(bucket_start, false, true),
-                                grouped(n), to_string(o), short_number(static_cast<double>(n) / width_s));
+            out_ << fmt::format(
+                R"(<rect data-outcome="{}" x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}" fill="{}">)"
+                R"(<title>{}: {} {} ({} rows/s)</title></rect>)",
+                to_string(o), p.left + bar * static_cast<double>(i) + gap / 2, y, std::max(0.5, bar - gap), h,
+                colour_of(o), utc_label(bucket_start, false, true), grouped(n), to_string(o),
+                short_number(static_cast<double>(n) / width_s));
         }
     }
     // Over the bars: a pause is when few rows finish, so it would hide behind nothing.
     out_ << pause_bands(p, from, to) << time_axis(p, from, to) << "</svg>\n<div class=\"legend\">";
-    for (const auto o : final_outcomes) out_ << fmt::format(R"(<span style="--c:{}">{}</span>)", colour_of(o), to_string(o));
+    for (const auto o : final_outcomes)
+        out_ << fmt::format(R"(<span style="--c:{}">{}</span>)", colour_of(o), to_string(o));
     if (!r_.pauses().empty())
         out_ << fmt::format(R"(<span style="--c:#f0a202">rate-limit pause ({})</span>)", r_.pauses().size());
     out_ << "</div>";
     const auto width = r_.bucket_width_ms();
     out_ << fmt::format(R"(<p class="note">Buckets of {}.{}</p>)",
-                        width < 1000      ? fmt::format("{} ms", width)
-                        : width < 60'000  ? fmt::format("{} s", width / 1000)
+                        width < 1000        ? fmt::format("{} ms", width)
+                        : width < 60'000    ? fmt::format("{} s", width / 1000)
                         : width < 3'600'000 ? fmt::format("{} min", width / 60'000)
-                                          : fmt::format("{} h", width / 3'600'000),
+                                            : fmt::format("{} h", width / 3'600'000),
                         r_.rows_without_time() ? fmt::format(" {} rows without a timestamp are not drawn.",
                                                              grouped(r_.rows_without_time()))
                                                : std::string());
@@ -393,13 +400,14 @@ void html_writer::latency_over_time() {
             const double y = p.top + p.inner_height() * (1 - ms / ticks.back());
             d += fmt::format("{}{:.1f} {:.1f} ", pen_down ? "L" : "M", x, y);
             pen_down = true;
-            dots += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="2.2" fill="{}"><title>{} {}: {}</title></circle>)",
-                                x, y, l.colour,
-                                utc_label(from + r_.bucket_width_ms() * static_cast<std::int64_t>(i), false, true),
-                                l.name, milliseconds(ms));
+            dots += fmt::format(
+                R"(<circle cx="{:.1f}" cy="{:.1f}" r="2.2" fill="{}"><title>{} {}: {}</title></circle>)", x, y,
+                l.colour, utc_label(from + r_.bucket_width_ms() * static_cast<std::int64_t>(i), false, true), l.name,
+                milliseconds(ms));
         }
-        out_ << fmt::format(R"(<path data-series="{}" d="{}" fill="none" stroke="{}" stroke-width="2" stroke-linejoin="round"/>)",
-                            l.name, d, l.colour);
+        out_ << fmt::format(
+            R"(<path data-series="{}" d="{}" fill="none" stroke="{}" stroke-width="2" stroke-linejoin="round"/>)",
+            l.name, d, l.colour);
         if (buckets.size() <= 120) out_ << dots;
     }
     out_ << time_axis(p, from, to) << "</svg>\n<div class=\"legend\">";
@@ -409,9 +417,7 @@ void html_writer::latency_over_time() {
 
 void html_writer::latency_histogram_chart() {
     const auto& h = s_.latencies;
-    if (!open_section("latency-histogram", "Latency histogram", h.count() > 0,
-                      "No request was answered."))
-        return;
+    if (!open_section("latency-histogram", "Latency histogram", h.count() > 0, "No request was answered.")) return;
     plot_area p;
     p.width = 520;
     p.height = 240;
@@ -430,19 +436,21 @@ void html_writer::latency_histogram_chart() {
     }
     const auto top = static_cast<double>(*std::max_element(counts.begin(), counts.end()));
     const auto ticks = ticks_up_to(top, 4);
-    out_ << svg_open("latency-histogram", p, "number of requests by latency, log scale") << y_axis(p, ticks, "requests");
+    out_ << svg_open("latency-histogram", p, "number of requests by latency, log scale")
+         << y_axis(p, ticks, "requests");
     const double bar = p.inner_width() / bins;
     for (int i = 0; i < bins; ++i) {
         const auto n = counts[static_cast<std::size_t>(i)];
         if (!n) continue;
         const double hgt = p.inner_height() * static_cast<double>(n) / ticks.back();
-        out_ << fmt::format(R"(<rect x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}" fill="#3b6fd8"><title>{} &ndash; {}: {} requests</title></rect>)",
-                            p.left + bar * i + 0.5, p.top + p.inner_height() - hgt, bar - 1, hgt,
-                            milliseconds(lo * std::pow(ratio, i) / 1000), milliseconds(lo * std::pow(ratio, i + 1) / 1000),
-                            grouped(n));
+        out_ << fmt::format(
+            R"(<rect x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}" fill="#3b6fd8"><title>{} &ndash; {}: {} requests</title></rect>)",
+            p.left + bar * i + 0.5, p.top + p.inner_height() - hgt, bar - 1, hgt,
+            milliseconds(lo * std::pow(ratio, i) / 1000), milliseconds(lo * std::pow(ratio, i + 1) / 1000), grouped(n));
     }
     const double base = p.top + p.inner_height();
-    out_ << fmt::format(R"(<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>)", p.left, p.width - p.right, base, base);
+    out_ << fmt::format(R"(<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>)", p.left, p.width - p.right, base,
+                        base);
     for (int i = 0; i <= bins; i += 8) {
         const double x = p.left + bar * i;
         out_ << fmt::format(R"(<text class="tick" x="{:.1f}" y="{}" text-anchor="{}">{}</text>)", x, base + 17,
@@ -451,7 +459,8 @@ void html_writer::latency_histogram_chart() {
     // The percentiles as marks on the axis.
     for (const auto& [pct, name] : {std::pair{50.0, "p50"}, std::pair{99.0, "p99"}}) {
         const double v = static_cast<double>(h.percentile(pct));
-        const double x = p.left + p.inner_width() * std::clamp(std::log(std::max(v, lo) / lo) / std::log(hi / lo), 0.0, 1.0);
+        const double x =
+            p.left + p.inner_width() * std::clamp(std::log(std::max(v, lo) / lo) / std::log(hi / lo), 0.0, 1.0);
         out_ << fmt::format(R"(<line x1="{:.1f}" x2="{:.1f}" y1="{}" y2="{}" stroke="#1f2933" stroke-dasharray="3 3"/>)"
                             R"(<text class="value" x="{:.1f}" y="{}" text-anchor="middle">{}</text>)",
                             x, x, p.top + 10, base, x, p.top + 6, name);
@@ -460,9 +469,7 @@ void html_writer::latency_histogram_chart() {
 }
 
 void html_writer::statuses() {
-    if (!open_section("statuses", "HTTP statuses", !s_.by_status.empty(),
-                      "No request reached the server."))
-        return;
+    if (!open_section("statuses", "HTTP statuses", !s_.by_status.empty(), "No request reached the server.")) return;
     plot_area p;
     p.width = 520;
     p.left = 80;
@@ -479,11 +486,12 @@ void html_writer::statuses() {
         const char* colour = status == 0 ? "#9aa3ad" : status < 300 ? "#2f9e64" : status < 500 ? "#e0a526" : "#d9534f";
         const double w = std::max(1.0, p.inner_width() * static_cast<double>(n) / static_cast<double>(top));
         const auto label = status ? std::to_string(status) : std::string("no answer");
-        out_ << fmt::format(R"(<g data-status="{}"><text class="value" x="{}" y="{:.1f}" text-anchor="end">{}</text>)"
-                            R"(<rect x="{}" y="{:.1f}" width="{:.1f}" height="{}" rx="2" fill="{}"><title>{}: {} rows</title></rect>)"
-                            R"(<text x="{:.1f}" y="{:.1f}">{}</text></g>)",
-                            status, p.left - 8, y + 17, label, p.left, y + 4, w, row_height - 8, colour, label,
-                            grouped(n), p.left + w + 6, y + 17, grouped(n));
+        out_ << fmt::format(
+            R"(<g data-status="{}"><text class="value" x="{}" y="{:.1f}" text-anchor="end">{}</text>)"
+            R"(<rect x="{}" y="{:.1f}" width="{:.1f}" height="{}" rx="2" fill="{}"><title>{}: {} rows</title></rect>)"
+            R"(<text x="{:.1f}" y="{:.1f}">{}</text></g>)",
+            status, p.left - 8, y + 17, label, p.left, y + 4, w, row_height - 8, colour, label, grouped(n),
+            p.left + w + 6, y + 17, grouped(n));
         y += row_height;
     }
     out_ << "</svg></section>\n";
@@ -491,9 +499,7 @@ void html_writer::statuses() {
 
 void html_writer::retries() {
     const auto& attempts = r_.attempts_per_row();
-    if (!open_section("retries", "Attempts per row", !attempts.empty(),
-                      "No row was sent."))
-        return;
+    if (!open_section("retries", "Attempts per row", !attempts.empty(), "No row was sent.")) return;
     plot_area p;
     p.width = 520;
     p.height = 220;
@@ -510,15 +516,17 @@ void html_writer::retries() {
         const double x = p.left + slot * (a - 1);
         if (n) {
             const double h = std::max(1.0, p.inner_height() * static_cast<double>(n) / ticks.back());
-            out_ << fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" rx="2" fill="{}"><title>{} attempt{}: {} rows</title></rect>)",
-                                x + slot * 0.15, base - h, slot * 0.7, h, a == 1 ? "#2f9e64" : "#e08a1e", a,
-                                a == 1 ? "" : "s", grouped(n));
+            out_ << fmt::format(
+                R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" rx="2" fill="{}"><title>{} attempt{}: {} rows</title></rect>)",
+                x + slot * 0.15, base - h, slot * 0.7, h, a == 1 ? "#2f9e64" : "#e08a1e", a, a == 1 ? "" : "s",
+                grouped(n));
         }
         if (most <= 20 || a % 5 == 0 || a == 1)
             out_ << fmt::format(R"(<text class="tick" x="{:.1f}" y="{}" text-anchor="middle">{}</text>)", x + slot / 2,
                                 base + 17, a);
     }
-    out_ << fmt::format(R"(<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>)", p.left, p.width - p.right, base, base)
+    out_ << fmt::format(R"(<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>)", p.left, p.width - p.right, base,
+                        base)
          << "</svg>";
     out_ << fmt::format(R"(<p class="note">{} retries in all; 1 attempt means no retry.</p>)", grouped(s_.retries));
     out_ << "</section>\n";
@@ -526,10 +534,9 @@ void html_writer::retries() {
 
 void html_writer::errors() {
     const auto top = r_.top_errors(10);
-    if (!open_section("errors", "Most frequent error reasons", !top.empty(),
-                      "No row failed."))
-        return;
-    out_ << R"(<table><thead><tr><th class="n">rows</th><th>reason, and the first rows that gave it</th></tr></thead><tbody>)";
+    if (!open_section("errors", "Most frequent error reasons", !top.empty(), "No row failed.")) return;
+    out_
+        << R"(<table><thead><tr><th class="n">rows</th><th>reason, and the first rows that gave it</th></tr></thead><tbody>)";
     for (const auto& e : top) {
         out_ << fmt::format(R"(<tr><td class="n">{}{}</td><td class="reason">{}<div class="examples">)",
                             e.overcount ? "~" : "", grouped(e.count), escaped(e.reason));
@@ -542,15 +549,15 @@ void html_writer::errors() {
 
 void html_writer::slowest() {
     const auto& rows = r_.slowest();
-    if (!open_section("slowest", "Slowest rows", !rows.empty(),
-                      "No request was answered."))
-        return;
-    out_ << R"(<table><thead><tr><th class="n">latency</th><th>outcome</th><th class="n">HTTP</th><th>finished (UTC)</th><th class="n">input line</th><th>key</th></tr></thead><tbody>)";
+    if (!open_section("slowest", "Slowest rows", !rows.empty(), "No request was answered.")) return;
+    out_
+        << R"(<table><thead><tr><th class="n">latency</th><th>outcome</th><th class="n">HTTP</th><th>finished (UTC)</th><th class="n">input line</th><th>key</th></tr></thead><tbody>)";
     for (const auto& row : rows)
-        out_ << fmt::format(R"(<tr><td class="n">{}</td><td><span style="color:{}">&#9632;</span> {}</td><td class="n">{}</td>)"
-                            R"(<td>{}</td><td class="n">{}</td><td><code>{}</code></td></tr>)",
-                            milliseconds(row.latency_ms), colour_of(row.result), to_string(row.result),
-                            row.http_status, escaped(row.at), row.line, escaped(row.key));
+        out_ << fmt::format(
+            R"(<tr><td class="n">{}</td><td><span style="color:{}">&#9632;</span> {}</td><td class="n">{}</td>)"
+            R"(<td>{}</td><td class="n">{}</td><td><code>{}</code></td></tr>)",
+            milliseconds(row.latency_ms), colour_of(row.result), to_string(row.result), row.http_status,
+            escaped(row.at), row.line, escaped(row.key));
     out_ << "</tbody></table></section>\n";
 }
 
@@ -579,7 +586,8 @@ void html_writer::facts() {
     fact("exit code", s_.exit_code ? std::to_string(*s_.exit_code) : std::string());
     out_ << "</dl>";
     if (!r_.runs().empty()) {
-        out_ << R"(<table style="margin-top:10px"><thead><tr><th>run started</th><th>ended</th><th class="n">exit</th><th>shard</th></tr></thead><tbody>)";
+        out_
+            << R"(<table style="margin-top:10px"><thead><tr><th>run started</th><th>ended</th><th class="n">exit</th><th>shard</th></tr></thead><tbody>)";
         for (const auto& run : r_.runs()) {
             const auto when = [](const std::optional<std::int64_t>& ms) {
                 if (!ms) return std::string("&ndash;");
@@ -599,10 +607,10 @@ void html_writer::facts() {
     out_ << "</section>\n";
 }
 
-} // namespace
+}   // namespace
 
 void write_html_report(const batch_report& report, std::ostream& out) {
     html_writer(report, out).write();
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -30,7 +30,9 @@ void latency_histogram::record(std::uint64_t micros) noexcept {
     max_ = std::max(max_, micros);
 }
 
-std::uint64_t latency_histogram::count() const noexcept { return total_; }
+std::uint64_t latency_histogram::count() const noexcept {
+    return total_;
+}
 
 std::uint64_t latency_histogram::count_at_most(std::uint64_t micros) const noexcept {
     if (micros >= max_) return total_;
@@ -46,7 +48,9 @@ void latency_histogram::merge(const latency_histogram& other) noexcept {
     max_ = std::max(max_, other.max_);
 }
 
-std::uint64_t latency_histogram::max() const noexcept { return max_; }
+std::uint64_t latency_histogram::max() const noexcept {
+    return max_;
+}
 
 std::uint64_t latency_histogram::percentile(double p) const noexcept {
     if (total_ == 0) return 0;
@@ -62,4 +66,4 @@ std::uint64_t latency_histogram::percentile(double p) const noexcept {
     return max_;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

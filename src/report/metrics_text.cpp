@@ -15,23 +15,29 @@
 namespace invent_dispatch {
 namespace {
 
-constexpr std::array<outcome, 5> final_outcomes{outcome::created, outcome::failed, outcome::invalid,
-                                                outcome::skipped, outcome::unknown};
+constexpr std::array<outcome, 5> final_outcomes{outcome::created, outcome::failed, outcome::invalid, outcome::skipped,
+                                                outcome::unknown};
 
 // Label values escape backslash, double quote and line feed.
 std::string label_value(std::string_view text) {
     std::string out;
     for (const char c : text) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
 
 // Numbers as Prometheus parses them: integers exactly, others shortest round-trip.
-std::string number(double value) { return fmt::format("{}", value); }
+std::string number(double value) {
+    return fmt::format("{}", value);
+}
 
 class exposition {
 public:
@@ -50,7 +56,7 @@ private:
     std::string text_;
 };
 
-} // namespace
+}   // namespace
 
 std::string prometheus_text(const metrics_snapshot& m) {
     exposition out(m.input);
@@ -135,4 +141,4 @@ std::error_code write_file_atomically(const std::string& path, std::string_view 
     return {};
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

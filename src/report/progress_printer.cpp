@@ -11,11 +11,14 @@ std::string clock_text(std::chrono::seconds s) {
     return fmt::format("{}:{:02}", total / 60, total % 60);
 }
 
-} // namespace
+}   // namespace
 
 progress_printer::progress_printer(const run_report& report, std::optional<std::uint64_t> total, bool terminal,
                                    std::ostream& out)
-    : report_(report), total_(total), terminal_(terminal), out_(out) {}
+    : report_(report),
+      total_(total),
+      terminal_(terminal),
+      out_(out) {}
 
 void progress_printer::tick(std::chrono::steady_clock::time_point now) {
     last_tick_ = now;
@@ -28,8 +31,9 @@ void progress_printer::tick(std::chrono::steady_clock::time_point now) {
         if (terminal_) print(now);
         return;
     }
-    const std::chrono::steady_clock::duration interval =
-        terminal_ ? std::chrono::steady_clock::duration(terminal_interval) : std::chrono::steady_clock::duration(log_interval);
+    const std::chrono::steady_clock::duration interval = terminal_
+                                                             ? std::chrono::steady_clock::duration(terminal_interval)
+                                                             : std::chrono::steady_clock::duration(log_interval);
     if (now - last_print_ >= interval) print(now);
 }
 
@@ -41,8 +45,10 @@ void progress_printer::finish() {
 
 void progress_printer::print(std::chrono::steady_clock::time_point now) {
     // Terminal: redraw in place and clear what a longer earlier line left behind.
-    if (terminal_) out_ << '\r' << status_line(now) << "\x1b[K";
-    else out_ << status_line(now) << '\n';
+    if (terminal_)
+        out_ << '\r' << status_line(now) << "\x1b[K";
+    else
+        out_ << status_line(now) << '\n';
     out_.flush();
     last_print_ = now;
 }
@@ -60,14 +66,16 @@ std::string progress_printer::status_line(std::chrono::steady_clock::time_point 
         elapsed.count() > 0 ? static_cast<double>(c.requests - requests_at_start_) / elapsed.count() : 0.0;
 
     std::string line = total_ && *total_ > 0
-                           ? fmt::format("{}/{} ({:.1f}%)", done, *total_, 100.0 * static_cast<double>(done) / static_cast<double>(*total_))
+                           ? fmt::format("{}/{} ({:.1f}%)", done, *total_,
+                                         100.0 * static_cast<double>(done) / static_cast<double>(*total_))
                            : fmt::format("{}", done);
     line += fmt::format(" | {:.0f} req/s | ok {} failed {} | in flight {}", request_rate, ok, bad, c.in_flight);
     if (const auto rate = report_.rate().current()) line += fmt::format(" | auto {:.1f}/s", *rate);
     const auto done_here = done - done_at_start_;
     if (total_ && done_here > 0 && done < *total_ && elapsed.count() > 0) {
         const double rows_per_second = static_cast<double>(done_here) / elapsed.count();
-        const auto eta = std::chrono::seconds(static_cast<std::int64_t>(static_cast<double>(*total_ - done) / rows_per_second + 0.5));
+        const auto eta = std::chrono::seconds(
+            static_cast<std::int64_t>(static_cast<double>(*total_ - done) / rows_per_second + 0.5));
         line += fmt::format(" | ETA {}", clock_text(eta));
     }
     if (now < c.paused_until)
@@ -76,4 +84,4 @@ std::string progress_printer::status_line(std::chrono::steady_clock::time_point 
     return line;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -10,7 +10,9 @@ void rate_history::set(double per_second, std::chrono::steady_clock::time_point 
     since_ = now;
 }
 
-std::optional<double> rate_history::current() const noexcept { return current_; }
+std::optional<double> rate_history::current() const noexcept {
+    return current_;
+}
 
 std::optional<rate_history::figures> rate_history::summarize(std::chrono::steady_clock::time_point now) const {
     if (!current_) return std::nullopt;
@@ -35,4 +37,4 @@ std::optional<rate_history::figures> rate_history::summarize(std::chrono::steady
     return figures{spans.front().per_second, median, *current_};
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -21,10 +21,9 @@ std::string html_of(const batch_report& report) {
     return std::move(html).str();
 }
 
-} // namespace
+}   // namespace
 
-void write_html_report_file(const std::vector<std::string>& journals, const std::string& path,
-                            std::ostream& warnings) {
+void write_html_report_file(const std::vector<std::string>& journals, const std::string& path, std::ostream& warnings) {
     const batch_report report(journals, warnings);
     write_or_throw(path, html_of(report), "HTML report");
 }
@@ -44,9 +43,8 @@ int run_report_command(const report_config& config, std::ostream& out, std::ostr
     } catch (const journal_error& e) {
         err << "invent-dispatch: " << e.what() << "\n";
         return 2;   // SPEC §7: unreadable input
-
     }
     return 0;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -6,8 +6,7 @@
 
 namespace invent_dispatch {
 
-run_report::run_report()
-    : started_(std::chrono::steady_clock::now()), started_at_(std::chrono::system_clock::now()) {}
+run_report::run_report() : started_(std::chrono::steady_clock::now()), started_at_(std::chrono::system_clock::now()) {}
 
 void run_report::row_finished(const row_result& result) {
     ++counters_.by_outcome[static_cast<std::size_t>(result.result)];
@@ -31,18 +30,26 @@ void run_report::request_started() noexcept {
     ++counters_.in_flight;
 }
 
-void run_report::request_finished() noexcept { --counters_.in_flight; }
+void run_report::request_finished() noexcept {
+    --counters_.in_flight;
+}
 
-void run_report::request_withdrawn() noexcept { --counters_.requests; }
+void run_report::request_withdrawn() noexcept {
+    --counters_.requests;
+}
 
-void run_report::stale_reconnects_seen(std::uint64_t reconnects) noexcept { counters_.stale_reconnects += reconnects; }
+void run_report::stale_reconnects_seen(std::uint64_t reconnects) noexcept {
+    counters_.stale_reconnects += reconnects;
+}
 
 void run_report::rate_limit_paused(std::chrono::steady_clock::time_point until) noexcept {
     ++counters_.rate_limit_pauses;
     counters_.paused_until = until;
 }
 
-void run_report::retries_so_far(std::uint64_t retries) noexcept { counters_.retries = retries; }
+void run_report::retries_so_far(std::uint64_t retries) noexcept {
+    counters_.retries = retries;
+}
 
 std::uint64_t run_report::rows_done() const noexcept {
     std::uint64_t finished = 0;
@@ -83,4 +90,4 @@ batch_summary run_report::summary(const run_facts& facts) const {
     return s;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -12,8 +12,8 @@ namespace invent_dispatch {
 namespace {
 
 // The final outcomes in the order the summary lists them; `sending` is never final.
-constexpr std::array<outcome, 5> final_outcomes{outcome::created, outcome::failed, outcome::invalid,
-                                                outcome::skipped, outcome::unknown};
+constexpr std::array<outcome, 5> final_outcomes{outcome::created, outcome::failed, outcome::invalid, outcome::skipped,
+                                                outcome::unknown};
 
 struct latency_summary {
     double p50, p90, p99, max;
@@ -21,7 +21,9 @@ struct latency_summary {
 
 // Boost.JSON writes the shortest text that reads back as the same double, so
 // rounding here keeps "84.2" from showing as 8.420000000000001E1.
-double rounded(double value, double step) { return std::round(value / step) * step; }
+double rounded(double value, double step) {
+    return std::round(value / step) * step;
+}
 
 std::optional<latency_summary> latency_ms(const latency_histogram& h) {
     if (h.count() == 0) return std::nullopt;
@@ -33,7 +35,9 @@ double per_second(std::uint64_t count, double seconds) {
     return seconds > 0 ? static_cast<double>(count) / seconds : 0.0;
 }
 
-std::uint64_t count_of(const batch_summary& s, outcome o) { return s.outcomes[static_cast<std::size_t>(o)]; }
+std::uint64_t count_of(const batch_summary& s, outcome o) {
+    return s.outcomes[static_cast<std::size_t>(o)];
+}
 
 // An error reason on one line of the table: control characters and excess length cut.
 std::string one_line(std::string_view text, std::size_t width) {
@@ -53,7 +57,7 @@ boost::json::value text_or_null(const std::string& text) {
     return boost::json::string(text);
 }
 
-} // namespace
+}   // namespace
 
 std::uint64_t batch_summary::rows() const noexcept {
     return std::accumulate(outcomes.begin(), outcomes.end(), std::uint64_t{0});
@@ -93,7 +97,8 @@ void write_summary_table(const batch_summary& s, std::ostream& out) {
     if (s.unknown_earlier)
         out << fmt::format("note: {} row{} an earlier run left unknown (the chat may exist) {} not sent again; "
                            "--retry-unknown re-sends them\n",
-                           s.unknown_earlier, s.unknown_earlier == 1 ? "" : "s", s.unknown_earlier == 1 ? "was" : "were");
+                           s.unknown_earlier, s.unknown_earlier == 1 ? "" : "s",
+                           s.unknown_earlier == 1 ? "was" : "were");
 }
 
 void write_summary_json(const batch_summary& s, std::ostream& out) {
@@ -104,11 +109,14 @@ void write_summary_json(const batch_summary& s, std::ostream& out) {
     for (const auto& [status, count] : s.by_status) statuses[std::to_string(status)] = count;
     json::value latency = nullptr;
     if (const auto l = latency_ms(s.latencies))
-        latency = json::object{{"p50", rounded(l->p50, 0.001)}, {"p90", rounded(l->p90, 0.001)},
-                               {"p99", rounded(l->p99, 0.001)}, {"max", rounded(l->max, 0.001)}};
+        latency = json::object{{"p50", rounded(l->p50, 0.001)},
+                               {"p90", rounded(l->p90, 0.001)},
+                               {"p99", rounded(l->p99, 0.001)},
+                               {"max", rounded(l->max, 0.001)}};
     json::value rate = nullptr;   // per second, with --rate auto
     if (s.rate)
-        rate = json::object{{"min", rounded(s.rate->min, 0.01)}, {"median", rounded(s.rate->median, 0.01)},
+        rate = json::object{{"min", rounded(s.rate->min, 0.01)},
+                            {"median", rounded(s.rate->median, 0.01)},
                             {"final", rounded(s.rate->final, 0.01)}};
     json::array top_errors;
     for (const auto& e : s.top_errors) {
@@ -143,4 +151,4 @@ void write_summary_json(const batch_summary& s, std::ostream& out) {
     out << json::serialize(summary) << '\n';
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

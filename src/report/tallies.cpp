@@ -55,4 +55,4 @@ std::vector<error_reason> error_tally::top(std::size_t n) const {
     return all;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -24,8 +24,7 @@ namespace {
 std::string lower_extension(const std::string& path) {
     const auto slash = path.find_last_of('/');
     const auto dot = path.find_last_of('.');
-    if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
-        return {};
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return {};
     std::string extension = path.substr(dot);
     std::transform(extension.begin(), extension.end(), extension.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -33,23 +32,18 @@ std::string lower_extension(const std::string& path) {
 }
 
 input_format format_of(const input_config& input) {
-    if (input.format)
-        return *input.format;
+    if (input.format) return *input.format;
     const auto extension = lower_extension(input.path);
-    if (extension == ".csv")
-        return input_format::csv;
-    if (extension == ".tsv")
-        return input_format::tsv;
-    if (extension == ".jsonl" || extension == ".ndjson")
-        return input_format::jsonl;
+    if (extension == ".csv") return input_format::csv;
+    if (extension == ".tsv") return input_format::tsv;
+    if (extension == ".jsonl" || extension == ".ndjson") return input_format::jsonl;
     const auto name = input.path == "-" ? std::string("<stdin>") : input.path;
     throw input_error(fmt::format("{}: cannot tell the input format from {}; use --format csv|tsv|jsonl", name,
                                   extension.empty() ? "the name" : "\"" + extension + "\""));
 }
 
 char delimiter_of(const input_config& input, input_format format) {
-    if (input.delimiter)
-        return *input.delimiter;
+    if (input.delimiter) return *input.delimiter;
     return format == input_format::tsv ? '\t' : ',';
 }
 
@@ -60,8 +54,8 @@ void spool_standard_input() {
     // Closed however this ends (a read of stdin may throw too); fd 0 keeps its dup.
     const unique_fd spool(::mkostemp(path.data(), O_CLOEXEC));
     if (!spool)
-        throw input_error(fmt::format("<stdin>: cannot create a temporary file to hold it ({}): {}", path,
-                                      std::strerror(errno)));
+        throw input_error(
+            fmt::format("<stdin>: cannot create a temporary file to hold it ({}): {}", path, std::strerror(errno)));
     ::unlink(path.c_str());
     const auto fail = [&](const char* what) {
         const int error = errno;
@@ -83,8 +77,7 @@ void spool_standard_input() {
 
 class reader_rows final : public row_source {
 public:
-    reader_rows(const input_config& input, const row_defaults& defaults)
-        : builder_(defaults, input.field_map) {
+    reader_rows(const input_config& input, const row_defaults& defaults) : builder_(defaults, input.field_map) {
         const auto format = format_of(input);
         input_file file(input.path);
         name_ = file.display_name();
@@ -98,8 +91,7 @@ public:
     }
 
     bool next(built_row& out) override {
-        if (!reader_->next(record_))
-            return false;
+        if (!reader_->next(record_)) return false;
         builder_.build(record_, out);
         return true;
     }
@@ -113,7 +105,7 @@ private:
     input_record record_;
 };
 
-} // namespace
+}   // namespace
 
 std::unique_ptr<row_source> open_rows(const input_config& input, const row_defaults& defaults) {
     return std::make_unique<reader_rows>(input, defaults);
@@ -122,13 +114,12 @@ std::unique_ptr<row_source> open_rows(const input_config& input, const row_defau
 // Progress only: an input that cannot be counted has no total, and open_rows
 // is where an unreadable input is reported.
 std::optional<std::uint64_t> count_rows(const input_config& input) {
-    if (input.path == "-")
-        return std::nullopt;
+    if (input.path == "-") return std::nullopt;
     try {
         const auto format = format_of(input);
         input_file file(input.path);
         return format == input_format::jsonl ? count_jsonl_records(file)
-                                              : count_csv_records(file, delimiter_of(input, format));
+                                             : count_csv_records(file, delimiter_of(input, format));
     } catch (const input_error&) {
         return std::nullopt;
     }
@@ -142,13 +133,11 @@ int validate_input(const input_config& input, const row_defaults& defaults, std:
     std::uint64_t invalid = 0;
     while (rows->next(row)) {
         ++total;
-        if (row.valid)
-            continue;
+        if (row.valid) continue;
         if (++invalid <= problems_shown)
             out << rows->display_name() << ':' << row.request.line << ": " << row.reason << '\n';
     }
-    if (invalid > problems_shown)
-        out << "... and " << invalid - problems_shown << " more invalid rows\n";
+    if (invalid > problems_shown) out << "... and " << invalid - problems_shown << " more invalid rows\n";
     out << rows->display_name() << ": " << total << " rows, " << total - invalid << " valid, " << invalid
         << " invalid\n";
     return invalid == 0 ? 0 : 1;
@@ -156,12 +145,11 @@ int validate_input(const input_config& input, const row_defaults& defaults, std:
 
 int check_whole_input(const input_config& input, const row_defaults& defaults, std::ostream& out) {
     const bool standard_input = input.path == "-";
-    if (standard_input)
-        spool_standard_input();
+    if (standard_input) spool_standard_input();
     const int result = validate_input(input, defaults, out);
     if (standard_input && ::lseek(STDIN_FILENO, 0, SEEK_SET) != 0)
         throw input_error(fmt::format("<stdin>: cannot rewind its temporary copy: {}", std::strerror(errno)));
     return result;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

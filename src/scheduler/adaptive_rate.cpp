@@ -11,7 +11,7 @@ std::int64_t slot_number(adaptive_rate::clock::time_point now) noexcept {
     return now.time_since_epoch() / accepted_slot;
 }
 
-} // namespace
+}   // namespace
 
 void adaptive_rate::accepted_counter::add(clock::time_point now) noexcept {
     const auto slot = slot_number(now);
@@ -29,8 +29,8 @@ double adaptive_rate::accepted_counter::per_second(clock::time_point now) const 
     for (std::size_t i = 0; i < slots; ++i)
         if (slot - slot_of[i] >= 0 && slot - slot_of[i] < static_cast<std::int64_t>(slots)) total += counts[i];
     const std::chrono::duration<double> into_slot = now.time_since_epoch() - slot * accepted_slot;
-    const double covered = static_cast<double>(slots - 1) * std::chrono::duration<double>(accepted_slot).count() +
-                           into_slot.count();
+    const double covered =
+        static_cast<double>(slots - 1) * std::chrono::duration<double>(accepted_slot).count() + into_slot.count();
     return static_cast<double>(total) / covered;
 }
 
@@ -109,4 +109,4 @@ adaptive_rate::change adaptive_rate::raise(clock::time_point now) noexcept {
     return change::raise;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

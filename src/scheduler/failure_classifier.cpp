@@ -8,7 +8,12 @@ namespace {
 attempt_class by_status(int status) noexcept {
     if (status == 401 || status == 403) return attempt_class::auth_refused;
     switch (status) {
-    case 408: case 429: case 500: case 502: case 503: case 504: return attempt_class::retry_status;
+    case 408:
+    case 429:
+    case 500:
+    case 502:
+    case 503:
+    case 504: return attempt_class::retry_status;
     default: return attempt_class::row_failure;
     }
 }
@@ -24,7 +29,7 @@ transport_failure transport_of(dispatch_errc e) noexcept {
     }
 }
 
-} // namespace
+}   // namespace
 
 attempt_verdict classify_attempt(attempt_stage stage, boost::system::error_code ec, int status) noexcept {
     const bool ours = ec.category() == dispatch_category();
@@ -51,4 +56,4 @@ attempt_verdict classify_attempt(attempt_stage stage, boost::system::error_code 
     return {attempt_class::ambiguous};
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -15,9 +15,14 @@ struct rate_unit {
     double seconds;
 };
 constexpr std::array<rate_unit, 8> rate_units{{
-    {"s", 1}, {"sec", 1}, {"second", 1},
-    {"min", 60}, {"minute", 60},
-    {"h", 3600}, {"hr", 3600}, {"hour", 3600},
+    {"s", 1},
+    {"sec", 1},
+    {"second", 1},
+    {"min", 60},
+    {"minute", 60},
+    {"h", 3600},
+    {"hr", 3600},
+    {"hour", 3600},
 }};
 
 // Reads the fixed-width grammar of HTTP dates (RFC 9110 §5.6.7) one token at
@@ -60,10 +65,10 @@ private:
 };
 
 constexpr std::array<std::string_view, 7> short_day_names{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-constexpr std::array<std::string_view, 7> long_day_names{
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
-constexpr std::array<std::string_view, 12> month_names{
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr std::array<std::string_view, 7> long_day_names{"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                                         "Friday", "Saturday", "Sunday"};
+constexpr std::array<std::string_view, 12> month_names{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 struct civil_time {
     int year = 0;
@@ -132,8 +137,7 @@ std::optional<civil_time> read_rfc850_date(std::string_view text, int current_ye
 std::optional<civil_time> read_asctime_date(std::string_view text) noexcept {
     date_cursor in(text);
     civil_time t;
-    if (!in.one_of(short_day_names) || !in.literal(" ") || !read_month(in, t) || !in.literal(" "))
-        return std::nullopt;
+    if (!in.one_of(short_day_names) || !in.literal(" ") || !read_month(in, t) || !in.literal(" ")) return std::nullopt;
     const auto day = in.literal(" ") ? in.digits(1) : in.digits(2);
     if (!day || !in.literal(" ") || !read_time_of_day(in, t) || !in.literal(" ")) return std::nullopt;
     const auto year = in.digits(4);
@@ -148,8 +152,7 @@ std::optional<civil_time> read_asctime_date(std::string_view text) noexcept {
 // which timegm would silently roll over.
 std::optional<std::chrono::sys_seconds> to_sys_seconds(const civil_time& t) noexcept {
     using namespace std::chrono;
-    const year_month_day date{year(t.year), month(static_cast<unsigned>(t.month)),
-                              day(static_cast<unsigned>(t.day))};
+    const year_month_day date{year(t.year), month(static_cast<unsigned>(t.month)), day(static_cast<unsigned>(t.day))};
     if (!date.ok() || t.hour > 23 || t.minute > 59 || t.second > 60)   // 60: a leap second
         return std::nullopt;
     return sys_days(date) + hours(t.hour) + minutes(t.minute) + seconds(t.second);
@@ -163,7 +166,7 @@ std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text, i
     return to_sys_seconds(*t);
 }
 
-} // namespace
+}   // namespace
 
 std::optional<double> parse_rate(std::string_view text) noexcept {
     const auto slash = text.find('/');
@@ -171,8 +174,8 @@ std::optional<double> parse_rate(std::string_view text) noexcept {
     double unit_seconds = 1;
     if (slash != std::string_view::npos) {
         const std::string_view unit = text.substr(slash + 1);
-        const auto* found = std::find_if(rate_units.begin(), rate_units.end(),
-                                         [&](const rate_unit& u) { return u.name == unit; });
+        const auto* found =
+            std::find_if(rate_units.begin(), rate_units.end(), [&](const rate_unit& u) { return u.name == unit; });
         if (found == rate_units.end()) return std::nullopt;
         unit_seconds = found->seconds;
     }
@@ -215,4 +218,4 @@ std::optional<duration> parse_retry_after(std::string_view value,
     return std::min(duration_cast<duration>(delay), max_retry_after);
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

@@ -11,13 +11,18 @@ namespace {
 // A Unix time, not a delay: 10^9 seconds is 2001, and no window is 31 years.
 constexpr double unix_time_threshold = 1e9;
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_key_start(char c) noexcept { return (c >= 'a' && c <= 'z') || c == '*'; }
-bool is_key_char(char c) noexcept { return is_key_start(c) || is_digit(c) || c == '_' || c == '-' || c == '.'; }
+bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
+bool is_key_start(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || c == '*';
+}
+bool is_key_char(char c) noexcept {
+    return is_key_start(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
+}
 bool is_token_char(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || is_key_char(c) || c == ':' || c == '/' || c == '!' || c == '#' ||
-           c == '$' || c == '%' || c == '&' || c == '\'' || c == '+' || c == '^' || c == '`' || c == '|' ||
-           c == '~';
+    return (c >= 'A' && c <= 'Z') || is_key_char(c) || c == ':' || c == '/' || c == '!' || c == '#' || c == '$' ||
+           c == '%' || c == '&' || c == '\'' || c == '+' || c == '^' || c == '`' || c == '|' || c == '~';
 }
 
 // A non-negative number: digits with at most one '.', as RFC 8941 integers and
@@ -26,8 +31,10 @@ std::optional<double> parse_number(std::string_view text) noexcept {
     if (text.empty() || !is_digit(text.front()) || !is_digit(text.back())) return std::nullopt;
     bool seen_dot = false;
     for (const char c : text) {
-        if (c == '.' && !seen_dot) seen_dot = true;
-        else if (!is_digit(c)) return std::nullopt;
+        if (c == '.' && !seen_dot)
+            seen_dot = true;
+        else if (!is_digit(c))
+            return std::nullopt;
     }
     double value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -39,7 +46,7 @@ std::optional<double> parse_number(std::string_view text) noexcept {
 // parameters the draft uses. Enough of the grammar to walk any member and
 // to refuse a broken one.
 struct field_member {
-    std::string_view key;           // a dictionary member's key; empty for a list item
+    std::string_view key;   // a dictionary member's key; empty for a list item
     std::optional<double> number;   // the value, when numeric
     std::optional<double> q, w, r, t, limit, remaining, reset;   // parameters
 
@@ -177,7 +184,9 @@ bool for_each_member(std::string_view text, bool dictionary, OnMember on_member)
     }
 }
 
-bool positive(const std::optional<double>& v) noexcept { return v && *v > 0; }
+bool positive(const std::optional<double>& v) noexcept {
+    return v && *v > 0;
+}
 
 // RateLimit-Policy: the tightest policy (lowest quota per second) that names
 // its window; else the first quota without one.
@@ -212,9 +221,12 @@ void read_current(std::string_view text, advertised_limit& out) {
     };
     const bool whole = for_each_member(text, dictionary, [&](const field_member& m) {
         if (dictionary) {
-            if (m.key == "limit") take(limit, m.number);
-            else if (m.key == "remaining") take(remaining, m.number);
-            else if (m.key == "reset") take(reset, m.number);
+            if (m.key == "limit")
+                take(limit, m.number);
+            else if (m.key == "remaining")
+                take(remaining, m.number);
+            else if (m.key == "reset")
+                take(reset, m.number);
             take(limit, m.limit);
             take(remaining, m.remaining);
             take(reset, m.reset);
@@ -229,7 +241,9 @@ void read_current(std::string_view text, advertised_limit& out) {
     out.reset = reset;
 }
 
-bool says_anything(const advertised_limit& a) noexcept { return a.limit || a.remaining || a.reset; }
+bool says_anything(const advertised_limit& a) noexcept {
+    return a.limit || a.remaining || a.reset;
+}
 
 advertised_limit read_x_fields(const rate_limit_fields& f, std::chrono::system_clock::time_point now_wall) {
     advertised_limit x;
@@ -246,7 +260,7 @@ advertised_limit read_x_fields(const rate_limit_fields& f, std::chrono::system_c
     return x;
 }
 
-} // namespace
+}   // namespace
 
 std::optional<advertised_limit> parse_rate_limit_fields(const rate_limit_fields& fields,
                                                         std::chrono::system_clock::time_point now_wall) noexcept {
@@ -259,4 +273,4 @@ std::optional<advertised_limit> parse_rate_limit_fields(const rate_limit_fields&
     return std::nullopt;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

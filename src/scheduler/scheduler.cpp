@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace invent_dispatch {
 namespace {
 
@@ -10,10 +9,11 @@ retry_decision finish(outcome result) noexcept {
     return {retry_decision::action::finish, result, {}, true};
 }
 
-} // namespace
+}   // namespace
 
 scheduler::scheduler(std::optional<rate_limit> rate, retry_config retry, std::uint64_t seed)
-    : retry_(retry), rng_(seed) {
+    : retry_(retry),
+      rng_(seed) {
     if (rate) bucket_.emplace(*rate);
     if (rate && rate->adaptive) adaptive_.emplace(rate->per_second);
 }
@@ -30,10 +30,12 @@ std::optional<time_point> scheduler::pause_end(time_point now) const noexcept {
     return std::nullopt;
 }
 
-std::uint64_t scheduler::on_send() noexcept { return adaptive_ ? adaptive_->on_send() : 0; }
+std::uint64_t scheduler::on_send() noexcept {
+    return adaptive_ ? adaptive_->on_send() : 0;
+}
 
-retry_decision scheduler::on_attempt(const attempt_report& report, unsigned attempt_number,
-                                     time_point now, unsigned stale_retries) {
+retry_decision scheduler::on_attempt(const attempt_report& report, unsigned attempt_number, time_point now,
+                                     unsigned stale_retries) {
     // Every HTTP answer (a 2xx that is not a Chat included) speaks of the rate.
     if (adaptive_ && report.http_status != 0 &&
         adaptive_->on_answer(report.send_sequence, report.http_status, report.advertised, now) !=
@@ -86,8 +88,7 @@ retry_decision scheduler::on_attempt(const attempt_report& report, unsigned atte
             return retry_at(paused_until_, true);
         }
         return retry_with_backoff(attempt_number, now, outcome::failed);
-    case attempt_class::row_failure:
-        return finish(outcome::failed);
+    case attempt_class::row_failure: return finish(outcome::failed);
     }
     return finish(outcome::failed);   // a value outside the enum
 }
@@ -99,8 +100,7 @@ retry_decision scheduler::abort(abort_reason why) {
     return d;
 }
 
-retry_decision scheduler::retry_with_backoff(unsigned attempt_number, time_point now,
-                                             outcome if_exhausted) {
+retry_decision scheduler::retry_with_backoff(unsigned attempt_number, time_point now, outcome if_exhausted) {
     if (!may_retry(attempt_number)) return finish(if_exhausted);
     return retry_at(now + backoff(attempt_number), true);
 }
@@ -126,8 +126,12 @@ duration scheduler::backoff(unsigned attempt_number) {
     return duration(std::uniform_int_distribution<duration::rep>(0, ceiling)(rng_));
 }
 
-bool scheduler::aborted() const noexcept { return aborted_; }
+bool scheduler::aborted() const noexcept {
+    return aborted_;
+}
 
-std::uint64_t scheduler::retries() const noexcept { return retries_; }
+std::uint64_t scheduler::retries() const noexcept {
+    return retries_;
+}
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

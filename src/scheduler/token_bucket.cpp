@@ -18,7 +18,7 @@ constexpr std::uint64_t fraction_one = std::uint64_t{1} << 32;
 constexpr long double max_interval_ns = 1e15L;
 constexpr long double max_tolerance_ns = 1e17L;
 
-} // namespace
+}   // namespace
 
 token_bucket::token_bucket(rate_limit limit) noexcept : burst_(std::max(limit.burst, 1.0)) {
     set_interval(limit.per_second);
@@ -36,8 +36,8 @@ void token_bucket::set_rate(double per_second, time_point now) noexcept {
     // made at the new rate: burst + rate*T holds over any window that starts
     // at the cut, the grants already made included.
     if (!started_ || old_arrival <= now || interval_ns() <= old_interval) return;
-    const long double owed = static_cast<long double>((old_arrival - now).count()) +
-                             static_cast<long double>(old_fraction) / fraction_one;
+    const long double owed =
+        static_cast<long double>((old_arrival - now).count()) + static_cast<long double>(old_fraction) / fraction_one;
     const long double ahead = std::min(owed / old_interval * interval_ns(), max_tolerance_ns + max_interval_ns);
     const long double whole = std::floor(ahead);
     theoretical_arrival_ = now + duration(static_cast<duration::rep>(whole));
@@ -60,8 +60,8 @@ void token_bucket::set_interval(double per_second) noexcept {
     interval_ = duration(whole_ns);
     interval_fraction_ = fraction;
     // Rounded down: a tolerance a hair too small only makes the bucket stricter.
-    tolerance_ = duration(static_cast<duration::rep>(
-        std::floor(std::min((burst_ - 1.0) * interval_ns, max_tolerance_ns))));
+    tolerance_ =
+        duration(static_cast<duration::rep>(std::floor(std::min((burst_ - 1.0) * interval_ns, max_tolerance_ns))));
 }
 
 long double token_bucket::interval_ns() const noexcept {
@@ -95,4 +95,4 @@ time_point token_bucket::reserve(time_point now) noexcept {
     return grant;
 }
 
-} // namespace invent_dispatch
+}   // namespace invent_dispatch

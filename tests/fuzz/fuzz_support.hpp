@@ -40,8 +40,7 @@ private:
 // Takes parameters off the front of the input; what is left is the payload.
 class input_cursor {
 public:
-    input_cursor(const std::uint8_t* data, std::size_t size)
-        : rest_(reinterpret_cast<const char*>(data), size) {}
+    input_cursor(const std::uint8_t* data, std::size_t size) : rest_(reinterpret_cast<const char*>(data), size) {}
 
     std::uint8_t byte() noexcept {
         if (rest_.empty()) return 0;
@@ -68,7 +67,7 @@ private:
     std::abort();
 }
 
-} // namespace invent_dispatch::fuzz
+}   // namespace invent_dispatch::fuzz
 
-#define FUZZ_CHECK(condition) \
+#define FUZZ_CHECK(condition)                                                                                          \
     ((condition) ? static_cast<void>(0) : ::invent_dispatch::fuzz::check_failed(#condition, __FILE__, __LINE__))

@@ -50,8 +50,10 @@ verdict read_in_pieces(response_reader& reader, std::string_view bytes, std::uin
     }
     if (v.last == read_event::need_more) {
         const auto eof = reader.feed_eof();
-        if (eof == response_reader::eof_verdict::final_answer) v.last = read_event::final_answer;
-        else if (eof == response_reader::eof_verdict::bad_framing) v.last = read_event::bad_framing;
+        if (eof == response_reader::eof_verdict::final_answer)
+            v.last = read_event::final_answer;
+        else if (eof == response_reader::eof_verdict::bad_framing)
+            v.last = read_event::bad_framing;
     }
     v.status = reader.status();
     v.error = reader.framing_error();
@@ -66,7 +68,7 @@ verdict read_in_pieces(response_reader& reader, std::string_view bytes, std::uin
     return v;
 }
 
-} // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;

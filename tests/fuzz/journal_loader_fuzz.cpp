@@ -84,17 +84,18 @@ void load_cut_output(fuzz::input_cursor& in) {
     };
     const auto state = load();
     FUZZ_CHECK(state.created.size() <= created.size());
-    for (const auto& key : keys)
-        FUZZ_CHECK(!state.created.contains(key) || created.count(key));
+    for (const auto& key : keys) FUZZ_CHECK(!state.created.contains(key) || created.count(key));
     const auto again = load();   // a repaired journal loads the same
     FUZZ_CHECK(again.created.size() == state.created.size() && !again.repaired_torn_line);
 }
 
-} // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     fuzz::input_cursor in(data, size);
-    if (in.byte() & 1) load_cut_output(in);
-    else load_any_file(in.rest());
+    if (in.byte() & 1)
+        load_cut_output(in);
+    else
+        load_any_file(in.rest());
     return 0;
 }

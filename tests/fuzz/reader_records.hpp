@@ -57,4 +57,4 @@ inline reading read_all(const std::function<std::unique_ptr<record_reader>()>& o
     return result;
 }
 
-} // namespace invent_dispatch::fuzz
+}   // namespace invent_dispatch::fuzz

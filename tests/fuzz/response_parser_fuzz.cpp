@@ -20,7 +20,7 @@ void check_clean(std::string_view text) {
     for (const char c : cleaned) FUZZ_CHECK(static_cast<unsigned char>(c) >= 0x20 && c != 0x7F);
 }
 
-} // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static response_parser parser;   // reused, as a connection reuses it

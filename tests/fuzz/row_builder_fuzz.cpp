@@ -27,9 +27,13 @@ void check_body(const std::string& body) {
             const auto& part = value.as_array()[0];
             FUZZ_CHECK(part.is_object());
             for (const auto& [part_key, part_value] : part.as_object()) {
-                if (part_key == "type") FUZZ_CHECK(part_value == "text");
-                else if (part_key == "text") FUZZ_CHECK(part_value.is_string());
-                else FUZZ_CHECK((part_key == "start_timestamp" || part_key == "end_timestamp") && part_value.is_number());
+                if (part_key == "type")
+                    FUZZ_CHECK(part_value == "text");
+                else if (part_key == "text")
+                    FUZZ_CHECK(part_value.is_string());
+                else
+                    FUZZ_CHECK((part_key == "start_timestamp" || part_key == "end_timestamp") &&
+                               part_value.is_number());
             }
         }
     }
@@ -47,8 +51,8 @@ void check_path(const chat_request& request) {
         rest.remove_prefix(slash + 1);
     }
     FUZZ_CHECK(segments.size() == 8);
-    FUZZ_CHECK(segments[0].empty() && segments[1] == "orgs" && segments[3] == "contacts" &&
-               segments[5] == "channels" && segments[7] == "chats");
+    FUZZ_CHECK(segments[0].empty() && segments[1] == "orgs" && segments[3] == "contacts" && segments[5] == "channels" &&
+               segments[7] == "chats");
     const std::string_view ids[] = {request.org_id, request.contact_id, request.channel_id};
     for (int i = 0; i < 3; ++i) {
         const auto segment = segments[2 + 2 * i];
@@ -59,7 +63,7 @@ void check_path(const chat_request& request) {
     }
 }
 
-} // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     // title \x1F message \x1F org_id \x1F assistant_id \x1F map \x1F mode byte, then the records
@@ -74,8 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto item = map.substr(0, map.find(';'));
         map.remove_prefix(std::min(map.size(), item.size() + 1));
         const auto equals = item.find('=');
-        if (equals != std::string_view::npos)
-            field_map.emplace_back(item.substr(0, equals), item.substr(equals + 1));
+        if (equals != std::string_view::npos) field_map.emplace_back(item.substr(0, equals), item.substr(equals + 1));
     }
     const bool jsonl = in.byte() & 1;
     const fuzz::memory_file file(in.rest());

@@ -26,9 +26,11 @@ double summary_rate(const batch& b, const char* figure) {
     return summary.at("rate").at(figure).to_number<double>();
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(adaptive_rate)
 
@@ -74,8 +76,8 @@ BOOST_AUTO_TEST_CASE(advertised_limits_set_the_rate_at_once) {
             config.rate_limit_headers = style;
             config.retry_after = "0";
             const int rows = 40;
-            const auto b = run_against(config, rows, {"--rate", "auto:100", "--log-level", "debug",
-                                                      "--max-attempts", "100"});
+            const auto b =
+                run_against(config, rows, {"--rate", "auto:100", "--log-level", "debug", "--max-attempts", "100"});
             check_all_created(b, rows);
             // The first answer says 20 a second: the rate goes there less the
             // margin, without probing down to it.

@@ -43,10 +43,10 @@ BOOST_AUTO_TEST_CASE(idle_close_notify_without_fin_loses_no_row) {
     write_contacts_csv(input, rows);
     // 1.5 s apart, beyond the 1 s keep-alive, over 4 workers: connections
     // are kept and taken up again after the server has closed them.
-    const auto run = run_binary({"run", input.string(), "--base-url", "https://127.0.0.1:" + port, "--ca-file",
-                                 (dir / "ca.pem").string(), "--quiet", "--rate", "40/min", "--concurrency", "4",
-                                 "--timeout", "10s"},
-                                {{"INVENT_API_TOKEN", "test-token"}}, dir.path);
+    const auto run =
+        run_binary({"run", input.string(), "--base-url", "https://127.0.0.1:" + port, "--ca-file",
+                    (dir / "ca.pem").string(), "--quiet", "--rate", "40/min", "--concurrency", "4", "--timeout", "10s"},
+                   {{"INVENT_API_TOKEN", "test-token"}}, dir.path);
     BOOST_TEST(run.exit_code == 0, run.err);
 
     std::map<std::string, int> received;

@@ -43,14 +43,18 @@ expected_listing expected_from(const std::vector<mock_contact>& contacts, bool i
                                bool include_blocked = false) {
     expected_listing e;
     for (const auto& c : contacts) {
-        if (c.blocked && !include_blocked) ++e.blocked;
-        else if (c.unsubscribed && !include_unsubscribed) ++e.unsubscribed;
-        else if (c.is_admin) ++e.admins;
+        if (c.blocked && !include_blocked)
+            ++e.blocked;
+        else if (c.unsubscribed && !include_unsubscribed)
+            ++e.unsubscribed;
+        else if (c.is_admin)
+            ++e.admins;
         else {
             std::size_t rows = 0;
             for (const auto& ch : c.channels) {
                 if (ch.type != "custom") continue;
-                e.rows.push_back({c.id, ch.id, c.name, ch.name, ch.username, ch.email, ch.phone, ch.country, ch.language});
+                e.rows.push_back(
+                    {c.id, ch.id, c.name, ch.name, ch.username, ch.email, ch.phone, ch.country, ch.language});
                 ++rows;
             }
             if (rows == 0) ++e.without_custom;
@@ -134,7 +138,7 @@ std::vector<std::string> files_in(const fs::path& dir) {
     return names;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(contacts)
 
@@ -223,11 +227,11 @@ BOOST_AUTO_TEST_CASE(a_listing_piped_into_run_creates_one_chat_per_row) {
     std::sort(keys.begin(), keys.end());
 
     const auto base = fmt::format("--base-url '{}' --ca-file ca.pem --quiet", f.mock.url());
-    const auto command = fmt::format(
-        "INVENT_API_TOKEN=demo-token '{0}' contacts {1} 2>contacts.err | "
-        "INVENT_API_TOKEN=demo-token '{0}' run - --format csv {1} --title 'Hello {{{{contact_name}}}}' "
-        "--results results.jsonl",
-        INVENT_BINARY, base);
+    const auto command =
+        fmt::format("INVENT_API_TOKEN=demo-token '{0}' contacts {1} 2>contacts.err | "
+                    "INVENT_API_TOKEN=demo-token '{0}' run - --format csv {1} --title 'Hello {{{{contact_name}}}}' "
+                    "--results results.jsonl",
+                    INVENT_BINARY, base);
     BOOST_TEST_REQUIRE(run_with_shell(command, f.dir.path) == 0);
 
     const auto ledger = ledger_of(f.mock.stats_json());
@@ -256,7 +260,8 @@ BOOST_AUTO_TEST_CASE(filters_reach_the_server_and_a_refused_token_stops_the_list
     BOOST_TEST(read_csv(rows_file) == with_header(expected_from(vip).rows));
 
     // --name and --email, and JSONL for a .jsonl --out.
-    const auto named = f.contacts({"--name", "SOUZA", "--email", "example.org", "--out", (f.dir / "souza.jsonl").string()});
+    const auto named =
+        f.contacts({"--name", "SOUZA", "--email", "example.org", "--out", (f.dir / "souza.jsonl").string()});
     BOOST_TEST_REQUIRE(named.exit_code == 0, named.err);
     std::vector<mock_contact> souzas;
     for (const auto& c : invent_dispatch::make_mock_contacts(300, 1))
@@ -292,7 +297,9 @@ class scripted_server {
 public:
     using script = std::function<std::string(const std::string& head, int n)>;
 
-    explicit scripted_server(script answer) : acceptor_(io_, {net::ip::address_v4::loopback(), 0}), answer_(std::move(answer)) {
+    explicit scripted_server(script answer)
+        : acceptor_(io_, {net::ip::address_v4::loopback(), 0}),
+          answer_(std::move(answer)) {
         thread_ = std::thread([this] { serve(); });
     }
     ~scripted_server() {
@@ -347,10 +354,11 @@ private:
 };
 
 std::string contact_json(int i) {
-    return fmt::format(R"({{"id":"ct_{0}","name":"Person {0}","blocked":false,"unsubscribed":false,"is_admin":false,)"
-                       R"("channels":[{{"id":"ch_{0}","type":"custom","name":"P{0}","username":"p{0}","email":"p{0}@example.com",)"
-                       R"("phone":null,"country":"PT","language":"pt"}}]}})",
-                       i);
+    return fmt::format(
+        R"({{"id":"ct_{0}","name":"Person {0}","blocked":false,"unsubscribed":false,"is_admin":false,)"
+        R"("channels":[{{"id":"ch_{0}","type":"custom","name":"P{0}","username":"p{0}","email":"p{0}@example.com",)"
+        R"("phone":null,"country":"PT","language":"pt"}}]}})",
+        i);
 }
 
 std::string page_json(int first, int count) {
@@ -367,8 +375,8 @@ std::string page_of_length(int page, const std::string& body, const std::string&
 
 // Chunked, in pieces that cut through the JSON.
 std::string page_chunked(const std::string& body, const std::string& count_header) {
-    std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + count_header +
-                        "Transfer-Encoding: chunked\r\n\r\n";
+    std::string reply =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + count_header + "Transfer-Encoding: chunked\r\n\r\n";
     for (std::size_t at = 0; at < body.size(); at += 777) {
         const auto piece = body.substr(at, 777);
         reply += fmt::format("{:x}\r\n{}\r\n", piece.size(), piece);
@@ -376,13 +384,15 @@ std::string page_chunked(const std::string& body, const std::string& count_heade
     return reply + "0\r\n\r\n";
 }
 
-std::string request_line(const std::string& head) { return head.substr(0, head.find("\r\n")); }
+std::string request_line(const std::string& head) {
+    return head.substr(0, head.find("\r\n"));
+}
 
 struct scripted_fixture {
     temp_dir dir;
     process_result contacts(const scripted_server& server, std::vector<std::string> extra) {
-        std::vector<std::string> args{"contacts", "--base-url", server.url(), "--org-id", "org 1", "--segment-id",
-                                      "spring/2026", "--max-attempts", "2"};
+        std::vector<std::string> args{"contacts",     "--base-url",  server.url(),     "--org-id", "org 1",
+                                      "--segment-id", "spring/2026", "--max-attempts", "2"};
         args.insert(args.end(), extra.begin(), extra.end());
         return run_binary(args, {{"INVENT_API_TOKEN", "wire-token"}}, dir.path);
     }
@@ -392,7 +402,7 @@ std::string target_of_page(int page) {
     return fmt::format("GET /api/orgs/org%201/contacts?segment_id=spring%2F2026&page={}&take=100 HTTP/1.1", page);
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(contacts)
 

@@ -15,8 +15,8 @@ struct mock_fixture {
         write_file(dir / "ca.pem", mock.ca_pem());
     }
     std::vector<std::string> run_args(const fs::path& input, std::vector<std::string> extra = {}) const {
-        std::vector<std::string> args{"run", input.string(), "--base-url", mock.url(),
-                                      "--ca-file", (dir / "ca.pem").string(), "--quiet"};
+        std::vector<std::string> args{
+            "run", input.string(), "--base-url", mock.url(), "--ca-file", (dir / "ca.pem").string(), "--quiet"};
         args.insert(args.end(), extra.begin(), extra.end());
         return args;
     }
@@ -46,7 +46,7 @@ void every_row_failed_with(const fs::path& journal, const std::string& reason) {
     BOOST_TEST(with_reason > 0u);
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(dispatch)
 
@@ -163,8 +163,8 @@ BOOST_AUTO_TEST_CASE(a_host_that_does_not_resolve_fails_every_row_with_the_reaso
     temp_dir dir;
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, 20);
-    const auto result = run_binary({"run", input.string(), "--base-url", "https://no-such-host.invalid",
-                                    "--quiet", "--concurrency", "8", "--max-attempts", "2", "--fail-fast", "0"},
+    const auto result = run_binary({"run", input.string(), "--base-url", "https://no-such-host.invalid", "--quiet",
+                                    "--concurrency", "8", "--max-attempts", "2", "--fail-fast", "0"},
                                    {{"INVENT_API_TOKEN", "t"}}, dir.path);
     BOOST_TEST(result.exit_code == 1, result.err);
     BOOST_TEST(final_by_key(read_journal(dir / "contacts.csv.results.jsonl")).size() == 20u);

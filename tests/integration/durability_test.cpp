@@ -30,13 +30,15 @@ std::set<std::string> dangling_sends(const std::vector<boost::json::object>& rec
     std::set<std::string> open;
     for (const auto& r : records) {
         const auto outcome = str(r, "outcome");
-        if (outcome == "sending") open.insert(str(r, "key"));
-        else if (!outcome.empty()) open.erase(str(r, "key"));
+        if (outcome == "sending")
+            open.insert(str(r, "key"));
+        else if (!outcome.empty())
+            open.erase(str(r, "key"));
     }
     return open;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(durability)
 
@@ -73,8 +75,10 @@ BOOST_AUTO_TEST_CASE(killed_five_times_then_finished_no_contact_gets_two_chats) 
     std::size_t unknown = 0;
     for (const auto& [key, r] : finals) {
         const auto outcome = str(r, "outcome");
-        if (outcome == "created") BOOST_TEST((ledger.count(key) == 1 && ledger.at(key).count == 1), key);
-        else BOOST_TEST(outcome == "unknown", key << " ended " << outcome);
+        if (outcome == "created")
+            BOOST_TEST((ledger.count(key) == 1 && ledger.at(key).count == 1), key);
+        else
+            BOOST_TEST(outcome == "unknown", key << " ended " << outcome);
         unknown += outcome == "unknown";
     }
     for (const auto& [key, entry] : ledger) BOOST_TEST(entry.count == 1, key << " has " << entry.count << " chats");
@@ -212,7 +216,8 @@ BOOST_AUTO_TEST_CASE(a_journal_of_another_input_is_refused) {
     const auto journal = s.dir / "shared.results.jsonl";
     write_contacts_csv(first, 5);
     write_contacts_csv(second, 5, "other_");
-    BOOST_TEST_REQUIRE(run_binary(s.args(first, {"--quiet", "--results", journal.string()}), s.env(), s.dir.path).exit_code == 0);
+    BOOST_TEST_REQUIRE(
+        run_binary(s.args(first, {"--quiet", "--results", journal.string()}), s.env(), s.dir.path).exit_code == 0);
     const auto result = run_binary(s.args(second, {"--quiet", "--results", journal.string()}), s.env(), s.dir.path);
     BOOST_TEST(result.exit_code == 2);
     BOOST_TEST(result.err.find("first.csv") != std::string::npos, result.err);
@@ -227,8 +232,8 @@ BOOST_AUTO_TEST_CASE(three_shards_create_every_key_exactly_once) {
     for (int k = 0; k < 3; ++k) {
         const auto journal = s.dir / ("shard" + std::to_string(k) + ".jsonl");
         shards.push_back(std::make_unique<child_process>(
-            s.args(input, {"--quiet", "--shard", std::to_string(k) + "/3", "--results", journal.string()}),
-            s.env(), s.dir.path));
+            s.args(input, {"--quiet", "--shard", std::to_string(k) + "/3", "--results", journal.string()}), s.env(),
+            s.dir.path));
     }
     std::size_t total = 0;
     for (int k = 0; k < 3; ++k) {
@@ -254,16 +259,18 @@ BOOST_AUTO_TEST_CASE(the_token_never_appears_in_any_output) {
     write_contacts_csv(input, 300);
     const auto log = s.dir / "trace.log";
     const auto summary = s.dir / "summary.json";
-    const auto good = run_binary(s.args(input, {"--log-level", "trace", "--log-file", log.string(),
-                                                "--summary", summary.string()}), s.env(), s.dir.path);
+    const auto good =
+        run_binary(s.args(input, {"--log-level", "trace", "--log-file", log.string(), "--summary", summary.string()}),
+                   s.env(), s.dir.path);
     BOOST_TEST(good.exit_code == 1, good.err);
     const auto bad = run_binary(s.args(input, {"--log-level", "trace", "--results", (s.dir / "bad.jsonl").string()}),
                                 {{"INVENT_API_TOKEN", token + "-wrong"}}, s.dir.path);
     BOOST_TEST(bad.exit_code == 3, bad.err);
     BOOST_TEST(good.out.empty());   // run writes to stderr and files only
     BOOST_TEST(bad.out.empty());
-    for (const auto& output : {good.err, bad.err, read_file_if_any(log), read_file_if_any(summary),
-                               read_file_if_any(s.dir / "contacts.csv.results.jsonl"), read_file_if_any(s.dir / "bad.jsonl")}) {
+    for (const auto& output :
+         {good.err, bad.err, read_file_if_any(log), read_file_if_any(summary),
+          read_file_if_any(s.dir / "contacts.csv.results.jsonl"), read_file_if_any(s.dir / "bad.jsonl")}) {
         BOOST_TEST(!output.empty());
         BOOST_TEST(output.find(token) == std::string::npos, "the token leaked into: " << output.substr(0, 300));
         BOOST_TEST(output.find("Bearer") == std::string::npos);
@@ -296,7 +303,8 @@ BOOST_AUTO_TEST_CASE(progress_off_a_terminal_is_a_status_line_every_ten_seconds)
     BOOST_TEST(result.err.find("\x1b[K") == std::string::npos);
     // One line after ten seconds and one at the end: the last alone is not progress.
     std::size_t status_lines = 0;
-    for (auto at = result.err.find("/500 ("); at != std::string::npos; at = result.err.find("/500 (", at + 1)) ++status_lines;
+    for (auto at = result.err.find("/500 ("); at != std::string::npos; at = result.err.find("/500 (", at + 1))
+        ++status_lines;
     BOOST_TEST(status_lines >= 2u, result.err);
 }
 

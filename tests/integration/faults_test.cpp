@@ -87,8 +87,9 @@ private:
     }
     void answer(tcp::socket& socket) {
         const std::string body = R"({"id":"chat_)" + std::to_string(++answered) + R"(","status":"RUNNING"})";
-        const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                                  std::to_string(body.size()) + "\r\n\r\n" + body;
+        const std::string reply =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n" + body;
         boost::system::error_code ignored;
         boost::asio::write(socket, boost::asio::buffer(reply), ignored);
     }
@@ -97,7 +98,7 @@ private:
     loopback_server server_{[this](tcp::socket& socket, int connection) { serve(socket, connection); }};
 };
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(faults)
 
@@ -108,8 +109,8 @@ BOOST_AUTO_TEST_CASE(a_request_reset_unread_on_a_kept_alive_connection_is_sent_a
     resetting_server server;
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, 3);
-    const auto result = run_binary({"run", input.string(), "--base-url", server.url(), "--quiet",
-                                    "--concurrency", "1", "--summary", (dir / "summary.json").string()},
+    const auto result = run_binary({"run", input.string(), "--base-url", server.url(), "--quiet", "--concurrency", "1",
+                                    "--summary", (dir / "summary.json").string()},
                                    {{"INVENT_API_TOKEN", "demo-token"}}, dir.path);
     BOOST_TEST(result.exit_code == 0, result.err);
     BOOST_TEST(server.resets == 1);

@@ -26,8 +26,8 @@ private:
 };
 
 std::string reply(const std::string& status, const std::string& body) {
-    return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+    return "HTTP/1.1 " + status +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 struct run_output {
@@ -41,15 +41,15 @@ run_output run_against(const canned_server& server, const std::string& token, in
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, rows);
     run_output out;
-    out.result = run_binary({"run", input.string(), "--base-url", server.url(), "--quiet", "--concurrency", "1",
-                             "--timeout", "5s"},
-                            {{"INVENT_API_TOKEN", token}}, dir.path);
+    out.result = run_binary(
+        {"run", input.string(), "--base-url", server.url(), "--quiet", "--concurrency", "1", "--timeout", "5s"},
+        {{"INVENT_API_TOKEN", token}}, dir.path);
     out.journal = read_journal(dir / "contacts.csv.results.jsonl");
     out.journal_text = read_file_if_any(dir / "contacts.csv.results.jsonl");
     return out;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(hostile_server)
 
@@ -92,7 +92,8 @@ BOOST_AUTO_TEST_CASE(huge_chat_fields_are_capped_in_the_journal) {
     for (const auto& record : out.journal) {
         if (str(record, "outcome") != "created") continue;
         ++created;
-        BOOST_TEST(str(record, "chat_id") == std::string(1024, 'i') + " [cut: " + std::to_string(id.size()) + " bytes]");
+        BOOST_TEST(str(record, "chat_id") ==
+                   std::string(1024, 'i') + " [cut: " + std::to_string(id.size()) + " bytes]");
         BOOST_TEST(str(record, "link") == std::string(1024, 'l') + " [cut: 3000 bytes]");
         BOOST_TEST(str(record, "chat_status") == "RUNNING");
     }

@@ -31,7 +31,7 @@ void every_key_created_once(const mock_server& mock, std::size_t rows) {
     for (const auto& [key, entry] : ledger) BOOST_TEST(entry.count == 1, key << " has " << entry.count << " chats");
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(journal)
 
@@ -101,8 +101,9 @@ BOOST_AUTO_TEST_CASE(a_batch_moved_to_another_folder_is_finished_without_sending
     fs::create_directory(s.dir / "elsewhere");
     const auto other = s.dir / "elsewhere" / "contacts.csv";
     write_contacts_csv(other, rows, "other_");
-    const auto refused = run_binary(s.args(other, {"--quiet", "--results", (s.dir / "after" / "contacts.csv.results.jsonl").string()}),
-                                    s.env(), s.dir.path);
+    const auto refused =
+        run_binary(s.args(other, {"--quiet", "--results", (s.dir / "after" / "contacts.csv.results.jsonl").string()}),
+                   s.env(), s.dir.path);
     BOOST_TEST(refused.exit_code == 2, refused.err);
     BOOST_TEST(refused.err.find("nor does the content match") != std::string::npos, refused.err);
     every_key_created_once(s.mock, rows);
@@ -216,8 +217,8 @@ BOOST_AUTO_TEST_CASE(a_full_disk_under_the_journal_ends_the_run_with_exit_3_and_
         ~unmount() { ::umount2(path.c_str(), MNT_DETACH); }
     } unmount_at_end{small};
 
-    const auto result = run_binary(s.args(input, {"--concurrency", "16", "--results", (small / "results.jsonl").string()}),
-                                   s.env(), s.dir.path);
+    const auto result = run_binary(
+        s.args(input, {"--concurrency", "16", "--results", (small / "results.jsonl").string()}), s.env(), s.dir.path);
     const auto journal = s.dir / "results.jsonl";
     fs::copy_file(small / "results.jsonl", journal);   // the next run on a disk with room
     check_failed_run_then_finish(s, input, rows, result.exit_code, result.err, result.err, journal);

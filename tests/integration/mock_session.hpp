@@ -13,8 +13,8 @@ struct session {
         write_file(dir / "ca.pem", mock.ca_pem());
     }
     std::vector<std::string> args(const fs::path& input, std::vector<std::string> extra = {}) const {
-        std::vector<std::string> a{"run", input.string(), "--base-url", mock.url(),
-                                   "--ca-file", (dir / "ca.pem").string()};
+        std::vector<std::string> a{"run",      input.string(), "--base-url",
+                                   mock.url(), "--ca-file",    (dir / "ca.pem").string()};
         a.insert(a.end(), extra.begin(), extra.end());
         return a;
     }
@@ -39,8 +39,8 @@ inline batch run_against(const invent_dispatch::mock_config& config, int rows, s
     s.mock_token = config.token;
     const auto input = s.dir / "contacts.csv";
     write_contacts_csv(input, rows);
-    std::vector<std::string> flags{"--quiet", "--concurrency", "32", "--seed", "7",
-                                   "--summary", (s.dir / "summary.json").string()};
+    std::vector<std::string> flags{
+        "--quiet", "--concurrency", "32", "--seed", "7", "--summary", (s.dir / "summary.json").string()};
     if (std::find(extra.begin(), extra.end(), "--timeout") == extra.end())
         flags.insert(flags.end(), {"--timeout", "5s"});
     flags.insert(flags.end(), extra.begin(), extra.end());
@@ -66,4 +66,4 @@ inline invent_dispatch::mock_config slow_mock(int latency_ms) {
     return config;
 }
 
-} // namespace test_support
+}   // namespace test_support

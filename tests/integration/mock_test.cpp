@@ -1,8 +1,8 @@
 // The mock over real loopback sockets: a small synchronous Beast client that
 // trusts the mock's CA and verifies the host name, as the dispatcher must.
+#include "integration/support.hpp"
 #include "invent_dispatch/encoding.hpp"
 #include "invent_dispatch/mock.hpp"
-#include "integration/support.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -52,8 +52,7 @@ class test_client {
     }
 
 public:
-    explicit test_client(const mock_server& server, std::string host = "localhost",
-                         std::string address = "127.0.0.1")
+    explicit test_client(const mock_server& server, std::string host = "localhost", std::string address = "127.0.0.1")
         : endpoint_(net::ip::make_address(address), server.port()) {
         if (server.ca_pem().empty()) {
             plain_.emplace(io_);
@@ -127,8 +126,7 @@ std::string serialize(request req) {
     return bytes.str();
 }
 
-request create_request(const chat_ids& ids, std::string body = R"({"title":"Hello"})",
-                       std::string bearer = token) {
+request create_request(const chat_ids& ids, std::string body = R"({"title":"Hello"})", std::string bearer = token) {
     request req{http::verb::post, ids.target(), 11};
     req.set(http::field::host, "localhost");
     req.set(http::field::authorization, "Bearer " + bearer);
@@ -149,8 +147,7 @@ std::uint64_t stat(const mock_server& server, std::string_view name) {
     return std::uint64_t(stats.root[name]);
 }
 
-std::uint64_t ledger_field(const mock_server& server, const std::string& key,
-                           std::string_view field) {
+std::uint64_t ledger_field(const mock_server& server, const std::string& key, std::string_view field) {
     const json_document stats(server.stats_json());
     return std::uint64_t(stats.root["chats"][key][field]);
 }
@@ -160,7 +157,7 @@ std::string message_of(const response& res) {
     return std::string(std::string_view(error.root["message"]));
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(mock)
 
@@ -233,9 +230,8 @@ BOOST_AUTO_TEST_CASE(rejects_invalid_bodies_with_a_message) {
     for (int i = 0; i < 256; ++i) long_title += "\xC3\xA9";   // 256 code points, 512 bytes
 
     for (const std::string& body :
-         {std::string(R"({"title":)"), std::string("[1,2]"), std::string(),
-          R"({"title":")" + long_title + R"(e"})", std::string(R"({"message":[]})"),
-          std::string(R"({"message":[{"type":"image"}]})"),
+         {std::string(R"({"title":)"), std::string("[1,2]"), std::string(), R"({"title":")" + long_title + R"(e"})",
+          std::string(R"({"message":[]})"), std::string(R"({"message":[{"type":"image"}]})"),
           std::string(R"({"title":"ok","extra":tru})")}) {
         const auto res = client.send(create_request({}, body));
         BOOST_TEST(res.result_int() == 400, "body: " << body);
@@ -325,8 +321,8 @@ BOOST_AUTO_TEST_CASE(the_rate_limit_is_kept_secret_unless_asked) {
     test_client client(server);
     const auto res = client.send(create_request({}));
     BOOST_TEST(res.result_int() == 200);
-    for (const auto* name : {"RateLimit", "RateLimit-Policy", "X-RateLimit-Limit", "X-RateLimit-Remaining",
-                             "X-RateLimit-Reset"})
+    for (const auto* name :
+         {"RateLimit", "RateLimit-Policy", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"})
         BOOST_TEST(res.count(name) == 0u, name);
 }
 
@@ -520,7 +516,7 @@ BOOST_AUTO_TEST_CASE(stats_and_reset_over_http) {
     BOOST_TEST(std::uint64_t(parsed.root["max_in_any_second"]) == 1u);
     BOOST_TEST(std::uint64_t(parsed.root["create_span_us"]) == 0u);   // one arrival spans no time
     BOOST_TEST(client.send(create_request({})).result_int() == 200);
-    BOOST_TEST(stat(server, "create_span_us") > 0u);                  // a round trip lies between two
+    BOOST_TEST(stat(server, "create_span_us") > 0u);   // a round trip lies between two
 
     BOOST_TEST(client.send(request{http::verb::post, "/_mock/reset", 11}).result_int() == 200);
     BOOST_TEST(stat(server, "created") == 0u);
@@ -557,8 +553,9 @@ BOOST_AUTO_TEST_CASE(stops_promptly_with_idle_and_waiting_connections) {
     test_client idle(*server);
     test_client waiting(*server);
     waiting.send_raw(serialize(create_request({})));
-    BOOST_REQUIRE_MESSAGE(test_support::wait_for([&] { return stat(*server, "requests") > 0; }, std::chrono::seconds(30)),
-                          "the mock never counted the request");
+    BOOST_REQUIRE_MESSAGE(
+        test_support::wait_for([&] { return stat(*server, "requests") > 0; }, std::chrono::seconds(30)),
+        "the mock never counted the request");
 
     server.reset();   // must not wait out the latency nor the idle connection
     BOOST_TEST(waiting.closed_by_server());
@@ -599,8 +596,10 @@ BOOST_AUTO_TEST_CASE(lists_the_generated_contacts_in_pages_with_pagination_heade
         BOOST_TEST(bool(element["blocked"]) == expected.blocked);
         BOOST_TEST(bool(element["unsubscribed"]) == expected.unsubscribed);
         BOOST_TEST(bool(element["is_admin"]) == expected.is_admin);
-        if (expected.name.empty()) BOOST_TEST(element["name"].is_null());
-        else BOOST_TEST(std::string_view(element["name"]) == expected.name);
+        if (expected.name.empty())
+            BOOST_TEST(element["name"].is_null());
+        else
+            BOOST_TEST(std::string_view(element["name"]) == expected.name);
         const simdjson::dom::array channels = element["channels"];
         BOOST_TEST_REQUIRE(channels.size() == expected.channels.size());
         std::size_t c = 0;
@@ -635,9 +634,8 @@ BOOST_AUTO_TEST_CASE(the_contacts_have_the_documented_mix) {
                                       [](const auto& ch) { return ch.type == "internal"; });
                }) > 300);
     BOOST_TEST(count([](const auto& c) {
-                   return std::any_of(c.channels.begin(), c.channels.end(), [](const auto& ch) {
-                       return ch.type != "internal" && ch.type != "custom";
-                   });
+                   return std::any_of(c.channels.begin(), c.channels.end(),
+                                      [](const auto& ch) { return ch.type != "internal" && ch.type != "custom"; });
                }) > 100);
     // Contact i is the same whatever the count, and the seed decides.
     const auto fewer = invent_dispatch::make_mock_contacts(10, 1);
@@ -691,9 +689,11 @@ BOOST_AUTO_TEST_CASE(listing_refuses_take_over_100_and_bad_queries) {
     mock_server server(listing_config(10));
     test_client client(server);
     for (const auto& [query, message] :
-         {std::pair{"?take=101", "take must be at most 100"}, std::pair{"?page=0", "page must be a positive whole number"},
+         {std::pair{"?take=101", "take must be at most 100"},
+          std::pair{"?page=0", "page must be a positive whole number"},
           std::pair{"?take=ten", "take must be a positive whole number"},
-          std::pair{"?status=OPTED_OUT", "status must be one of ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED, AI_REPLIES_DISABLED"}}) {
+          std::pair{"?status=OPTED_OUT",
+                    "status must be one of ALL, SUBSCRIBED, UNSUBSCRIBED, BLOCKED, AI_REPLIES_DISABLED"}}) {
         const auto res = client.send(list_request(query));
         BOOST_TEST(res.result_int() == 400, query);
         BOOST_TEST(message_of(res) == message, query);

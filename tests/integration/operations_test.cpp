@@ -99,8 +99,8 @@ fs::path write_bad_rows(const fs::path& path, int lines) {
 }
 
 std::size_t records_with(const std::vector<boost::json::object>& journal, const std::string& outcome) {
-    return static_cast<std::size_t>(std::count_if(journal.begin(), journal.end(),
-                                                  [&](const auto& r) { return str(r, "outcome") == outcome; }));
+    return static_cast<std::size_t>(
+        std::count_if(journal.begin(), journal.end(), [&](const auto& r) { return str(r, "outcome") == outcome; }));
 }
 
 // Every `sending` record has a final record for its row after it.
@@ -109,8 +109,10 @@ void check_no_dangling_sends(const std::vector<boost::json::object>& journal) {
     for (const auto& r : journal) {
         if (!r.contains("outcome")) continue;
         const auto row = std::pair{r.at("line").as_int64(), str(r, "key")};
-        if (str(r, "outcome") == "sending") ++open[row];
-        else if (open[row] > 0) --open[row];
+        if (str(r, "outcome") == "sending")
+            ++open[row];
+        else if (open[row] > 0)
+            --open[row];
     }
     for (const auto& [row, count] : open) BOOST_TEST(count == 0, "line " << row.first << " left sending");
 }
@@ -127,7 +129,7 @@ std::size_t position_of(const std::string& text, const std::string& part) {
     return at;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(operations)
 
@@ -189,7 +191,8 @@ BOOST_AUTO_TEST_CASE(a_token_file_with_a_bom_and_crlf_sends_the_clean_token) {
     mock_server mock(config);
     const auto input = dir / "contacts.csv";
     write_contacts_csv(input, 5);
-    write_file(dir / "token", "\xEF\xBB\xBF" "clean-token\r\n");
+    write_file(dir / "token", "\xEF\xBB\xBF"
+                              "clean-token\r\n");
     auto args = mock_args(mock, dir, input);
     args.insert(args.end(), {"--token-file", (dir / "token").string()});
     const auto result = run_binary(args, {}, dir.path);
@@ -226,7 +229,8 @@ BOOST_AUTO_TEST_CASE(retry_after_over_the_cap_stops_the_batch_and_the_next_run_f
         const auto result = child.wait();
         BOOST_TEST(result.exit_code == 3, result.err);
         BOOST_TEST(result.err.find("asked to wait 3600 s (Retry-After), more than --max-retry-after (600 s)") !=
-                   std::string::npos, result.err);
+                       std::string::npos,
+                   result.err);
         first_stats = mock.stats_json();
     }
     const auto journal = read_journal(dir / "contacts.csv.results.jsonl");
@@ -253,7 +257,8 @@ BOOST_AUTO_TEST_CASE(a_retry_after_pause_is_logged_with_its_end) {
     args.insert(args.end(), {"--max-attempts", "20"});
     const auto result = run_binary(args, {{"INVENT_API_TOKEN", "demo-token"}}, dir.path);
     BOOST_TEST(result.exit_code == 0, result.err);
-    BOOST_TEST(result.err.find("HTTP 429 with Retry-After: no request leaves until 20") != std::string::npos, result.err);
+    BOOST_TEST(result.err.find("HTTP 429 with Retry-After: no request leaves until 20") != std::string::npos,
+               result.err);
     BOOST_TEST(ledger_of(mock.stats_json()).size() == 12u);
 }
 
@@ -320,9 +325,9 @@ BOOST_AUTO_TEST_CASE(the_deadline_ends_a_connect_that_hangs) {
 BOOST_AUTO_TEST_CASE(a_long_run_of_bad_rows_gives_way_to_the_deadline) {
     temp_dir dir;
     const auto input = write_bad_rows(dir / "bad.csv", 1'000'000);
-    const auto result = run_binary({"run", input.string(), "--base-url", "http://127.0.0.1:9", "--quiet",
-                                    "--deadline", "1ms"},
-                                   {{"INVENT_API_TOKEN", "t"}}, dir.path);
+    const auto result =
+        run_binary({"run", input.string(), "--base-url", "http://127.0.0.1:9", "--quiet", "--deadline", "1ms"},
+                   {{"INVENT_API_TOKEN", "t"}}, dir.path);
     BOOST_TEST(result.exit_code == 3, result.err);
     BOOST_TEST(result.err.find("the --deadline (1 ms) passed") != std::string::npos, result.err);
     // It stopped in the middle of the run, not after it.
@@ -347,16 +352,19 @@ BOOST_AUTO_TEST_CASE(a_long_run_of_bad_rows_gives_way_to_sigint) {
 
 BOOST_AUTO_TEST_CASE(a_long_run_of_bad_rows_does_not_grow_memory) {
     temp_dir dir;
-    const auto small = run_binary({"run", write_bad_rows(dir / "small.csv", 10).string(), "--base-url",
-                                   "http://127.0.0.1:9", "--quiet"}, {{"INVENT_API_TOKEN", "t"}}, dir.path);
-    const auto large = run_binary({"run", write_bad_rows(dir / "large.csv", 300'000).string(), "--base-url",
-                                   "http://127.0.0.1:9", "--quiet"}, {{"INVENT_API_TOKEN", "t"}}, dir.path);
+    const auto small = run_binary(
+        {"run", write_bad_rows(dir / "small.csv", 10).string(), "--base-url", "http://127.0.0.1:9", "--quiet"},
+        {{"INVENT_API_TOKEN", "t"}}, dir.path);
+    const auto large = run_binary(
+        {"run", write_bad_rows(dir / "large.csv", 300'000).string(), "--base-url", "http://127.0.0.1:9", "--quiet"},
+        {{"INVENT_API_TOKEN", "t"}}, dir.path);
     BOOST_TEST(small.exit_code == 1, small.err);
     BOOST_TEST(large.exit_code == 1, large.err);
     BOOST_TEST(records_with(read_journal(dir / "large.csv.results.jsonl"), "invalid") == 300'000u);
     // 300,000 records are 78 MB of journal: written as they come, not held (the
     // duplicate check's key set, sized once for the rows counted, is the growth left).
-    BOOST_TEST(large.max_rss_kib - small.max_rss_kib < 16 * 1024, small.max_rss_kib << " KiB vs " << large.max_rss_kib << " KiB");
+    BOOST_TEST(large.max_rss_kib - small.max_rss_kib < 16 * 1024,
+               small.max_rss_kib << " KiB vs " << large.max_rss_kib << " KiB");
 }
 
 BOOST_AUTO_TEST_CASE(failed_rows_are_logged_the_first_20_then_counted) {

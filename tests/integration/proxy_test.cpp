@@ -31,11 +31,13 @@ bool accepts_connections(unsigned short port) {
 class tinyproxy {
 public:
     tinyproxy(const fs::path& dir, const std::string& basic_auth = "")
-        : port_(unused_port()), log_(dir / "tinyproxy.log") {
+        : port_(unused_port()),
+          log_(dir / "tinyproxy.log") {
         const auto config = dir / "tinyproxy.conf";
-        write_file(config, "Port " + std::to_string(port_) + "\nListen 127.0.0.1\nTimeout 600\nMaxClients 200\n"
-                           "Allow 127.0.0.1\nLogLevel Info\nLogFile \"" + log_.string() + "\"\n" +
-                           (basic_auth.empty() ? "" : "BasicAuth " + basic_auth + "\n"));
+        write_file(config, "Port " + std::to_string(port_) +
+                               "\nListen 127.0.0.1\nTimeout 600\nMaxClients 200\n"
+                               "Allow 127.0.0.1\nLogLevel Info\nLogFile \"" +
+                               log_.string() + "\"\n" + (basic_auth.empty() ? "" : "BasicAuth " + basic_auth + "\n"));
         const std::string out = (dir / "tinyproxy.out").string();
         std::vector<std::string> args{"tinyproxy", "-d", "-c", config.string()};
         std::vector<char*> argv;
@@ -76,15 +78,17 @@ private:
 
 struct proxy_fixture {
     explicit proxy_fixture(int row_count, mock_config config = {}, const std::string& basic_auth = "")
-        : rows(row_count), mock(std::move(config)), proxy(dir.path, basic_auth) {
+        : rows(row_count),
+          mock(std::move(config)),
+          proxy(dir.path, basic_auth) {
         write_file(dir / "ca.pem", mock.ca_pem());
         write_contacts_csv(dir / "contacts.csv", rows);
     }
     // "127.0.0.1:PORT", as CONNECT names the mock.
     std::string mock_authority() const { return mock.url().substr(mock.url().find("://") + 3); }
     process_result run(std::vector<std::string> extra, env_map env = {}) const {
-        std::vector<std::string> args{"run", (dir / "contacts.csv").string(), "--base-url", mock.url(), "--quiet",
-                                      "--concurrency", "16"};
+        std::vector<std::string> args{
+            "run", (dir / "contacts.csv").string(), "--base-url", mock.url(), "--quiet", "--concurrency", "16"};
         if (mock.url().rfind("https", 0) == 0) args.insert(args.end(), {"--ca-file", (dir / "ca.pem").string()});
         args.insert(args.end(), extra.begin(), extra.end());
         env.emplace("INVENT_API_TOKEN", token);
@@ -152,7 +156,8 @@ private:
             if (!reply_.empty()) {
                 ::send(fd, reply_.data(), reply_.size(), MSG_NOSIGNAL);
             } else {
-                while (::recv(fd, &byte, 1, 0) == 1) {}   // silent until the client leaves
+                while (::recv(fd, &byte, 1, 0) == 1) {
+                }   // silent until the client leaves
             }
             ::close(fd);
         }
@@ -171,9 +176,17 @@ private:
 struct scripted_run {
     scripted_run(const std::string& proxy_url, unsigned max_attempts, std::vector<std::string> extra = {}) {
         write_contacts_csv(dir / "contacts.csv", 3);
-        std::vector<std::string> args{"run", (dir / "contacts.csv").string(), "--base-url", "https://127.0.0.1:9",
-                                      "--quiet", "--concurrency", "1", "--max-attempts", std::to_string(max_attempts),
-                                      "--proxy", proxy_url};
+        std::vector<std::string> args{"run",
+                                      (dir / "contacts.csv").string(),
+                                      "--base-url",
+                                      "https://127.0.0.1:9",
+                                      "--quiet",
+                                      "--concurrency",
+                                      "1",
+                                      "--max-attempts",
+                                      std::to_string(max_attempts),
+                                      "--proxy",
+                                      proxy_url};
         args.insert(args.end(), extra.begin(), extra.end());
         result = run_binary(args, {{"INVENT_API_TOKEN", "demo-token"}}, dir.path);
         finals = final_by_key(read_journal(dir / "contacts.csv.results.jsonl"));
@@ -197,7 +210,7 @@ mock_config plain_mock() {
     return config;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(proxy)
 
@@ -213,7 +226,7 @@ BOOST_AUTO_TEST_CASE(tls_rows_through_the_tunnel_of_a_real_proxy) {
     const auto stats = f.mock.stats_json();
     const auto connections = stat_of(stats, "connections");
     BOOST_TEST(f.proxy.connects_to(f.mock_authority()) == static_cast<std::size_t>(connections), f.proxy.log());
-    BOOST_TEST(connections <= 16);                    // keep-alive through the tunnel, not a CONNECT a row
+    BOOST_TEST(connections <= 16);   // keep-alive through the tunnel, not a CONNECT a row
     BOOST_TEST(stat_of(stats, "resumed_sessions") > 0);   // TLS sessions resumed through it too
     // The proxy saw tunnels only: no request line, and never the token.
     const auto log = f.proxy.log();
@@ -229,7 +242,8 @@ BOOST_AUTO_TEST_CASE(proxy_credentials_from_the_url) {
     const auto wrong = f.run({"--proxy", f.proxy.url("alice:wr0ng")});
     BOOST_TEST(wrong.exit_code == 3, wrong.err);
     BOOST_TEST(wrong.err.find("the proxy " + f.proxy.url() + " answered CONNECT " + f.mock_authority()) !=
-               std::string::npos, wrong.err);
+                   std::string::npos,
+               wrong.err);
     BOOST_TEST(wrong.err.find("refused the proxy URL's credentials") != std::string::npos, wrong.err);
     BOOST_TEST(ledger_of(f.mock.stats_json()).empty());
     BOOST_TEST(stat_of(f.mock.stats_json(), "connections") == 0);
@@ -239,7 +253,8 @@ BOOST_AUTO_TEST_CASE(proxy_credentials_from_the_url) {
         const auto error = str(r, "error");
         refused += error.find("refused the proxy URL's credentials") != std::string::npos;
         BOOST_TEST((error.find("refused the proxy URL's credentials") != std::string::npos ||
-                    error == "stopped before it was sent"), error);
+                    error == "stopped before it was sent"),
+                   error);
     }
     BOOST_TEST(refused >= 3u);   // the refusals in a row that stop the batch
     BOOST_TEST(read_file_if_any(f.journal()).find("wr0ng") == std::string::npos);
@@ -277,7 +292,8 @@ BOOST_AUTO_TEST_CASE(http_proxy_for_a_plain_loopback_api) {
     const auto result = f.run({}, {{"HTTP_PROXY", f.proxy.url()}, {"HTTPS_PROXY", "http://127.0.0.1:1"}});
     BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
     f.every_row_created_once();
-    BOOST_TEST(f.proxy.connects_to(f.mock_authority()) == static_cast<std::size_t>(stat_of(f.mock.stats_json(), "connections")));
+    BOOST_TEST(f.proxy.connects_to(f.mock_authority()) ==
+               static_cast<std::size_t>(stat_of(f.mock.stats_json(), "connections")));
 }
 
 // The exact bytes of CONNECT; a refusal other than 407 is retried like a

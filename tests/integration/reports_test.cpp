@@ -19,13 +19,17 @@ using invent_dispatch::mock_server;
 namespace {
 
 // The §9 series, each with its `input` label.
-const std::vector<std::string> spec_series{
-    "invent_dispatch_rows_total",           "invent_dispatch_requests_total",
-    "invent_dispatch_retries_total",        "invent_dispatch_request_duration_seconds_bucket",
-    "invent_dispatch_request_duration_seconds_sum", "invent_dispatch_request_duration_seconds_count",
-    "invent_dispatch_in_flight",            "invent_dispatch_rate_limit_pauses_total",
-    "invent_dispatch_last_run_start_timestamp_seconds", "invent_dispatch_last_run_end_timestamp_seconds",
-    "invent_dispatch_last_run_exit_code"};
+const std::vector<std::string> spec_series{"invent_dispatch_rows_total",
+                                           "invent_dispatch_requests_total",
+                                           "invent_dispatch_retries_total",
+                                           "invent_dispatch_request_duration_seconds_bucket",
+                                           "invent_dispatch_request_duration_seconds_sum",
+                                           "invent_dispatch_request_duration_seconds_count",
+                                           "invent_dispatch_in_flight",
+                                           "invent_dispatch_rate_limit_pauses_total",
+                                           "invent_dispatch_last_run_start_timestamp_seconds",
+                                           "invent_dispatch_last_run_end_timestamp_seconds",
+                                           "invent_dispatch_last_run_exit_code"};
 
 struct batch_fixture {
     temp_dir dir;
@@ -36,8 +40,8 @@ struct batch_fixture {
         write_file(dir / "ca.pem", mock->ca_pem());
     }
     process_result run(const fs::path& input, std::vector<std::string> extra) const {
-        std::vector<std::string> args{"run", input.string(), "--base-url", mock->url(), "--ca-file",
-                                      (dir / "ca.pem").string(), "--quiet"};
+        std::vector<std::string> args{
+            "run", input.string(), "--base-url", mock->url(), "--ca-file", (dir / "ca.pem").string(), "--quiet"};
         args.insert(args.end(), extra.begin(), extra.end());
         return run_binary(args, {{"INVENT_API_TOKEN", "demo-token"}}, dir.path);
     }
@@ -62,7 +66,7 @@ double sample(const std::string& text, const std::string& name_and_labels) {
     return std::stod(text.substr(at + name_and_labels.size() + 2));
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(reports)
 
@@ -74,8 +78,9 @@ BOOST_AUTO_TEST_CASE(run_writes_summary_metrics_and_html_at_its_end) {
     f.start_mock(config);
     const auto input = f.dir / "contacts.csv";
     write_contacts_csv(input, 200);
-    const auto result = f.run(input, {"--summary", (f.dir / "summary.json").string(), "--metrics-file",
-                                      (f.dir / "batch.prom").string(), "--report-html", (f.dir / "report.html").string()});
+    const auto result =
+        f.run(input, {"--summary", (f.dir / "summary.json").string(), "--metrics-file", (f.dir / "batch.prom").string(),
+                      "--report-html", (f.dir / "report.html").string()});
     BOOST_TEST_REQUIRE(result.exit_code == 1, result.err);
     const auto journal = f.dir / "contacts.csv.results.jsonl";
     const auto created = count_outcome(journal, "created");
@@ -107,10 +112,14 @@ BOOST_AUTO_TEST_CASE(run_writes_summary_metrics_and_html_at_its_end) {
     BOOST_TEST(promtool_accepts(metrics_path, f.dir.path));
     const auto metrics = read_file_if_any(metrics_path);
     const auto label = "input=\"" + fs::canonical(input).string() + "\"";
-    for (const auto& series : spec_series) BOOST_TEST(metrics.find("\n" + series + "{" + label) != std::string::npos, series);
-    BOOST_TEST(sample(metrics, "invent_dispatch_rows_total{" + label + ",outcome=\"created\"}") == static_cast<double>(created));
-    BOOST_TEST(sample(metrics, "invent_dispatch_rows_total{" + label + ",outcome=\"failed\"}") == static_cast<double>(failed));
-    BOOST_TEST(sample(metrics, "invent_dispatch_requests_total{" + label + ",status=\"422\"}") == static_cast<double>(failed));
+    for (const auto& series : spec_series)
+        BOOST_TEST(metrics.find("\n" + series + "{" + label) != std::string::npos, series);
+    BOOST_TEST(sample(metrics, "invent_dispatch_rows_total{" + label + ",outcome=\"created\"}") ==
+               static_cast<double>(created));
+    BOOST_TEST(sample(metrics, "invent_dispatch_rows_total{" + label + ",outcome=\"failed\"}") ==
+               static_cast<double>(failed));
+    BOOST_TEST(sample(metrics, "invent_dispatch_requests_total{" + label + ",status=\"422\"}") ==
+               static_cast<double>(failed));
     BOOST_TEST(sample(metrics, "invent_dispatch_request_duration_seconds_count{" + label + "}") == 200.0);
     BOOST_TEST(sample(metrics, "invent_dispatch_last_run_exit_code{" + label + "}") == 1.0);
     BOOST_TEST(sample(metrics, "invent_dispatch_in_flight{" + label + "}") == 0.0);
@@ -122,7 +131,8 @@ BOOST_AUTO_TEST_CASE(run_writes_summary_metrics_and_html_at_its_end) {
     const auto html = read_file_if_any(f.dir / "report.html");
     BOOST_TEST(html.starts_with("<!DOCTYPE html>"));
     BOOST_TEST(html.find("data-chart=\"statuses\"") != std::string::npos);
-    for (const char* fetch : {"<script", "src=", "href=", "@import", "url("}) BOOST_TEST(html.find(fetch) == std::string::npos, fetch);
+    for (const char* fetch : {"<script", "src=", "href=", "@import", "url("})
+        BOOST_TEST(html.find(fetch) == std::string::npos, fetch);
 }
 
 // The textfile collector's rule: the file is replaced by a rename, never
@@ -139,7 +149,8 @@ BOOST_AUTO_TEST_CASE(metrics_file_is_only_ever_replaced_whole) {
     fs::create_directories(metrics_dir);
     const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     BOOST_TEST_REQUIRE(watch >= 0);
-    BOOST_TEST_REQUIRE(::inotify_add_watch(watch, metrics_dir.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) >= 0);
+    BOOST_TEST_REQUIRE(
+        ::inotify_add_watch(watch, metrics_dir.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) >= 0);
 
     const auto metrics_path = metrics_dir / "invent.prom";
     child_process child({"run", input.string(), "--base-url", f.mock->url(), "--ca-file", (f.dir / "ca.pem").string(),
@@ -187,15 +198,18 @@ BOOST_AUTO_TEST_CASE(three_shards_report_as_one_unsharded_run) {
         std::ofstream out(input);
         out << "contact_id,channel_id,first_name\n";
         for (int i = 0; i < 300; ++i) {
-            if (i % 50 == 7) out << ",ch_1,NoContact" << i << "\n";         // invalid: no contact_id
-            else if (i % 40 == 3) out << "c_" << (i - 1) << ",ch_" << ((i - 1) % 7) << ",Again\n";   // duplicate key
-            else out << "c_" << i << ",ch_" << (i % 7) << ",Name" << i << "\n";
+            if (i % 50 == 7)
+                out << ",ch_1,NoContact" << i << "\n";   // invalid: no contact_id
+            else if (i % 40 == 3)
+                out << "c_" << (i - 1) << ",ch_" << ((i - 1) % 7) << ",Again\n";   // duplicate key
+            else
+                out << "c_" << i << ",ch_" << (i % 7) << ",Name" << i << "\n";
         }
     }
     // The mock fails rows at random, so created and failed split differently
     // from one run to the next; what was sent, invalid and skipped does not.
-    const auto whole = f.run(input, {"--results", (f.dir / "whole.jsonl").string(), "--summary",
-                                     (f.dir / "whole-summary.json").string()});
+    const auto whole = f.run(
+        input, {"--results", (f.dir / "whole.jsonl").string(), "--summary", (f.dir / "whole-summary.json").string()});
     BOOST_TEST_REQUIRE((whole.exit_code == 1), whole.err);
     std::vector<std::string> report_args{"report"};
     for (int k = 0; k < 3; ++k) {
@@ -204,12 +218,13 @@ BOOST_AUTO_TEST_CASE(three_shards_report_as_one_unsharded_run) {
         BOOST_TEST_REQUIRE((shard.exit_code == 0 || shard.exit_code == 1), shard.err);
         report_args.push_back(journal.string());
     }
-    for (const auto& a : {"--json", "--metrics", "--html"}) report_args.push_back(a), report_args.push_back((f.dir / (std::string(a + 2) + ".out")).string());
+    for (const auto& a : {"--json", "--metrics", "--html"})
+        report_args.push_back(a), report_args.push_back((f.dir / (std::string(a + 2) + ".out")).string());
     const auto together = run_binary(report_args, {}, f.dir.path);
     BOOST_TEST_REQUIRE(together.exit_code == 0, together.err);
     BOOST_TEST(together.out.find("invent-dispatch summary") != std::string::npos, together.out);
-    const auto alone = run_binary({"report", (f.dir / "whole.jsonl").string(), "--json", (f.dir / "whole.json").string()},
-                                  {}, f.dir.path);
+    const auto alone = run_binary(
+        {"report", (f.dir / "whole.jsonl").string(), "--json", (f.dir / "whole.json").string()}, {}, f.dir.path);
     BOOST_TEST_REQUIRE(alone.exit_code == 0, alone.err);
 
     const auto shards = boost::json::parse(read_file_if_any(f.dir / "json.out")).as_object();
@@ -224,7 +239,8 @@ BOOST_AUTO_TEST_CASE(three_shards_report_as_one_unsharded_run) {
     BOOST_TEST(shards.at("outcomes").at("invalid").to_number<std::uint64_t>() == 6u);
     BOOST_TEST(shards.at("outcomes").at("skipped").to_number<std::uint64_t>() == 8u);
     const auto sent = [](const boost::json::object& s) {
-        return s.at("outcomes").at("created").to_number<std::uint64_t>() + s.at("outcomes").at("failed").to_number<std::uint64_t>();
+        return s.at("outcomes").at("created").to_number<std::uint64_t>() +
+               s.at("outcomes").at("failed").to_number<std::uint64_t>();
     };
     BOOST_TEST(sent(shards) == sent(unsharded));
     BOOST_TEST(sent(shards) == 286u);
@@ -283,13 +299,15 @@ BOOST_AUTO_TEST_CASE(rate_limit_pauses_are_counted) {
     f.start_mock(limited);
     const auto input = f.dir / "contacts.csv";
     write_contacts_csv(input, 60);
-    const auto result = f.run(input, {"--concurrency", "8", "--max-attempts", "20", "--summary",
-                                      (f.dir / "summary.json").string(), "--metrics-file", (f.dir / "m.prom").string()});
+    const auto result =
+        f.run(input, {"--concurrency", "8", "--max-attempts", "20", "--summary", (f.dir / "summary.json").string(),
+                      "--metrics-file", (f.dir / "m.prom").string()});
     BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
     const auto responses = boost::json::parse(f.mock->stats_json()).at("responses").as_object();
     const auto* too_many = responses.if_contains("429");
     BOOST_TEST_REQUIRE(too_many != nullptr);
-    const auto pauses = boost::json::parse(read_file_if_any(f.dir / "summary.json")).at("rate_limit_pauses").to_number<std::int64_t>();
+    const auto pauses =
+        boost::json::parse(read_file_if_any(f.dir / "summary.json")).at("rate_limit_pauses").to_number<std::int64_t>();
     BOOST_TEST(pauses >= 1);
     BOOST_TEST(pauses <= too_many->to_number<std::int64_t>());
     BOOST_TEST(result.err.find("rate-limit pauses") != std::string::npos, result.err);
@@ -307,8 +325,9 @@ BOOST_AUTO_TEST_CASE(the_adaptive_rate_is_a_metric) {
     f.start_mock(limited);
     const auto input = f.dir / "contacts.csv";
     write_contacts_csv(input, 60);
-    const auto result = f.run(input, {"--rate", "auto:100", "--max-attempts", "100", "--summary",
-                                      (f.dir / "summary.json").string(), "--metrics-file", (f.dir / "m.prom").string()});
+    const auto result =
+        f.run(input, {"--rate", "auto:100", "--max-attempts", "100", "--summary", (f.dir / "summary.json").string(),
+                      "--metrics-file", (f.dir / "m.prom").string()});
     BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
     const auto metrics_path = f.dir / "m.prom";
     BOOST_TEST(promtool_accepts(metrics_path, f.dir.path));
@@ -329,7 +348,8 @@ BOOST_AUTO_TEST_CASE(report_refuses_what_it_cannot_read) {
     write_file(dir / "input.csv", "contact_id,channel_id\n1,2\n");
     const auto not_journal = run_binary({"report", (dir / "input.csv").string()}, {}, dir.path);
     BOOST_TEST(not_journal.exit_code == 2);
-    BOOST_TEST(not_journal.err.find("input.csv:1: not an invent-dispatch journal") != std::string::npos, not_journal.err);
+    BOOST_TEST(not_journal.err.find("input.csv:1: not an invent-dispatch journal") != std::string::npos,
+               not_journal.err);
     const auto none = run_binary({"report"}, {}, dir.path);
     BOOST_TEST(none.exit_code == 2);
     BOOST_TEST(none.err.find("missing JOURNAL") != std::string::npos, none.err);

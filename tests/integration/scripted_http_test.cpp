@@ -27,8 +27,8 @@ scripted_run run_against(const scripted_server& server, const temp_dir& dir, int
                          std::vector<std::string> extra = {}) {
     const auto input = dir / "contacts.csv";
     if (!fs::exists(input)) write_contacts_csv(input, rows);
-    std::vector<std::string> args{"run", input.string(), "--base-url", server.url(), "--quiet",
-                                  "--timeout", "5s", "--max-attempts", "2"};
+    std::vector<std::string> args{"run",       input.string(), "--base-url",     server.url(), "--quiet",
+                                  "--timeout", "5s",           "--max-attempts", "2"};
     if (!server.ca_pem().empty()) {
         write_file(dir / "ca.pem", server.ca_pem());
         args.insert(args.end(), {"--ca-file", (dir / "ca.pem").string()});
@@ -50,7 +50,8 @@ void check_against_log(const scripted_run& run) {
         status_answered[r.contact()] = r.answered_status;
         BOOST_TEST(r.head.find("\r\nAccept-Encoding: identity\r\n") != std::string::npos, r.head);
     }
-    for (const auto& [contact, times] : times_received) BOOST_TEST(times == 1, contact << " received " << times << " times");
+    for (const auto& [contact, times] : times_received)
+        BOOST_TEST(times == 1, contact << " received " << times << " times");
     std::map<std::string, boost::json::object> finals;
     for (const auto& r : run.journal) {
         const auto outcome = str(r, "outcome");
@@ -78,8 +79,8 @@ std::map<std::string, int> outcomes(const scripted_run& run) {
 
 int chat_counter = 0;
 std::string created(const scripted_request& r) {
-    return http_answer_bytes(201, "Content-Type: application/json\r\n", chat_json("chat_" + r.contact() + "_" +
-                                                                                   std::to_string(++chat_counter)));
+    return http_answer_bytes(201, "Content-Type: application/json\r\n",
+                             chat_json("chat_" + r.contact() + "_" + std::to_string(++chat_counter)));
 }
 
 // Every row created once, each with the id the server gave it.
@@ -89,10 +90,11 @@ void check_all_created(const scripted_run& run, int rows) {
     BOOST_TEST(outcomes(run)["created"] == rows);
     BOOST_TEST(run.received.size() == static_cast<std::size_t>(rows));
     for (const auto& [key, r] : final_by_key(run.journal))
-        BOOST_TEST(str(r, "chat_id").rfind("chat_" + str(r, "contact_id") + "_", 0) == 0u, key << ": " << str(r, "chat_id"));
+        BOOST_TEST(str(r, "chat_id").rfind("chat_" + str(r, "contact_id") + "_", 0) == 0u,
+                   key << ": " << str(r, "chat_id"));
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(scripted_http)
 
@@ -101,7 +103,8 @@ BOOST_AUTO_TEST_CASE(interim_answers_are_skipped) {
         server_script script;
         script.tls = tls;
         script.answer = [](const scripted_request& r) {
-            return "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n" + created(r);
+            return "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n" +
+                   created(r);
         };
         scripted_server server(script);
         temp_dir dir;
@@ -120,7 +123,8 @@ BOOST_AUTO_TEST_CASE(a_stray_crlf_after_the_body_does_not_spoil_the_next_answer)
 BOOST_AUTO_TEST_CASE(connection_close_is_honoured) {
     server_script script;
     script.answer = [](const scripted_request& r) {
-        return http_answer_bytes(201, "Connection: close\r\n", chat_json("chat_" + r.contact() + "_" + std::to_string(++chat_counter)));
+        return http_answer_bytes(201, "Connection: close\r\n",
+                                 chat_json("chat_" + r.contact() + "_" + std::to_string(++chat_counter)));
     };
     script.after = after_answer::close_fin;
     scripted_server server(script);
@@ -176,11 +180,13 @@ BOOST_AUTO_TEST_CASE(a_2xx_that_is_not_a_chat_is_unknown_and_not_sent_again) {
     server_script script;
     script.answer = [&](const scripted_request& r) {
         const auto c = r.contact();
-        if (c == "c_0") return http_answer_bytes(200, "Content-Encoding: gzip\r\nContent-Type: application/json\r\n", gzip_bytes);
+        if (c == "c_0")
+            return http_answer_bytes(200, "Content-Encoding: gzip\r\nContent-Type: application/json\r\n", gzip_bytes);
         if (c == "c_1") return http_answer_bytes(200, "Content-Type: text/html\r\n", "<html>ok</html>");
         if (c == "c_2") return http_answer_bytes(200, "Content-Type: application/json\r\n", R"({"status":"RUNNING"})");
         if (c == "c_3") return std::string("HTTP/1.1 204 No Content\r\n\r\n");
-        return http_answer_bytes(201, "Content-Type: application/json\r\nX-Big: " + std::string(60 * 1024, 'h') + "\r\n",
+        return http_answer_bytes(201,
+                                 "Content-Type: application/json\r\nX-Big: " + std::string(60 * 1024, 'h') + "\r\n",
                                  chat_json("chat_" + c + "_1"));
     };
     scripted_server server(script);

@@ -6,8 +6,8 @@
 // close it with a FIN, with a TLS close_notify then a FIN, with a FIN only,
 // or send close_notify and hold the FIN. The log is the server's own record
 // of what it read, for the tests to check the journal against.
-#include <boost/test/unit_test.hpp>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -35,7 +35,7 @@ struct scripted_request {
     unsigned connection = 0;   // 1-based, in accept order
     std::string method;
     std::string target;
-    std::string head;          // the request line and headers as they came
+    std::string head;   // the request line and headers as they came
     std::string body;
     int answered_status = 0;   // the final status the script answered with
     // The contact id segment of a create-chat target.
@@ -49,9 +49,9 @@ struct scripted_request {
 
 enum class after_answer {
     keep_open,
-    close_fin,              // close(): a FIN (TLS: without close_notify)
-    close_notify_then_fin,  // TLS: close_notify, then the FIN
-    close_notify_hold,      // TLS: close_notify, the FIN held until the client closes
+    close_fin,   // close(): a FIN (TLS: without close_notify)
+    close_notify_then_fin,   // TLS: close_notify, then the FIN
+    close_notify_hold,   // TLS: close_notify, the FIN held until the client closes
 };
 
 struct server_script {
@@ -69,8 +69,8 @@ struct server_script {
 
 // "HTTP/1.1 <status> X" with a Content-Length body.
 inline std::string http_answer_bytes(int status, const std::string& headers, const std::string& body) {
-    return "HTTP/1.1 " + std::to_string(status) + " X\r\n" + headers + "Content-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+    return "HTTP/1.1 " + std::to_string(status) + " X\r\n" + headers +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 inline std::string chat_json(const std::string& id) {
@@ -89,7 +89,8 @@ inline invent_dispatch::generated_certificates expired_certificate() {
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), -86400);
     X509_set_pubkey(cert.get(), key.get());
     X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1,
+                               0);
     X509_set_issuer_name(cert.get(), name);
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
@@ -111,7 +112,8 @@ inline invent_dispatch::generated_certificates expired_certificate() {
     generated_certificates out;
     out.server_cert_pem = pem([&](BIO* b) { PEM_write_bio_X509(b, cert.get()); });
     out.ca_cert_pem = out.server_cert_pem;
-    out.server_key_pem = pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
+    out.server_key_pem =
+        pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
     return out;
 }
 
@@ -142,7 +144,9 @@ public:
     scripted_server(const scripted_server&) = delete;
     scripted_server& operator=(const scripted_server&) = delete;
 
-    std::string url() const { return std::string(script_.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_); }
+    std::string url() const {
+        return std::string(script_.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+    }
     std::string ca_pem() const { return script_.certificates ? script_.certificates->ca_cert_pem : std::string(); }
     std::vector<scripted_request> received() const {
         std::lock_guard lock(mutex_);
@@ -202,7 +206,9 @@ private:
                     n = ::send(fd, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
                 } else {
                     std::size_t written = 0;
-                    n = SSL_write_ex(ssl, bytes.data() + at, bytes.size() - at, &written) == 1 ? static_cast<long>(written) : -1;
+                    n = SSL_write_ex(ssl, bytes.data() + at, bytes.size() - at, &written) == 1
+                            ? static_cast<long>(written)
+                            : -1;
                 }
                 if (n <= 0) return false;
                 at += static_cast<std::size_t>(n);
@@ -219,7 +225,8 @@ private:
             // asyncio's way: the FIN waits; anything the client still sends is
             // not read as a request. Until the client closes, or the test ends.
             char sink[4096];
-            while (wait_readable(c.fd, std::chrono::milliseconds(0)) && ::recv(c.fd, sink, sizeof sink, 0) > 0) {}
+            while (wait_readable(c.fd, std::chrono::milliseconds(0)) && ::recv(c.fd, sink, sizeof sink, 0) > 0) {
+            }
         }
         if (c.ssl != nullptr) SSL_free(c.ssl);
         ::close(c.fd);
@@ -304,4 +311,4 @@ private:
     std::vector<scripted_request> log_;
 };
 
-} // namespace test_support
+}   // namespace test_support

@@ -2,6 +2,7 @@
 // Shared by the integration tests: temporary folders, the real binary run as
 // a child process (so exit codes, signals and stderr are the user's), and
 // readers for the journal and the mock's ledger.
+#include <atomic>
 #include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -10,16 +11,14 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
-#include <atomic>
 #include <chrono>
-#include <functional>
+#include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
-#include <optional>
 #include <netinet/in.h>
 #include <optional>
 #include <spawn.h>
@@ -115,8 +114,10 @@ public:
         } else {
             posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         }
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
         const int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
         posix_spawn_file_actions_destroy(&actions);
         BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " << argv[0]);
@@ -283,7 +284,8 @@ inline bool read_http_request(boost::asio::ip::tcp::socket& socket, boost::asio:
     pending.consume(head_size);
     const auto at = head.find("Content-Length: ");
     const std::size_t length = at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
-    if (pending.size() < length) boost::asio::read(socket, pending, boost::asio::transfer_exactly(length - pending.size()), ec);
+    if (pending.size() < length)
+        boost::asio::read(socket, pending, boost::asio::transfer_exactly(length - pending.size()), ec);
     pending.consume(length);
     return !ec;
 }
@@ -297,7 +299,8 @@ public:
     using handler = std::function<void(tcp::socket&, int)>;
 
     explicit loopback_server(handler serve)
-        : serve_(std::move(serve)), acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+        : serve_(std::move(serve)),
+          acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
         thread_ = std::thread([this] {
             for (int connection = 0;; ++connection) {
                 tcp::socket socket(io_);
@@ -333,4 +336,4 @@ inline int run_with_shell(const std::string& command, const fs::path& dir) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-} // namespace test_support
+}   // namespace test_support

@@ -70,4 +70,4 @@ inline void write_file(const fs::path& path, std::string_view bytes) {
     BOOST_REQUIRE_MESSAGE(out, "cannot write " << path);
 }
 
-} // namespace test_support
+}   // namespace test_support

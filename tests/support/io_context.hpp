@@ -59,7 +59,9 @@ struct io_fixture {
     io_fixture& operator=(const io_fixture&) = delete;
 
     template <class T>
-    T run(boost::asio::awaitable<T> task) { return run_to_completion(io, std::move(task)); }
+    T run(boost::asio::awaitable<T> task) {
+        return run_to_completion(io, std::move(task));
+    }
 };
 
-} // namespace test_support
+}   // namespace test_support

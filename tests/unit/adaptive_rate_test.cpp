@@ -20,7 +20,9 @@ constexpr double tol = 1e-9;
 using controller = invent_dispatch::adaptive_rate;
 
 // An advertised quota per second as the rate it sets.
-double less_margin(double per_second) { return per_second * (1 - controller::header_margin); }
+double less_margin(double per_second) {
+    return per_second * (1 - controller::header_margin);
+}
 using change = controller::change;
 
 advertised_limit draft_policy(double limit, double window) {
@@ -46,7 +48,7 @@ time_point clean_for(controller& c, time_point from, duration span, double* high
     return now;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(adaptive_rate)
 
@@ -86,7 +88,7 @@ BOOST_AUTO_TEST_CASE(a_cut_stops_at_what_the_server_accepted_over_the_last_secon
     // drains: the refusals that follow a cut must not drive the rate down
     // round trip after round trip.
     controller c(1000);
-    for (int i = 0; i < 300; ++i) round_trip(c, 200, t0 + i * 3ms);     // 300 accepted in 0.9 s
+    for (int i = 0; i < 300; ++i) round_trip(c, 200, t0 + i * 3ms);   // 300 accepted in 0.9 s
     for (int i = 0; i < 50; ++i) round_trip(c, 429, t0 + 950ms + i * 1ms);   // then only 429s
     // 0.95 of the 300 accepted over the last 0.999 s.
     BOOST_TEST(c.current() == 300 / 0.999 * 0.95, boost::test_tools::tolerance(1e-9));
@@ -125,8 +127,8 @@ BOOST_AUTO_TEST_CASE(clean_answers_raise_the_rate_back_and_never_above_max) {
 
 BOOST_AUTO_TEST_CASE(past_the_last_cut_the_rate_climbs_in_equal_steps) {
     controller c(1000);
-    round_trip(c, 429, t0);                     // 1000 -> 900, the last cut's rate is 1000
-    round_trip(c, 429, t0 + 1ms);               // 900 -> 810, the last cut's rate is 900
+    round_trip(c, 429, t0);   // 1000 -> 900, the last cut's rate is 1000
+    round_trip(c, 429, t0 + 1ms);   // 900 -> 810, the last cut's rate is 900
     time_point now = clean_for(c, t0 + 100ms, 2s);   // back to 900 and past it
     const double a = c.current();
     BOOST_TEST(a > 900);

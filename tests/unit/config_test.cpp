@@ -7,8 +7,8 @@
 #include <regex>
 #include <sstream>
 
-#include "support/files.hpp"
 #include "invent_dispatch/config.hpp"
+#include "support/files.hpp"
 
 using namespace invent_dispatch;
 using namespace std::chrono_literals;
@@ -49,11 +49,13 @@ std::string pairs_text(const std::vector<std::pair<A, B>>& pairs) {
     return out.str();
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 using test_support::temp_dir;
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(config)
 
@@ -81,7 +83,8 @@ BOOST_FIXTURE_TEST_CASE(built_in_defaults, temp_dir) {
 }
 
 BOOST_FIXTURE_TEST_CASE(file_beats_defaults, temp_dir) {
-    const auto file = write("a.toml", "concurrency = 64\norg_id = \"org_file\"\nbase_url = \"https://file.example.com\"\n");
+    const auto file =
+        write("a.toml", "concurrency = 64\norg_id = \"org_file\"\nbase_url = \"https://file.example.com\"\n");
     const auto c = run({"--config", file});
     BOOST_TEST(c.concurrency == 64u);
     BOOST_TEST(c.defaults.org_id == "org_file");
@@ -89,7 +92,8 @@ BOOST_FIXTURE_TEST_CASE(file_beats_defaults, temp_dir) {
 }
 
 BOOST_FIXTURE_TEST_CASE(environment_beats_file, temp_dir) {
-    const auto file = write("a.toml", "concurrency = 64\norg_id = \"org_file\"\nbase_url = \"https://file.example.com\"\n");
+    const auto file =
+        write("a.toml", "concurrency = 64\norg_id = \"org_file\"\nbase_url = \"https://file.example.com\"\n");
     auto env = token_env;
     env["INVENT_CONFIG"] = file;   // the file comes from the environment too
     env["INVENT_ORG_ID"] = "org_env";
@@ -218,7 +222,11 @@ BOOST_AUTO_TEST_CASE(concurrency_bounds) {
     BOOST_TEST(run({"--concurrency", "1"}).concurrency == 1u);
     BOOST_TEST(run({"--concurrency", "10000"}).concurrency == 10000u);
     for (const auto* bad : {"0", "10001", "-1", "many", "3.5"})
-        BOOST_TEST(contains(usage_message([&] { run({"--concurrency", bad}); }), "--concurrency: expected a whole number from 1 to 10000"), bad);
+        BOOST_TEST(contains(usage_message([&] {
+                                run({"--concurrency", bad});
+                            }),
+                            "--concurrency: expected a whole number from 1 to 10000"),
+                   bad);
 }
 
 BOOST_AUTO_TEST_CASE(field_map_from_flags) {
@@ -247,10 +255,29 @@ BOOST_AUTO_TEST_CASE(input_format_and_delimiter) {
 }
 
 BOOST_AUTO_TEST_CASE(row_defaults_and_switches) {
-    const auto c = run({"--assistant-id", "asst_1", "--title", "Hi {{first_name}}", "--message", "Hello", "--strict",
-                        "--retry-unknown", "--allow-duplicates", "--retry-ambiguous", "--quiet", "--max-attempts", "2",
-                        "--auth-failures", "9", "--seed", "42", "--log-level", "debug", "--summary", "s.json",
-                        "--results", "r.jsonl"});
+    const auto c = run({"--assistant-id",
+                        "asst_1",
+                        "--title",
+                        "Hi {{first_name}}",
+                        "--message",
+                        "Hello",
+                        "--strict",
+                        "--retry-unknown",
+                        "--allow-duplicates",
+                        "--retry-ambiguous",
+                        "--quiet",
+                        "--max-attempts",
+                        "2",
+                        "--auth-failures",
+                        "9",
+                        "--seed",
+                        "42",
+                        "--log-level",
+                        "debug",
+                        "--summary",
+                        "s.json",
+                        "--results",
+                        "r.jsonl"});
     BOOST_TEST(c.defaults.assistant_id == "asst_1");
     BOOST_TEST(c.defaults.title == "Hi {{first_name}}");
     BOOST_TEST(c.defaults.message == "Hello");
@@ -287,21 +314,35 @@ BOOST_FIXTURE_TEST_CASE(token_file_first_line_trimmed, temp_dir) {
     const auto config = write("c.toml", "token_file = \"" + file + "\"\n");
     BOOST_TEST(run({"--config", config}).client.token == "secret-token");
     BOOST_TEST(run({"--config", config}, {}).client.token == "file-token");
-    BOOST_TEST(contains(usage_message([&] { run({"--token-file", (path / "none").string()}); }), "cannot read token file"));
+    BOOST_TEST(contains(usage_message([&] {
+                            run({"--token-file", (path / "none").string()});
+                        }),
+                        "cannot read token file"));
     BOOST_TEST(contains(usage_message([&] { run({"--token-file", write("empty", "\n")}); }), "is empty"));
 }
 
 BOOST_FIXTURE_TEST_CASE(token_cleaned_of_bom_whitespace_and_line_break, temp_dir) {
     // Notepad's BOM and CRLF, and the whitespace a pasted variable brings, are not part of the token.
-    BOOST_TEST(run({"--token-file", write("bom", "\xEF\xBB\xBF" "file-token\r\n")}, {}).client.token == "file-token");
+    BOOST_TEST(run({"--token-file", write("bom", "\xEF\xBB\xBF"
+                                                 "file-token\r\n")},
+                   {})
+                   .client.token == "file-token");
     BOOST_TEST(run({}, {{"INVENT_API_TOKEN", " env-token\r\n"}}).client.token == "env-token");
-    BOOST_TEST(run({}, {{"INVENT_API_TOKEN", "\xEF\xBB\xBF" "env-token"}}).client.token == "env-token");
+    BOOST_TEST(run({}, {{"INVENT_API_TOKEN", "\xEF\xBB\xBF"
+                                             "env-token"}})
+                   .client.token == "env-token");
 }
 
 BOOST_FIXTURE_TEST_CASE(token_with_a_control_character_refused_without_showing_it, temp_dir) {
     // A CR/LF inside would start a header of the sender's choosing.
-    for (const std::string token : {"abc\r\nX-Injected: yes", "abc\ndef", "abc\x01" "def", "abc\x7F" "def",
-                                    "abc\xC2\x85" "def", "abc\tdef"}) {
+    for (const std::string token : {"abc\r\nX-Injected: yes", "abc\ndef",
+                                    "abc\x01"
+                                    "def",
+                                    "abc\x7F"
+                                    "def",
+                                    "abc\xC2\x85"
+                                    "def",
+                                    "abc\tdef"}) {
         const auto message = usage_message([&] { run({}, {{"INVENT_API_TOKEN", token}}); });
         BOOST_TEST(contains(message, "INVENT_API_TOKEN: the token holds a control character"), message);
         BOOST_TEST(!contains(message, "abc"), message);
@@ -367,9 +408,11 @@ BOOST_FIXTURE_TEST_CASE(shipped_example_config_parses, temp_dir) {
 }
 
 BOOST_AUTO_TEST_CASE(plain_http_only_on_loopback) {
-    BOOST_TEST(usage_message([] { run({"--base-url", "http://api.example.com"}); }) ==
-               "refusing plain http to api.example.com: only loopback hosts may use http:// or --insecure");
-    for (const auto* url : {"http://127.0.0.1:8080", "http://127.9.9.9", "http://localhost:9000", "http://[::1]:9000/v1/"}) {
+    BOOST_TEST(usage_message([] {
+                   run({"--base-url", "http://api.example.com"});
+               }) == "refusing plain http to api.example.com: only loopback hosts may use http:// or --insecure");
+    for (const auto* url :
+         {"http://127.0.0.1:8080", "http://127.9.9.9", "http://localhost:9000", "http://[::1]:9000/v1/"}) {
         const auto c = run({"--base-url", url});
         BOOST_TEST(c.client.endpoint.loopback, url);
         BOOST_TEST(!c.client.endpoint.tls, url);
@@ -400,8 +443,8 @@ BOOST_AUTO_TEST_CASE(endpoint_parts) {
     BOOST_TEST(parse_endpoint("http://LOCALHOST").loopback);
     BOOST_TEST(!parse_endpoint("https://128.0.0.1").loopback);
     BOOST_TEST(!parse_endpoint("https://localhost.example.com").loopback);
-    for (const auto* bad : {"ftp://example.com", "api.example.com", "https://user:pw@example.com", "https://example.com/?a=1",
-                            "https://", "https://example.com:0", "not a url"})
+    for (const auto* bad : {"ftp://example.com", "api.example.com", "https://user:pw@example.com",
+                            "https://example.com/?a=1", "https://", "https://example.com:0", "not a url"})
         BOOST_TEST(!usage_message([&] { parse_endpoint(bad); }).empty(), bad);
     BOOST_TEST(!contains(usage_message([] { parse_endpoint("https://user:pw@example.com"); }), "pw"));
 }
@@ -426,7 +469,8 @@ BOOST_AUTO_TEST_CASE(host_with_control_characters_is_refused) {
                             "https://api%0A.example.com", "https://api%20x.example.com", "https://api%25.example.com",
                             "https://api%7F.example.com", "https://%09localhost"}) {
         BOOST_TEST(contains(usage_message([&] { parse_endpoint(bad); }),
-                            "the host holds a control character, a space or a '%' once decoded"), bad);
+                            "the host holds a control character, a space or a '%' once decoded"),
+                   bad);
     }
     auto env = token_env;
     env["INVENT_BASE_URL"] = "https://%00api.useinvent.com:18443";
@@ -454,11 +498,37 @@ BOOST_AUTO_TEST_CASE(commands) {
 }
 
 BOOST_AUTO_TEST_CASE(mock_flags) {
-    const auto m = parse({"mock", "--port", "8443", "--plain", "--latency", "20,5", "--error-rate", "500=0.05,503=0.02",
-                          "--error-rate", "429=0.1", "--rate-limit", "50/s", "--retry-after", "2", "--drop-before-response",
-                          "0.01", "--drop-on-accept", "0.02", "--max-requests-per-connection", "100", "--idle-timeout",
-                          "5000", "--malformed-rate", "0.03", "--honour-idempotency", "--seed", "7", "--cert-out", "ca.pem",
-                          "--token", "mock-token"})
+    const auto m = parse({"mock",
+                          "--port",
+                          "8443",
+                          "--plain",
+                          "--latency",
+                          "20,5",
+                          "--error-rate",
+                          "500=0.05,503=0.02",
+                          "--error-rate",
+                          "429=0.1",
+                          "--rate-limit",
+                          "50/s",
+                          "--retry-after",
+                          "2",
+                          "--drop-before-response",
+                          "0.01",
+                          "--drop-on-accept",
+                          "0.02",
+                          "--max-requests-per-connection",
+                          "100",
+                          "--idle-timeout",
+                          "5000",
+                          "--malformed-rate",
+                          "0.03",
+                          "--honour-idempotency",
+                          "--seed",
+                          "7",
+                          "--cert-out",
+                          "ca.pem",
+                          "--token",
+                          "mock-token"})
                        .mock;
     BOOST_TEST(m.port == 8443);
     BOOST_TEST(m.plain);
@@ -479,7 +549,8 @@ BOOST_AUTO_TEST_CASE(mock_flags) {
 }
 
 BOOST_AUTO_TEST_CASE(mock_rate_limit_knobs) {
-    const auto m = parse({"mock", "--rate-limit", "300/s", "--rate-limit-headers", "draft", "--rate-limit-after", "2.5:150"}).mock;
+    const auto m =
+        parse({"mock", "--rate-limit", "300/s", "--rate-limit-headers", "draft", "--rate-limit-after", "2.5:150"}).mock;
     BOOST_TEST(*m.rate_limit == 300.0);
     BOOST_TEST((m.rate_limit_headers == mock_config::limit_headers::draft));
     BOOST_REQUIRE(m.rate_limit_after);
@@ -488,9 +559,16 @@ BOOST_AUTO_TEST_CASE(mock_rate_limit_knobs) {
     BOOST_TEST((parse({"mock", "--rate-limit-headers", "x"}).mock.rate_limit_headers == mock_config::limit_headers::x));
     BOOST_TEST((parse({"mock"}).mock.rate_limit_headers == mock_config::limit_headers::none));
     BOOST_TEST(!parse({"mock"}).mock.rate_limit_after);
-    BOOST_TEST(contains(usage_message([] { parse({"mock", "--rate-limit-headers", "ietf"}); }), "--rate-limit-headers"));
+    BOOST_TEST(contains(usage_message([] {
+                            parse({"mock", "--rate-limit-headers", "ietf"});
+                        }),
+                        "--rate-limit-headers"));
     for (const auto* bad : {"30", "30:", ":150", "x:150", "30:fast", "-1:150"})
-        BOOST_TEST(contains(usage_message([&] { parse({"mock", "--rate-limit-after", bad}); }), "--rate-limit-after"), bad);
+        BOOST_TEST(contains(usage_message([&] {
+                                parse({"mock", "--rate-limit-after", bad});
+                            }),
+                            "--rate-limit-after"),
+                   bad);
 }
 
 BOOST_AUTO_TEST_CASE(mock_defaults_and_checks) {
@@ -547,7 +625,9 @@ BOOST_FIXTURE_TEST_CASE(no_proxy_names_the_api_host, temp_dir) {
     BOOST_TEST(run({}, env).client.proxy.has_value());
     BOOST_TEST(!run({"--no-proxy", "*"}, env).client.proxy.has_value());
     BOOST_TEST(!run({"--proxy", "http://flag:1", "--no-proxy", "api.useinvent.com"}, env).client.proxy.has_value());
-    BOOST_TEST(!run({"--config", write("n.toml", "no_proxy = \"useinvent.com\"\n")}, {{"INVENT_API_TOKEN", "t"}, {"HTTPS_PROXY", "http://p:1"}}).client.proxy.has_value());
+    BOOST_TEST(!run({"--config", write("n.toml", "no_proxy = \"useinvent.com\"\n")},
+                    {{"INVENT_API_TOKEN", "t"}, {"HTTPS_PROXY", "http://p:1"}})
+                    .client.proxy.has_value());
 }
 
 BOOST_AUTO_TEST_CASE(bad_proxy_url_names_its_origin_not_its_password) {
@@ -575,8 +655,8 @@ BOOST_FIXTURE_TEST_CASE(contacts_reads_its_flags_and_the_api_settings_of_run, te
     BOOST_TEST(plain.dispatch.defaults.org_id == "c");
 
     const auto c = parse({"contacts", "--segment-id", "seg 1", "--status", "unsubscribed", "--name", "Ana", "--email",
-                          "@x.com", "--out", "spring.jsonl", "--include-unsubscribed", "--include-blocked",
-                          "--org-id", "org_9", "--base-url", "http://127.0.0.1:9", "--max-attempts", "2"},
+                          "@x.com", "--out", "spring.jsonl", "--include-unsubscribed", "--include-blocked", "--org-id",
+                          "org_9", "--base-url", "http://127.0.0.1:9", "--max-attempts", "2"},
                          token_env);
     BOOST_TEST(c.contacts.query.segment_id == "seg 1");
     BOOST_TEST(c.contacts.query.status == "UNSUBSCRIBED");
@@ -605,7 +685,9 @@ BOOST_FIXTURE_TEST_CASE(contacts_reads_its_flags_and_the_api_settings_of_run, te
     BOOST_TEST(contains(usage_message([] { parse({"contacts", "--token", "t"}, token_env); }), "never as a flag"));
     BOOST_TEST(contains(usage_message([] { parse({"contacts"}); }), "no API token"));
     BOOST_TEST(contains(usage_message([] { parse({"contacts", "--title", "x"}, token_env); }), "title"));
-    BOOST_TEST(contains(usage_message([] { parse({"contacts", "--base-url", "http://example.com"}, token_env); }),
+    BOOST_TEST(contains(usage_message([] {
+                            parse({"contacts", "--base-url", "http://example.com"}, token_env);
+                        }),
                         "plain http"));
     BOOST_TEST(parse({"mock", "--contacts", "20"}).mock.contacts == 20u);
 }

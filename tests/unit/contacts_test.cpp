@@ -66,7 +66,7 @@ std::uint64_t left_out(const contact_listing& listing, left_out_reason reason) {
     return listing.counts().left_out[static_cast<std::size_t>(reason)];
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(contacts)
 
@@ -121,7 +121,8 @@ BOOST_AUTO_TEST_CASE(each_contact_is_left_out_for_one_reason_in_order) {
         contact_json("no_custom", "", channel_of_type("i4", "internal") + "," + channel_of_type("w4", "whatsapp_bot")) +
         "," + contact_json("custom_without_id", "", R"({"type":"custom","id":null})") + "," +
         contact_json("two", R"("blocked":false,"unsubscribed":null)",
-                     custom("h6a") + "," + channel_of_type("i6", "internal") + "," + custom("h6b")) + "]";
+                     custom("h6a") + "," + channel_of_type("i6", "internal") + "," + custom("h6b")) +
+        "]";
     contact_listing listing(false, false);
     const auto page = add(listing, body);
     BOOST_TEST_REQUIRE(page.problem.empty(), page.problem);
@@ -231,8 +232,8 @@ BOOST_AUTO_TEST_CASE(a_broken_page_changes_nothing) {
     contact_listing listing(false, false);
     const std::string whole = page_of(1, 100);
     for (const std::string& body : {whole.substr(0, whole.size() / 2), std::string(R"({"data":[]})"),
-                                   std::string(R"([{"id":"a","channels":[]},{"name":"no id"}])"),
-                                   std::string(R"([{"id":""}])"), std::string(R"([1,2])")}) {
+                                    std::string(R"([{"id":"a","channels":[]},{"name":"no id"}])"),
+                                    std::string(R"([{"id":""}])"), std::string(R"([1,2])")}) {
         const auto page = add(listing, body, "100");
         BOOST_TEST(!page.problem.empty(), body);
         BOOST_TEST(page.rows.empty());
@@ -245,8 +246,7 @@ BOOST_AUTO_TEST_CASE(a_broken_page_changes_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(csv_quotes_what_needs_it_and_reads_back_through_the_input_stage) {
-    const contact_row row{"c1",   "ch,1",           "Ana \"Nana\" Souza", "line\nbreak", "ana",
-                          "a@x",  "+55 11 9",       "BR",                 "pt"};
+    const contact_row row{"c1", "ch,1", "Ana \"Nana\" Souza", "line\nbreak", "ana", "a@x", "+55 11 9", "BR", "pt"};
     std::string text;
     append_header(text, contacts_format::csv);
     append_row(text, row, contacts_format::csv);
@@ -370,16 +370,19 @@ std::string page_target(int page) {
     return fmt::format("/v1/orgs/c/contacts?segment_id=seg_spring&page={}&take=100", page);
 }
 
-std::size_t lines_of(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+std::size_t lines_of(const std::string& text) {
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
 
-} // namespace
+}   // namespace
 
 // The same suite, reopened: ctest runs each file's suite by its name.
 BOOST_AUTO_TEST_SUITE(contacts)
 
 BOOST_AUTO_TEST_CASE(pages_until_a_short_page_and_writes_each_row_once) {
     scripted_transport transport;
-    transport.script = {{{}, 200, page_of(1, 100), "", "250"}, {{}, 200, page_of(101, 100), "", "250"},
+    transport.script = {{{}, 200, page_of(1, 100), "", "250"},
+                        {{}, 200, page_of(101, 100), "", "250"},
                         {{}, 200, page_of(201, 50), "", "250"}};
     const auto out = list(transport);
     BOOST_TEST((out.result.how == listing_result::kind::complete), out.result.error);
@@ -405,8 +408,8 @@ BOOST_AUTO_TEST_CASE(failed_attempts_ask_the_same_page_again) {
     const auto out = list(transport);
     BOOST_TEST((out.result.how == listing_result::kind::complete), out.result.error);
     BOOST_TEST(transport.targets ==
-               (std::vector<std::string>{page_target(1), page_target(2), page_target(2), page_target(2),
-                                         page_target(2), page_target(2), page_target(3)}));
+               (std::vector<std::string>{page_target(1), page_target(2), page_target(2), page_target(2), page_target(2),
+                                         page_target(2), page_target(3)}));
     BOOST_TEST(lines_of(out.text) == 211u);
     BOOST_TEST(out.counts.rows == 210u);
     BOOST_TEST(out.counts.repeated_rows == 0u);
@@ -416,7 +419,8 @@ BOOST_AUTO_TEST_CASE(failed_attempts_ask_the_same_page_again) {
 
 BOOST_AUTO_TEST_CASE(a_refused_request_fails_the_listing_with_the_servers_words) {
     scripted_transport transport;
-    transport.script = {{{}, 200, page_of(1, 100), "", "300"}, {{}, 400, R"({"message":"take must be at most 100"})", "", ""}};
+    transport.script = {{{}, 200, page_of(1, 100), "", "300"},
+                        {{}, 400, R"({"message":"take must be at most 100"})", "", ""}};
     const auto out = list(transport);
     BOOST_TEST((out.result.how == listing_result::kind::failed));
     BOOST_TEST(out.result.error == "page 2 failed after 1 attempt: HTTP 400: take must be at most 100");

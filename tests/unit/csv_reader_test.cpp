@@ -32,8 +32,7 @@ csv_contents read_csv_file(const std::string& path, csv_options options = {}) {
     input_record record;
     while (reader.next(record)) {
         csv_row row{record.line, {}, record.problem};
-        for (const auto& field : record.fields)
-            row.values.emplace_back(field.value);
+        for (const auto& field : record.fields) row.values.emplace_back(field.value);
         contents.rows.push_back(std::move(row));
     }
     return contents;
@@ -48,7 +47,7 @@ using strings = std::vector<std::string>;
 
 const std::string spectrum_dir = INVENT_SHARED_DIR "/conformance/csv-spectrum";
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(csv_reader)
 
@@ -58,7 +57,8 @@ BOOST_AUTO_TEST_CASE(csv_spectrum_conformance) {
     for (const auto& entry : std::filesystem::directory_iterator(spectrum_dir + "/csvs")) {
         const auto name = entry.path().stem().string();
         BOOST_TEST_CONTEXT("case " << name) {
-            const auto expected = boost::json::parse(test_support::read_file(spectrum_dir + "/json/" + name + ".json")).as_array();
+            const auto expected =
+                boost::json::parse(test_support::read_file(spectrum_dir + "/json/" + name + ".json")).as_array();
 
             const auto contents = read_csv_file(entry.path().string());
             BOOST_TEST_REQUIRE(contents.rows.size() == expected.size());
@@ -96,7 +96,9 @@ BOOST_AUTO_TEST_CASE(crlf_inside_quotes_is_kept_and_counted) {
 }
 
 BOOST_AUTO_TEST_CASE(bom_is_dropped) {
-    const auto contents = read_csv("\xEF\xBB\xBF" "contact_id,b\n1,2\n", csv_options{',', 4});
+    const auto contents = read_csv("\xEF\xBB\xBF"
+                                   "contact_id,b\n1,2\n",
+                                   csv_options{',', 4});
     BOOST_TEST(contents.header == (strings{"contact_id", "b"}));
     BOOST_TEST(contents.rows.at(0).values == (strings{"1", "2"}));
 }
@@ -104,8 +106,8 @@ BOOST_AUTO_TEST_CASE(bom_is_dropped) {
 // Every way of cutting a 3-byte and a 4-byte character across reads,
 // in quoted and unquoted fields.
 BOOST_AUTO_TEST_CASE(multibyte_characters_split_across_reads) {
-    const std::string euro = "\xE2\x82\xAC";          // U+20AC, 3 bytes
-    const std::string emoji = "\xF0\x9F\x98\x80";     // U+1F600, 4 bytes
+    const std::string euro = "\xE2\x82\xAC";   // U+20AC, 3 bytes
+    const std::string emoji = "\xF0\x9F\x98\x80";   // U+1F600, 4 bytes
     const std::string bytes = "name,note\n" + euro + emoji + euro + ",\"" + emoji + euro + emoji + "\"\n";
     for (std::size_t read_size = 4; read_size <= 12; ++read_size) {
         BOOST_TEST_CONTEXT("read size " << read_size) {
@@ -176,9 +178,9 @@ BOOST_AUTO_TEST_CASE(tiny_max_record_is_the_same_at_every_read_size) {
                 BOOST_TEST_REQUIRE(contents.rows.size() == 2u);
                 BOOST_TEST(contents.rows[0].values == (strings{"1", "2"}));
                 BOOST_TEST(contents.rows[0].problem == "");
-                BOOST_TEST(contents.rows[1].problem == (max_record < 17 ? "record longer than " +
-                                                            std::to_string(max_record) + " bytes"
-                                                                        : "9 fields where the header has 2"));
+                BOOST_TEST(contents.rows[1].problem ==
+                           (max_record < 17 ? "record longer than " + std::to_string(max_record) + " bytes"
+                                            : "9 fields where the header has 2"));
             }
         }
     }
@@ -189,8 +191,8 @@ BOOST_AUTO_TEST_CASE(tiny_max_record_is_the_same_at_every_read_size) {
 // start of the next pass as a character.
 BOOST_AUTO_TEST_CASE(invalid_utf8_is_found_in_quoted_records_too) {
     const test_support::temp_dir dir;
-    for (const std::string row : {"\"c1\",ch,Hi\xD0,\x97there\n", "c1,ch,Hi\xD0,\x97there\n",
-                                  "\"c1\",ch,Hi,\xD0\x97there\n"}) {
+    for (const std::string row :
+         {"\"c1\",ch,Hi\xD0,\x97there\n", "c1,ch,Hi\xD0,\x97there\n", "\"c1\",ch,Hi,\xD0\x97there\n"}) {
         BOOST_TEST_CONTEXT("row " << row) {
             invent_dispatch::csv_reader reader(input_file(dir.write("utf8.csv", "a,b,c,d\n" + row)), csv_options{});
             input_record record;
@@ -276,20 +278,17 @@ BOOST_AUTO_TEST_CASE(read_size_does_not_change_records) {
 // the RFC 4180 way come back exactly, whatever the read size.
 BOOST_AUTO_TEST_CASE(random_round_trip) {
     std::mt19937 random(20240601);
-    const std::vector<std::string> pieces = {"a", "Z", "0", " ", ",", ";", "\"", "\r", "\n", "\r\n",
-                                             "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "'"};
+    const std::vector<std::string> pieces = {
+        "a", "Z", "0", " ", ",", ";", "\"", "\r", "\n", "\r\n", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "'"};
     const auto random_field = [&] {
         std::string field;
-        for (auto n = random() % 6; n > 0; --n)
-            field += pieces[random() % pieces.size()];
+        for (auto n = random() % 6; n > 0; --n) field += pieces[random() % pieces.size()];
         return field;
     };
     const auto encode = [](const std::string& field) {
-        if (field.find_first_of(",\"\r\n") == std::string::npos)
-            return field;
+        if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
         std::string quoted = "\"";
-        for (const char c : field)
-            quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+        for (const char c : field) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
         return quoted + "\"";
     };
     for (int round = 0; round < 20; ++round) {
@@ -298,13 +297,12 @@ BOOST_AUTO_TEST_CASE(random_round_trip) {
         std::string bytes = "a,b,c\n";
         for (int row = 0; row < 30; ++row) {
             std::vector<std::string> values;
-            for (int column = 0; column < 3; ++column)
-                values.push_back(random_field());
+            for (int column = 0; column < 3; ++column) values.push_back(random_field());
             if (values == std::vector<std::string>{"", "", ""})
                 values[0] = "x";   // an all-empty unquoted row would be a blank line
             lines.push_back(1 + static_cast<std::uint64_t>(std::count(bytes.begin(), bytes.end(), '\n')));
-            bytes += encode(values[0]) + "," + encode(values[1]) + "," + encode(values[2]) +
-                     (random() % 2 ? "\r\n" : "\n");
+            bytes +=
+                encode(values[0]) + "," + encode(values[1]) + "," + encode(values[2]) + (random() % 2 ? "\r\n" : "\n");
             expected.push_back(values);
         }
         const std::size_t read_size = 4 + random() % 40;
@@ -333,17 +331,16 @@ BOOST_AUTO_TEST_CASE(count_is_quote_aware) {
 // the reader: the progress total must be the number of rows the reader gives.
 BOOST_AUTO_TEST_CASE(count_quotes_as_the_reader_does) {
     const std::vector<std::pair<std::string, char>> inputs{
-        {"a,b\n1,x\"y\n2,3\n", ','},                    // a quote inside an unquoted field is text
-        {"a,b\n\"1\"x\"y,2\n3,4\n", ','},                 // text after a closing quote, quotes in it too
-        {"a;b\n1;\"x\ny\"\n2,\"3\n4;5\n", ';'},            // only the delimiter makes a field start
-        {"a,b\n1,\"x\"\"\ny\"\n2,\r\"\n", ','},            // "" inside quotes; a lone CR before a quote
+        {"a,b\n1,x\"y\n2,3\n", ','},   // a quote inside an unquoted field is text
+        {"a,b\n\"1\"x\"y,2\n3,4\n", ','},   // text after a closing quote, quotes in it too
+        {"a;b\n1;\"x\ny\"\n2,\"3\n4;5\n", ';'},   // only the delimiter makes a field start
+        {"a,b\n1,\"x\"\"\ny\"\n2,\r\"\n", ','},   // "" inside quotes; a lone CR before a quote
     };
     for (const auto& [bytes, delimiter] : inputs) {
         BOOST_TEST_CONTEXT(bytes) {
             const test_support::temp_dir dir;
             input_file file(dir.write("count.csv", bytes));
-            BOOST_TEST(count_csv_records(file, delimiter) ==
-                       read_csv(bytes, csv_options{delimiter}).rows.size());
+            BOOST_TEST(count_csv_records(file, delimiter) == read_csv(bytes, csv_options{delimiter}).rows.size());
         }
     }
 }

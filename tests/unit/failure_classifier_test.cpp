@@ -13,7 +13,7 @@ attempt_class class_of(attempt_stage stage, boost::system::error_code ec, int st
     return classify_attempt(stage, ec, status).what;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(failure_classifier)
 
@@ -36,8 +36,10 @@ BOOST_AUTO_TEST_CASE(a_2xx_that_cannot_be_used_is_accepted_but_unusable) {
         for (int status : {200, 201, 204})
             BOOST_TEST((class_of(attempt_stage::answered, e, status) == attempt_class::accepted_unusable));
     // The same failures after a refusal: the refusal counts.
-    BOOST_TEST((class_of(attempt_stage::answered, dispatch_errc::bad_http_response, 503) == attempt_class::retry_status));
-    BOOST_TEST((class_of(attempt_stage::answered, dispatch_errc::bad_http_response, 400) == attempt_class::row_failure));
+    BOOST_TEST(
+        (class_of(attempt_stage::answered, dispatch_errc::bad_http_response, 503) == attempt_class::retry_status));
+    BOOST_TEST(
+        (class_of(attempt_stage::answered, dispatch_errc::bad_http_response, 400) == attempt_class::row_failure));
 }
 
 BOOST_AUTO_TEST_CASE(failures_before_the_request_left_are_retried_with_their_transport_class) {
@@ -46,7 +48,8 @@ BOOST_AUTO_TEST_CASE(failures_before_the_request_left_are_retried_with_their_tra
         {dispatch_errc::connect_failed, transport_failure::connect},
         {dispatch_errc::connect_timeout, transport_failure::connect_timeout},
         {dispatch_errc::tls_handshake_failed, transport_failure::tls_handshake},
-        {dispatch_errc::proxy_refused, transport_failure::proxy},   // CONNECT refused (403, 502): nothing reached the API
+        {dispatch_errc::proxy_refused,
+         transport_failure::proxy},   // CONNECT refused (403, 502): nothing reached the API
     };
     for (const auto& [e, transport] : cases) {
         const auto v = classify_attempt(attempt_stage::connect, e, 0);
@@ -58,7 +61,8 @@ BOOST_AUTO_TEST_CASE(failures_before_the_request_left_are_retried_with_their_tra
     BOOST_TEST((write.what == attempt_class::retry_before_send));
     BOOST_TEST((write.transport == transport_failure::none));
     // A foreign error code does not read as one of ours.
-    const auto foreign = classify_attempt(attempt_stage::connect, boost::system::error_code(1, boost::system::generic_category()), 0);
+    const auto foreign =
+        classify_attempt(attempt_stage::connect, boost::system::error_code(1, boost::system::generic_category()), 0);
     BOOST_TEST((foreign.transport == transport_failure::none));
 }
 

@@ -53,9 +53,9 @@ reading read_with(response_reader& reader, const std::string& bytes, std::size_t
     }
     if (!ended && eof) {
         const auto verdict = reader.feed_eof();
-        r.last = verdict == response_reader::eof_verdict::final_answer ? read_event::final_answer
+        r.last = verdict == response_reader::eof_verdict::final_answer  ? read_event::final_answer
                  : verdict == response_reader::eof_verdict::bad_framing ? read_event::bad_framing
-                                                                         : read_event::need_more;
+                                                                        : read_event::need_more;
     }
     r.leftover = bytes.size() - at;
     r.status = reader.status();
@@ -95,7 +95,7 @@ std::string answer(int status, const std::string& extra_headers, const std::stri
            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(http_reader)
 
@@ -117,8 +117,10 @@ BOOST_AUTO_TEST_CASE(interim_answers_before_the_final_one_are_skipped) {
         BOOST_TEST(r.body == chat);
         BOOST_TEST(r.leftover == 0u);
     }
-    const auto several = read_all("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
-                                  "HTTP/1.1 102 Processing\r\n\r\n" + answer(201, "", chat));
+    const auto several =
+        read_all("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+                 "HTTP/1.1 102 Processing\r\n\r\n" +
+                 answer(201, "", chat));
     BOOST_TEST((several.interims == std::vector<int>{100, 103, 102}));
     BOOST_TEST(several.status == 201);
     BOOST_TEST(several.body == chat);
@@ -131,11 +133,10 @@ BOOST_AUTO_TEST_CASE(switching_protocols_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(chunked_with_extensions_and_trailers) {
-    const std::string bytes =
-        "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
-        "5;name=value;other=\"q\"\r\n{\"id\"\r\n"
-        "1D \r\n:\"chat_1\",\"status\":\"RUNNING\"}\r\n"
-        "0\r\nX-Trailer: one\r\nX-Other: two\r\n\r\n";
+    const std::string bytes = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              "5;name=value;other=\"q\"\r\n{\"id\"\r\n"
+                              "1D \r\n:\"chat_1\",\"status\":\"RUNNING\"}\r\n"
+                              "0\r\nX-Trailer: one\r\nX-Other: two\r\n\r\n";
     const auto r = read_all(bytes);
     BOOST_TEST(static_cast<int>(r.last) == static_cast<int>(read_event::final_answer));
     BOOST_TEST(r.body == chat);
@@ -212,8 +213,11 @@ BOOST_AUTO_TEST_CASE(bodies_over_16_MiB_are_refused) {
     BOOST_TEST(static_cast<int>(announced.last) == static_cast<int>(read_event::bad_framing));
     BOOST_TEST(announced.error == "response body over 16 MiB");
     BOOST_TEST(announced.status == 201);
-    const auto chunked = read_with(reader, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                           "1000000\r\n" + std::string(0x1000000, 'x') + "\r\n1\r\nx\r\n0\r\n\r\n", 0);
+    const auto chunked = read_with(reader,
+                                   "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                   "1000000\r\n" +
+                                       std::string(0x1000000, 'x') + "\r\n1\r\nx\r\n0\r\n\r\n",
+                                   0);
     BOOST_TEST(chunked.error == "response body over 16 MiB");
     const auto to_close = read_with(reader, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body, 65536, true);
     BOOST_TEST(to_close.error == "response body over 16 MiB");
@@ -223,7 +227,8 @@ BOOST_AUTO_TEST_CASE(bodies_over_16_MiB_are_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(ambiguous_framing_is_refused) {
-    const auto both = read_all("HTTP/1.1 201 Created\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    const auto both =
+        read_all("HTTP/1.1 201 Created\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
     BOOST_TEST(static_cast<int>(both.last) == static_cast<int>(read_event::bad_framing));
     BOOST_TEST(both.error == "both Content-Length and Transfer-Encoding");
     BOOST_TEST(both.status == 201);

@@ -12,10 +12,10 @@
 #include <map>
 #include <sstream>
 
-#include "support/files.hpp"
 #include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/metrics.hpp"
+#include "support/files.hpp"
 
 using namespace invent_dispatch;
 namespace fs = std::filesystem;
@@ -39,15 +39,16 @@ struct temp_file {
 
 std::string row_line(std::uint64_t line, const std::string& key, const char* outcome, int status, int attempts,
                      std::optional<double> latency, const std::string& error, std::int64_t when) {
-    const auto ids = key.empty() ? std::string(R"("org_id":null,"contact_id":null,"channel_id":null)")
-                                 : fmt::format(R"("org_id":"c","contact_id":"{}","channel_id":"ch")", key.substr(2, key.size() - 5));
-    return fmt::format(R"({{"line":{},"key":{},{},"outcome":"{}","http_status":{},"chat_id":{},"chat_status":null,)"
-                       R"("chat_state":null,"chat_created_at":null,"link":null,"attempts":{},"latency_ms":{},"error":{},"at":"{}"}})"
-                       "\n",
-                       line, key.empty() ? "null" : "\"" + key + "\"", ids, outcome,
-                       status ? std::to_string(status) : "null", std::string(outcome) == "created" ? "\"chat_" + std::to_string(line) + "\"" : "null",
-                       attempts, latency ? fmt::format("{:.1f}", *latency) : "null",
-                       error.empty() ? "null" : "\"" + error + "\"", at(when));
+    const auto ids =
+        key.empty() ? std::string(R"("org_id":null,"contact_id":null,"channel_id":null)")
+                    : fmt::format(R"("org_id":"c","contact_id":"{}","channel_id":"ch")", key.substr(2, key.size() - 5));
+    return fmt::format(
+        R"({{"line":{},"key":{},{},"outcome":"{}","http_status":{},"chat_id":{},"chat_status":null,)"
+        R"("chat_state":null,"chat_created_at":null,"link":null,"attempts":{},"latency_ms":{},"error":{},"at":"{}"}})"
+        "\n",
+        line, key.empty() ? "null" : "\"" + key + "\"", ids, outcome, status ? std::to_string(status) : "null",
+        std::string(outcome) == "created" ? "\"chat_" + std::to_string(line) + "\"" : "null", attempts,
+        latency ? fmt::format("{:.1f}", *latency) : "null", error.empty() ? "null" : "\"" + error + "\"", at(when));
 }
 
 // What the test expects, counted as it writes the journal.
@@ -67,12 +68,19 @@ struct expected_batch {
 // 10 s later, re-sends the rows that failed with 503 and dies with two
 // requests in flight, its last line torn.
 std::string known_journal(expected_batch& e) {
-    std::string text = R"({"journal":"invent-dispatch","version":1,"input":"/data/spring.csv","input_size":123,"input_digest":"ab"})" "\n";
-    text += fmt::format(R"({{"event":"run_start","version":"0.1.0","base_url":"https://api.example","shard":null,"pid":41,"at":"{}"}})" "\n", at(t0));
+    std::string text =
+        R"({"journal":"invent-dispatch","version":1,"input":"/data/spring.csv","input_size":123,"input_digest":"ab"})"
+        "\n";
+    text += fmt::format(
+        R"({{"event":"run_start","version":"0.1.0","base_url":"https://api.example","shard":null,"pid":41,"at":"{}"}})"
+        "\n",
+        at(t0));
     const auto add = [&](std::uint64_t line, const std::string& key, const char* outcome, int status, int attempts,
                          std::optional<double> latency, const std::string& error, std::int64_t when) {
         if (attempts > 0)
-            text += fmt::format(R"({{"line":{},"key":"{}","outcome":"sending","at":"{}"}})" "\n", line, key, at(when - 1));
+            text += fmt::format(R"({{"line":{},"key":"{}","outcome":"sending","at":"{}"}})"
+                                "\n",
+                                line, key, at(when - 1));
         text += row_line(line, key, outcome, status, attempts, latency, error, when);
         e.final_by_row[{key, line}] = outcome;
         if (attempts > 0) {
@@ -103,10 +111,17 @@ std::string known_journal(expected_batch& e) {
         add(2000 + i, "", "invalid", 0, 0, std::nullopt, "line 2000: missing channel_id", t0 + 59'000);
     for (std::uint64_t i = 0; i < 3; ++i)   // later copies of created keys
         add(3000 + i, fmt::format("c/k{}/ch", i), "skipped", 0, 0, std::nullopt, "duplicate", t0 + 59'500);
-    text += fmt::format(R"({{"event":"pause","status":429,"until":"{}","at":"{}"}})" "\n", at(t0 + 31'000), at(t0 + 30'000));
-    text += fmt::format(R"({{"event":"run_end","exit_code":1,"at":"{}"}})" "\n", at(t0 + 60'000));
+    text += fmt::format(R"({{"event":"pause","status":429,"until":"{}","at":"{}"}})"
+                        "\n",
+                        at(t0 + 31'000), at(t0 + 30'000));
+    text += fmt::format(R"({{"event":"run_end","exit_code":1,"at":"{}"}})"
+                        "\n",
+                        at(t0 + 60'000));
 
-    text += fmt::format(R"({{"event":"run_start","version":"0.1.1","base_url":"https://api.example","shard":null,"pid":42,"at":"{}"}})" "\n", at(t0 + 70'000));
+    text += fmt::format(
+        R"({{"event":"run_start","version":"0.1.1","base_url":"https://api.example","shard":null,"pid":42,"at":"{}"}})"
+        "\n",
+        at(t0 + 70'000));
     std::int64_t when = t0 + 70'000;
     for (std::uint64_t i = 8; i < 1000; i += 10) {
         when += 200;
@@ -114,7 +129,9 @@ std::string known_journal(expected_batch& e) {
     }
     // Two requests in flight when the process died: unknown, without a time.
     for (const std::uint64_t i : {997, 987}) {
-        text += fmt::format(R"({{"line":{},"key":"c/k{}/ch","outcome":"sending","at":"{}"}})" "\n", i + 2, i, at(t0 + 89'900));
+        text += fmt::format(R"({{"line":{},"key":"c/k{}/ch","outcome":"sending","at":"{}"}})"
+                            "\n",
+                            i + 2, i, at(t0 + 89'900));
         const auto key = fmt::format("c/k{}/ch", i);
         e.final_by_row[{key, i + 2}] = "unknown";
         ++e.errors["request was in flight when the journal ends"];
@@ -133,7 +150,7 @@ std::uint64_t count_of(const std::array<std::uint64_t, 5>& counts, outcome o) {
     return counts[static_cast<std::size_t>(o)];
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(journal_report)
 
@@ -156,7 +173,8 @@ BOOST_AUTO_TEST_CASE(known_journal_counts_percentiles_and_buckets) {
     BOOST_TEST(count_of(s.outcomes, outcome::invalid) == 5u);
     BOOST_TEST(count_of(s.outcomes, outcome::skipped) == 3u);
     BOOST_TEST(s.rows() == e.final_by_row.size());
-    BOOST_TEST(expected_outcomes["failed"] == 98u);   // the 422s but two left in flight; the 503s were created on the re-run
+    BOOST_TEST(expected_outcomes["failed"] ==
+               98u);   // the 422s but two left in flight; the 503s were created on the re-run
     BOOST_TEST(expected_outcomes["unknown"] == 102u);
 
     BOOST_TEST((s.by_status == e.by_status));
@@ -214,18 +232,26 @@ BOOST_AUTO_TEST_CASE(known_journal_counts_percentiles_and_buckets) {
 
     // The torn last line is skipped and said once.
     BOOST_TEST(report.journals().front().unreadable_lines == 1u);
-    BOOST_TEST(warnings.str().find(fmt::format(":{}: 1 line that is not a journal record", torn_line)) != std::string::npos,
+    BOOST_TEST(warnings.str().find(fmt::format(":{}: 1 line that is not a journal record", torn_line)) !=
+                   std::string::npos,
                warnings.str());
 }
 
 // Several journals are one batch: the sum of their rows.
 BOOST_AUTO_TEST_CASE(journals_without_timestamps_or_events_are_read) {
     temp_file a("old-a.jsonl"), b("old-b.jsonl");
-    a.write(R"({"journal":"invent-dispatch","version":1,"input":"/in.csv"})" "\n"
-            R"({"line":2,"key":"c/1/x","outcome":"sending"})" "\n"
-            R"({"line":2,"key":"c/1/x","org_id":"c","contact_id":"1","channel_id":"x","outcome":"created","http_status":200,"chat_id":"chat_1","chat_status":"RUNNING","chat_state":"OPEN","chat_created_at":null,"link":null,"attempts":1,"latency_ms":84.2,"error":null})" "\n");
-    b.write(R"({"journal":"invent-dispatch","version":1,"input":"/in.csv"})" "\n"
-            R"({"line":3,"key":"c/2/x","org_id":"c","contact_id":"2","channel_id":"x","outcome":"failed","http_status":400,"chat_id":null,"chat_status":null,"chat_state":null,"chat_created_at":null,"link":null,"attempts":1,"latency_ms":12.0,"error":"HTTP 400: bad"})" "\n");
+    a.write(
+        R"({"journal":"invent-dispatch","version":1,"input":"/in.csv"})"
+        "\n"
+        R"({"line":2,"key":"c/1/x","outcome":"sending"})"
+        "\n"
+        R"({"line":2,"key":"c/1/x","org_id":"c","contact_id":"1","channel_id":"x","outcome":"created","http_status":200,"chat_id":"chat_1","chat_status":"RUNNING","chat_state":"OPEN","chat_created_at":null,"link":null,"attempts":1,"latency_ms":84.2,"error":null})"
+        "\n");
+    b.write(
+        R"({"journal":"invent-dispatch","version":1,"input":"/in.csv"})"
+        "\n"
+        R"({"line":3,"key":"c/2/x","org_id":"c","contact_id":"2","channel_id":"x","outcome":"failed","http_status":400,"chat_id":null,"chat_status":null,"chat_state":null,"chat_created_at":null,"link":null,"attempts":1,"latency_ms":12.0,"error":"HTTP 400: bad"})"
+        "\n");
     std::ostringstream warnings;
     const batch_report report({a.path.string(), b.path.string()}, warnings);
     const auto s = report.summary();
@@ -259,8 +285,8 @@ BOOST_AUTO_TEST_CASE(bucket_width_follows_the_span) {
     BOOST_TEST(batch_report::bucket_width_for(599) == 10);
     BOOST_TEST(batch_report::bucket_width_for(600) == 20);
     BOOST_TEST(batch_report::bucket_width_for(59'999) == 1'000);
-    BOOST_TEST(batch_report::bucket_width_for(3'540'000) == 60'000);       // under an hour: minutes
-    BOOST_TEST(batch_report::bucket_width_for(8 * 3'600'000) == 600'000);  // a night: ten minutes
+    BOOST_TEST(batch_report::bucket_width_for(3'540'000) == 60'000);   // under an hour: minutes
+    BOOST_TEST(batch_report::bucket_width_for(8 * 3'600'000) == 600'000);   // a night: ten minutes
     BOOST_TEST(batch_report::bucket_width_for(30LL * 86'400'000) == 86'400'000);
 }
 
@@ -286,9 +312,9 @@ BOOST_AUTO_TEST_CASE(error_tally_keeps_the_frequent_reasons_in_bounded_memory) {
 BOOST_AUTO_TEST_CASE(metric_labels_are_escaped_and_the_histogram_is_cumulative) {
     metrics_snapshot m;
     m.input = "/data/a \"b\"\\c\nd.csv";
-    m.durations.record(3'000);        // 3 ms
-    m.durations.record(40'000);       // 40 ms
-    m.durations.record(200'000'000);  // 200 s: only in +Inf
+    m.durations.record(3'000);   // 3 ms
+    m.durations.record(40'000);   // 40 ms
+    m.durations.record(200'000'000);   // 200 s: only in +Inf
     const auto text = prometheus_text(m);
     const std::string label = R"(input="/data/a \"b\"\\c\nd.csv")";
     BOOST_TEST(text.find("invent_dispatch_retries_total{" + label + "} 0\n") != std::string::npos, text);

@@ -10,8 +10,8 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <csignal>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <simdjson.h>
@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "support/files.hpp"
-#include "support/io_context.hpp"
 #include "invent_dispatch/journal_writer.hpp"
 #include "invent_dispatch/json_text.hpp"
 #include "invent_dispatch/utc_time.hpp"
+#include "support/files.hpp"
+#include "support/io_context.hpp"
 
 using namespace invent_dispatch;
 namespace asio = boost::asio;
@@ -80,7 +80,8 @@ constexpr std::string_view at = "2026-11-29T22:12:05.123Z";
 // A writer with its own locked journal_file, as a run has them.
 struct test_journal : journal_file, journal_writer {
     test_journal(asio::io_context& io, const journal_options& options)
-        : journal_file(options.path), journal_writer(io.get_executor(), *this, options) {}
+        : journal_file(options.path),
+          journal_writer(io.get_executor(), *this, options) {}
 };
 
 // Reads the journal as a run starts: locked while it is read.
@@ -97,20 +98,19 @@ row_result final_result(std::uint64_t line, std::string_view key, outcome result
     return r;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(journal)
 
 BOOST_AUTO_TEST_CASE(full_record_has_every_key_in_order) {
     std::string out;
     append_result_record(out, full_result(), at);
-    BOOST_TEST(out ==
-               R"({"line":12,"key":"org_1/c_9/ch_3","org_id":"org_1","contact_id":"c_9",)"
-               R"("channel_id":"ch_3","outcome":"created","http_status":200,"chat_id":"chat_123",)"
-               R"("chat_status":"RUNNING","chat_state":"OPEN","chat_created_at":"2023-11-07T05:31:56Z",)"
-               R"("link":"https://app.useinvent.com/c/chat_123","attempts":1,"latency_ms":84.2,)"
-               R"("error":null,"at":"2026-11-29T22:12:05.123Z"})"
-               "\n");
+    BOOST_TEST(out == R"({"line":12,"key":"org_1/c_9/ch_3","org_id":"org_1","contact_id":"c_9",)"
+                      R"("channel_id":"ch_3","outcome":"created","http_status":200,"chat_id":"chat_123",)"
+                      R"("chat_status":"RUNNING","chat_state":"OPEN","chat_created_at":"2023-11-07T05:31:56Z",)"
+                      R"("link":"https://app.useinvent.com/c/chat_123","attempts":1,"latency_ms":84.2,)"
+                      R"("error":null,"at":"2026-11-29T22:12:05.123Z"})"
+                      "\n");
 }
 
 BOOST_AUTO_TEST_CASE(empty_fields_are_null_and_strings_are_escaped) {
@@ -130,8 +130,8 @@ BOOST_AUTO_TEST_CASE(empty_fields_are_null_and_strings_are_escaped) {
     simdjson::dom::object record;
     BOOST_REQUIRE(!parser.parse(out).get(record));
     BOOST_TEST(std::string_view(record["error"]) == nasty);
-    for (const char* field : {"org_id", "contact_id", "channel_id", "http_status", "chat_id",
-                              "chat_status", "chat_state", "chat_created_at", "link"})
+    for (const char* field : {"org_id", "contact_id", "channel_id", "http_status", "chat_id", "chat_status",
+                              "chat_state", "chat_created_at", "link"})
         BOOST_TEST(record[field].is_null(), field);
     BOOST_TEST(std::string_view(record["outcome"]) == "failed");
     BOOST_TEST(std::uint64_t(record["attempts"]) == 0u);
@@ -141,15 +141,18 @@ BOOST_AUTO_TEST_CASE(empty_fields_are_null_and_strings_are_escaped) {
 
 BOOST_AUTO_TEST_CASE(invalid_utf8_becomes_replacement_characters) {
     // A lone continuation byte, a truncated sequence, an overlong '/', a surrogate.
-    const std::string bad = "a\x80" "b\xE2\x82" "c\xC0\xAF" "d\xED\xA0\x80" "e";
+    const std::string bad = "a\x80"
+                            "b\xE2\x82"
+                            "c\xC0\xAF"
+                            "d\xED\xA0\x80"
+                            "e";
     std::string out;
     append_json_string(out, bad);
     simdjson::dom::parser parser;
     std::string_view parsed;
     BOOST_REQUIRE(!parser.parse(out).get(parsed));   // simdjson validates UTF-8
     const std::string fffd = "\xEF\xBF\xBD";
-    BOOST_TEST(parsed == "a" + fffd + "b" + fffd + fffd + "c" + fffd + fffd + "d" + fffd + fffd +
-                             fffd + "e");
+    BOOST_TEST(parsed == "a" + fffd + "b" + fffd + fffd + "c" + fffd + fffd + "d" + fffd + fffd + fffd + "e");
 }
 
 BOOST_AUTO_TEST_CASE(sending_record_format) {
@@ -194,7 +197,8 @@ BOOST_FIXTURE_TEST_CASE(every_record_carries_its_time_last, test_support::io_fix
     const auto lines = lines_of(read_file(dir.options().path));
     BOOST_REQUIRE(lines.size() == 6u);
     BOOST_TEST(lines[1] == R"({"event":"run_start","version":"0.1.0","base_url":"https://api.example",)"
-                           R"("shard":null,"pid":42,"at":")" + lines[1].substr(lines[1].size() - 26, 24) + "\"}");
+                           R"("shard":null,"pid":42,"at":")" +
+                               lines[1].substr(lines[1].size() - 26, 24) + "\"}");
     BOOST_TEST(lines[4].starts_with(R"({"event":"pause","status":429,"until":"2027-01-15T08:00:00.250Z","at":")"));
     BOOST_TEST(lines[5].starts_with(R"({"event":"run_end","exit_code":1,"at":")"));
     for (std::size_t i = 1; i < lines.size(); ++i) {
@@ -448,7 +452,8 @@ BOOST_FIXTURE_TEST_CASE(a_failed_write_fails_every_waiting_commit_and_cuts_the_g
     BOOST_TEST(read_file(options.path) == before_the_group);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_batch_cut_short_keeps_its_whole_final_records_and_close_tries_the_rest, test_support::io_fixture) {
+BOOST_FIXTURE_TEST_CASE(a_batch_cut_short_keeps_its_whole_final_records_and_close_tries_the_rest,
+                        test_support::io_fixture) {
     journal_dir dir;
     auto options = dir.options();
     { test_journal writer(io, options); }
@@ -590,8 +595,7 @@ BOOST_FIXTURE_TEST_CASE(a_send_without_an_answer_is_unknown_and_dangling, test_s
     // The caller records them unknown; the next load has nothing dangling.
     {
         test_journal writer(io, options);
-        for (const auto& send : state.dangling)
-            writer.append(final_result(send.line, send.key, outcome::unknown));
+        for (const auto& send : state.dangling) writer.append(final_result(send.line, send.key, outcome::unknown));
     }
     const auto again = load(options);
     BOOST_TEST(again.dangling.empty());
@@ -645,8 +649,7 @@ BOOST_FIXTURE_TEST_CASE(a_crash_at_any_byte_leaves_a_journal_the_next_run_can_fi
         BOOST_TEST(complete.starts_with(kept));
         {
             test_journal writer(io, options);
-            for (const auto& send : state.dangling)
-                writer.append(final_result(send.line, send.key, outcome::unknown));
+            for (const auto& send : state.dangling) writer.append(final_result(send.line, send.key, outcome::unknown));
         }
         const auto resumed = load(options);
         BOOST_TEST(!resumed.repaired_torn_line);
@@ -711,10 +714,10 @@ BOOST_FIXTURE_TEST_CASE(another_inputs_journal_is_refused, test_support::io_fixt
         load(dir.options("b.csv"));
         BOOST_ERROR("load_journal accepted another input's journal");
     } catch (const journal_error& e) {
-        BOOST_TEST(std::string(e.what()) ==
-                   dir.options().path + ": this journal belongs to input a.csv, not b.csv (it records no "
-                                        "content fingerprint to recognise a moved input by); run it with that "
-                                        "input, or give this run another --results");
+        BOOST_TEST(std::string(e.what()) == dir.options().path +
+                                                ": this journal belongs to input a.csv, not b.csv (it records no "
+                                                "content fingerprint to recognise a moved input by); run it with that "
+                                                "input, or give this run another --results");
     }
 }
 
@@ -791,9 +794,7 @@ BOOST_AUTO_TEST_CASE(a_million_lines_load) {
             auto result = full_result();
             result.line = line;
             result.key = key;
-            result.result = i % 10 == 0 ? outcome::unknown
-                          : i % 10 == 1 ? outcome::failed
-                                        : outcome::created;
+            result.result = i % 10 == 0 ? outcome::unknown : i % 10 == 1 ? outcome::failed : outcome::created;
             append_result_record(text, result, at);
             if (text.size() > (1 << 20)) {
                 out << text;
@@ -807,9 +808,8 @@ BOOST_AUTO_TEST_CASE(a_million_lines_load) {
     const auto state = load(options);
     const double cpu_ms = 1000.0 * double(std::clock() - cpu_started) / CLOCKS_PER_SEC;
     const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - started;
-    BOOST_TEST_MESSAGE("loaded " << state.records << " records ("
-                                 << fs::file_size(options.path) / (1 << 20) << " MiB) in "
-                                 << took.count() << " ms (" << cpu_ms << " ms of CPU)");
+    BOOST_TEST_MESSAGE("loaded " << state.records << " records (" << fs::file_size(options.path) / (1 << 20)
+                                 << " MiB) in " << took.count() << " ms (" << cpu_ms << " ms of CPU)");
 
     BOOST_TEST(state.records == 2 * rows - 3);
     BOOST_TEST(state.dangling.size() == 3u);

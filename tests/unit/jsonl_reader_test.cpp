@@ -39,24 +39,27 @@ using fields = std::vector<std::pair<std::string, std::string>>;
 
 constexpr std::string_view good_line = R"({"contact_id":"c1","channel_id":"ch1"})";
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(jsonl_reader)
 
 BOOST_AUTO_TEST_CASE(strings_and_numbers_as_written) {
-    const auto lines = read_jsonl(R"({"contact_id":12345,"channel_id":"ch\"1\u00e9","n":-1.50e3 ,"big":123456789012345678901234567890})"
-                                  "\n");
+    const auto lines = read_jsonl(
+        R"({"contact_id":12345,"channel_id":"ch\"1\u00e9","n":-1.50e3 ,"big":123456789012345678901234567890})"
+        "\n");
     BOOST_TEST_REQUIRE(lines.size() == 1u);
     BOOST_TEST(lines[0].problem == "");
-    BOOST_TEST(lines[0].fields == (fields{{"contact_id", "12345"}, {"channel_id", "ch\"1\xC3\xA9"},
-                                          {"n", "-1.50e3"}, {"big", "123456789012345678901234567890"}}));
+    BOOST_TEST(lines[0].fields == (fields{{"contact_id", "12345"},
+                                          {"channel_id", "ch\"1\xC3\xA9"},
+                                          {"n", "-1.50e3"},
+                                          {"big", "123456789012345678901234567890"}}));
     BOOST_TEST((lines[0].kinds[0] == value_kind::number));
     BOOST_TEST((lines[0].kinds[1] == value_kind::text));
 }
 
 BOOST_AUTO_TEST_CASE(blank_lines_are_skipped_and_lines_counted) {
-    const auto lines = read_jsonl(std::string("\n") + std::string(good_line) + "\r\n  \t\n\n" +
-                                  std::string(good_line) + "\n\n");
+    const auto lines =
+        read_jsonl(std::string("\n") + std::string(good_line) + "\r\n  \t\n\n" + std::string(good_line) + "\n\n");
     BOOST_TEST_REQUIRE(lines.size() == 2u);
     BOOST_TEST(lines[0].line == 2u);
     BOOST_TEST(lines[1].line == 5u);
@@ -75,12 +78,12 @@ BOOST_AUTO_TEST_CASE(bom_and_missing_final_newline) {
 // Nested values, booleans and null are reported with their kind; the row
 // builder decides where they are not allowed.
 BOOST_AUTO_TEST_CASE(other_kinds_are_reported) {
-    const auto lines = read_jsonl(R"({"a":{"x":1},"b":[1,2],"c":true,"d":null,"e":"s"})" "\n");
+    const auto lines = read_jsonl(R"({"a":{"x":1},"b":[1,2],"c":true,"d":null,"e":"s"})"
+                                  "\n");
     BOOST_TEST_REQUIRE(lines.size() == 1u);
     BOOST_TEST(lines[0].problem == "");
-    BOOST_TEST((lines[0].kinds == std::vector<value_kind>{value_kind::object, value_kind::array,
-                                                          value_kind::boolean, value_kind::null,
-                                                          value_kind::text}));
+    BOOST_TEST((lines[0].kinds == std::vector<value_kind>{value_kind::object, value_kind::array, value_kind::boolean,
+                                                          value_kind::null, value_kind::text}));
 }
 
 BOOST_AUTO_TEST_CASE(each_kind_of_bad_line) {
@@ -96,8 +99,7 @@ BOOST_AUTO_TEST_CASE(each_kind_of_bad_line) {
         {"{\"contact_id\":\"\xFF\xFE\"}", "invalid UTF-8"},
     };
     std::string bytes;
-    for (const auto& [line, problem] : cases)
-        bytes += line + "\n" + std::string(good_line) + "\n";
+    for (const auto& [line, problem] : cases) bytes += line + "\n" + std::string(good_line) + "\n";
     const auto lines = read_jsonl(bytes);
     BOOST_TEST_REQUIRE(lines.size() == 2 * cases.size());
     for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -111,8 +113,8 @@ BOOST_AUTO_TEST_CASE(each_kind_of_bad_line) {
 
 BOOST_AUTO_TEST_CASE(overlong_line_is_invalid_and_reading_goes_on) {
     const std::string long_value(1024 * 1024 + 10, 'x');
-    const auto bytes = std::string(good_line) + "\n{\"contact_id\":\"" + long_value + "\"}\n" +
-                       std::string(good_line) + "\n";
+    const auto bytes =
+        std::string(good_line) + "\n{\"contact_id\":\"" + long_value + "\"}\n" + std::string(good_line) + "\n";
     for (const auto read_size : {default_read_size, std::size_t{1000}}) {
         const auto lines = read_jsonl(bytes, jsonl_options{read_size, 1024 * 1024});
         BOOST_TEST_REQUIRE(lines.size() == 3u);
@@ -141,11 +143,9 @@ BOOST_AUTO_TEST_CASE(json_test_suite_rejects) {
     std::size_t tried = 0;
     for (const auto& entry : std::filesystem::directory_iterator(suite)) {
         const auto name = entry.path().filename().string();
-        if (!name.starts_with("n_"))
-            continue;
+        if (!name.starts_with("n_")) continue;
         const auto bad = test_support::read_file(entry.path());
-        if (bad.find_first_of("\r\n") != std::string::npos)
-            continue;
+        if (bad.find_first_of("\r\n") != std::string::npos) continue;
         BOOST_TEST_CONTEXT("file " << name) {
             const auto lines = read_jsonl(std::string(good_line) + "\n" + bad + "\n" + std::string(good_line) + "\n");
             const bool blank = bad.find_first_not_of(" \t") == std::string::npos;

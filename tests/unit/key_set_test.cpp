@@ -9,7 +9,7 @@ namespace {
 std::string key_of(std::size_t i) {
     return "org_1/c_" + std::to_string(i) + "/ch_" + std::to_string(i % 7);
 }
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(key_set)
 
@@ -45,12 +45,12 @@ BOOST_AUTO_TEST_CASE(reserved_room_takes_every_key_without_a_rebuild) {
     keys.reserve(100000);
     const auto reserved = keys.capacity();
     BOOST_TEST(reserved * 7 >= 100000u * 10);   // under the 70% load limit
-    BOOST_TEST(keys.contains(key_of(0)));      // what it held survives
+    BOOST_TEST(keys.contains(key_of(0)));   // what it held survives
     BOOST_TEST(!keys.contains(key_of(1)));
     for (std::size_t i = 1; i < 100000; ++i) BOOST_TEST_REQUIRE(keys.insert(key_of(i)));
     BOOST_TEST(keys.capacity() == reserved);
     BOOST_TEST(keys.size() == 100000u);
-    keys.reserve(10);                          // never shrinks
+    keys.reserve(10);   // never shrinks
     BOOST_TEST(keys.capacity() == reserved);
 }
 

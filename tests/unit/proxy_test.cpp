@@ -17,7 +17,7 @@ std::string refusal(std::string_view url) {
     return "";
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(proxy)
 
@@ -95,7 +95,8 @@ BOOST_AUTO_TEST_CASE(connect_request_bytes) {
 BOOST_AUTO_TEST_CASE(connect_reply_established_after_the_whole_head) {
     const std::string head = "HTTP/1.1 200 Connection established\r\nProxy-Agent: tinyproxy/1.11.1\r\n\r\n";
     for (std::size_t n = 0; n < head.size(); ++n)
-        BOOST_TEST((parse_connect_reply(std::string_view(head).substr(0, n)).result == connect_reply::state::incomplete), n);
+        BOOST_TEST(
+            (parse_connect_reply(std::string_view(head).substr(0, n)).result == connect_reply::state::incomplete), n);
     const auto reply = parse_connect_reply(head + "\x16\x03\x03");   // the server's bytes follow
     BOOST_TEST((reply.result == connect_reply::state::established));
     BOOST_TEST(reply.status == 200);
@@ -115,9 +116,9 @@ BOOST_AUTO_TEST_CASE(connect_reply_refused_and_malformed) {
     BOOST_TEST((parse_connect_reply("HTTP/1.1 502 Bad Gateway\r\n\r\n").status == 502));
     BOOST_TEST((parse_connect_reply("HTTP/1.1 101 Switching\r\n\r\n").result == connect_reply::state::refused));
 
-    for (const char* bytes : {"SSH-2.0-OpenSSH\r\n\r\n", "HTTP/2 200\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
-                              "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "HTTP/1.1 099 x\r\n\r\n",
-                              "HTTP/1.1  200 OK\r\n\r\n", "\r\n\r\n"})
+    for (const char* bytes :
+         {"SSH-2.0-OpenSSH\r\n\r\n", "HTTP/2 200\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
+          "HTTP/1.1 abc OK\r\n\r\n", "HTTP/1.1 099 x\r\n\r\n", "HTTP/1.1  200 OK\r\n\r\n", "\r\n\r\n"})
         BOOST_TEST((parse_connect_reply(bytes).result == connect_reply::state::malformed), bytes);
     // A head that never ends is cut off at the limit.
     const std::string endless = "HTTP/1.1 200 OK\r\nX: " + std::string(max_connect_head_size, 'a');

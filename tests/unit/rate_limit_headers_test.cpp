@@ -27,9 +27,11 @@ std::optional<advertised_limit> x(std::string_view limit, std::string_view remai
     return parse_rate_limit_fields(f, wall_now);
 }
 
-double value(const std::optional<double>& v) { return v ? *v : -1; }
+double value(const std::optional<double>& v) {
+    return v ? *v : -1;
+}
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(rate_limit_headers)
 
@@ -84,7 +86,7 @@ BOOST_AUTO_TEST_CASE(x_headers_with_delay_or_unix_time_reset) {
     BOOST_TEST(!a->window);
 
     BOOST_TEST(value(x("5000", "4999", "1700000060")->reset) == 60);   // GitHub's Unix time
-    BOOST_TEST(value(x("5000", "4999", "1600000000")->reset) == 0);    // already past
+    BOOST_TEST(value(x("5000", "4999", "1600000000")->reset) == 0);   // already past
     BOOST_TEST(value(x(" 10 ", "", "")->limit) == 10);
 }
 
@@ -108,14 +110,14 @@ BOOST_AUTO_TEST_CASE(the_draft_takes_precedence_over_x) {
 }
 
 BOOST_AUTO_TEST_CASE(malformed_draft_fields_are_ignored_whole) {
-    for (const std::string_view policy : {"-5;w=1", "100;w=", "100;w=-1", "100,", ",100", "100;;w=1", "abc=1",
-                                          R"("open;q=1;w=1)", "100;W=1", "1e3;w=1", "0x10;w=1", "100 w=1",
-                                          "(1 2);w=1", "1..5;w=1", ".5;w=1", "5.;w=1"}) {
+    for (const std::string_view policy :
+         {"-5;w=1", "100;w=", "100;w=-1", "100,", ",100", "100;;w=1", "abc=1", R"("open;q=1;w=1)", "100;W=1", "1e3;w=1",
+          "0x10;w=1", "100 w=1", "(1 2);w=1", "1..5;w=1", ".5;w=1", "5.;w=1"}) {
         const auto a = draft({}, policy);
         BOOST_TEST(!a, "'" << policy << "'");
     }
-    for (const std::string_view current : {"limit=100, remaining=", "limit=abc", "limit=100,,reset=1",
-                                           "limit=-1", R"("d";r=5;t=)", "limit=1e2"}) {
+    for (const std::string_view current :
+         {"limit=100, remaining=", "limit=abc", "limit=100,,reset=1", "limit=-1", R"("d";r=5;t=)", "limit=1e2"}) {
         const auto a = draft(current);
         BOOST_TEST(!a, "'" << current << "'");
     }
@@ -131,13 +133,13 @@ BOOST_AUTO_TEST_CASE(a_quota_without_a_usable_window_gives_the_limit_alone) {
 }
 
 BOOST_AUTO_TEST_CASE(malformed_x_values_are_ignored) {
-    for (const std::string_view bad : {"", "abc", "12abc", "-1", "+1", "1e3", "0x10", "nan", "inf", "1,000",
-                                       "0", "1 2",
-                                       "1000000000000000000000000000000000000000000000000000000000000000000000000000"
-                                       "0000000000000000000000000000000000000000000000000000000000000000000000000000"
-                                       "0000000000000000000000000000000000000000000000000000000000000000000000000000"
-                                       "0000000000000000000000000000000000000000000000000000000000000000000000000000"
-                                       "0000000000000000000000000000000000000000000000000000000000000000000000000000"}) {
+    for (const std::string_view bad :
+         {"", "abc", "12abc", "-1", "+1", "1e3", "0x10", "nan", "inf", "1,000", "0", "1 2",
+          "1000000000000000000000000000000000000000000000000000000000000000000000000000"
+          "0000000000000000000000000000000000000000000000000000000000000000000000000000"
+          "0000000000000000000000000000000000000000000000000000000000000000000000000000"
+          "0000000000000000000000000000000000000000000000000000000000000000000000000000"
+          "0000000000000000000000000000000000000000000000000000000000000000000000000000"}) {
         BOOST_TEST(!x(bad), "'" << bad << "'");
     }
     // A bad limit leaves what else is good.

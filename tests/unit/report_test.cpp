@@ -27,7 +27,7 @@ std::size_t occurrences(const std::string& text, const std::string& part) {
     return n;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(report)
 
@@ -80,8 +80,8 @@ BOOST_AUTO_TEST_CASE(counts_outcomes_statuses_and_latency) {
     r.row_finished(finished(outcome::created, 200, 80));
     r.row_finished(finished(outcome::created, 200, 120));
     r.row_finished(finished(outcome::failed, 422, 40));
-    r.row_finished(finished(outcome::unknown, 0, 30'000));    // sent, no answer: no latency
-    r.row_finished(finished(outcome::invalid, 0, 0, 0));      // never sent: no status either
+    r.row_finished(finished(outcome::unknown, 0, 30'000));   // sent, no answer: no latency
+    r.row_finished(finished(outcome::invalid, 0, 0, 0));   // never sent: no status either
     r.row_finished(finished(outcome::skipped, 0, 0, 0));
     r.row_resumed(outcome::created);
     const auto& c = r.counters();

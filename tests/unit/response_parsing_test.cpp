@@ -2,9 +2,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "support/files.hpp"
 #include "invent_dispatch/errors.hpp"
 #include "invent_dispatch/response_parser.hpp"
+#include "support/files.hpp"
 
 using namespace invent_dispatch;
 
@@ -24,7 +24,7 @@ parsed parse(std::string body) {
     return result;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(response_parsing)
 
@@ -39,7 +39,8 @@ BOOST_AUTO_TEST_CASE(documented_example_is_a_chat) {
 }
 
 BOOST_AUTO_TEST_CASE(fields_in_any_order_and_escaped) {
-    const auto result = parse(R"({"state":{"id":"s","state":"CLOSED"},"link":"https:\/\/x\/c?a=1","id":"chat_\u00e9"})");
+    const auto result =
+        parse(R"({"state":{"id":"s","state":"CLOSED"},"link":"https:\/\/x\/c?a=1","id":"chat_\u00e9"})");
     BOOST_TEST(!result.ec);
     BOOST_TEST(result.chat.id == "chat_\xC3\xA9");
     BOOST_TEST(result.chat.link == "https://x/c?a=1");

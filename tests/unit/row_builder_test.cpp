@@ -17,8 +17,7 @@ struct record_of {
         : storage(std::move(fields)) {
         record.line = line;
         record.names_generation = ++generation;
-        for (const auto& [name, value] : storage)
-            record.fields.push_back({name, value, value_kind::text});
+        for (const auto& [name, value] : storage) record.fields.push_back({name, value, value_kind::text});
     }
     std::vector<std::pair<std::string, std::string>> storage;
     input_record record;
@@ -38,7 +37,7 @@ boost::json::object body_of(const built_row& row) {
 
 const record_of plain({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"first_name", "Ana"}});
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(row_builder)
 
@@ -118,8 +117,12 @@ BOOST_AUTO_TEST_CASE(row_values_win_and_are_literal) {
     defaults.org_id = "default_org";
     defaults.assistant_id = "default_assistant";
     defaults.title = "default {{first_name}}";
-    const record_of input({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"org_id", "o2"},
-                           {"assistant_id", "a2"}, {"title", "{{first_name}} stays"}, {"message", "{{x}}"}});
+    const record_of input({{"contact_id", "c1"},
+                           {"channel_id", "ch1"},
+                           {"org_id", "o2"},
+                           {"assistant_id", "a2"},
+                           {"title", "{{first_name}} stays"},
+                           {"message", "{{x}}"}});
     const auto row = build(defaults, input);
     BOOST_TEST_REQUIRE(row.valid, row.reason);
     BOOST_TEST(row.request.org_id == "o2");
@@ -149,8 +152,7 @@ BOOST_AUTO_TEST_CASE(unknown_variable_makes_the_row_invalid) {
 
 BOOST_AUTO_TEST_CASE(title_length_counts_code_points) {
     std::string title;
-    for (int i = 0; i < 256; ++i)
-        title += "\xC3\xA9";   // é: 2 bytes, 1 character
+    for (int i = 0; i < 256; ++i) title += "\xC3\xA9";   // é: 2 bytes, 1 character
     const record_of at_limit({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"title", title}});
     BOOST_TEST(build({}, at_limit).valid);
     const record_of over({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"title", title + "x"}});
@@ -175,7 +177,8 @@ BOOST_AUTO_TEST_CASE(missing_empty_and_control_character_ids) {
     BOOST_TEST(reason({{"contact_id", "c\x01"}, {"channel_id", "ch1"}}) == "contact_id contains a control character");
     BOOST_TEST(reason({{"contact_id", "c1"}, {"channel_id", "ch\n1"}}) == "channel_id contains a control character");
     BOOST_TEST(reason({{"contact_id", "c\x7F"}, {"channel_id", "ch1"}}) == "contact_id contains a control character");
-    BOOST_TEST(reason({{"contact_id", "c\xC2\x85"}, {"channel_id", "ch1"}}) == "contact_id contains a control character");
+    BOOST_TEST(reason({{"contact_id", "c\xC2\x85"}, {"channel_id", "ch1"}}) ==
+               "contact_id contains a control character");
     BOOST_TEST(reason({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"org_id", "o\t"}}) ==
                "org_id contains a control character");
     BOOST_TEST(reason({{"contact_id", "\xC3("}, {"channel_id", "ch1"}}) == "contact_id is not valid UTF-8");
@@ -199,9 +202,8 @@ BOOST_AUTO_TEST_CASE(dot_segment_ids_are_invalid) {
 
     row_defaults dot_org;
     dot_org.org_id = "..";
-    BOOST_CHECK_EXCEPTION(invent_dispatch::row_builder(dot_org, {}), input_error, [&](const input_error& e) {
-        return std::string(e.what()) == "the default org_id" + why;
-    });
+    BOOST_CHECK_EXCEPTION(invent_dispatch::row_builder(dot_org, {}), input_error,
+                          [&](const input_error& e) { return std::string(e.what()) == "the default org_id" + why; });
 }
 
 BOOST_AUTO_TEST_CASE(mapped_field_is_named_in_reasons) {
@@ -252,8 +254,11 @@ BOOST_AUTO_TEST_CASE(repeated_known_field_is_invalid) {
 BOOST_AUTO_TEST_CASE(body_escaping_round_trips) {
     const std::string nasty = "quote \" backslash \\ slash / tab \t newline \n nul " + std::string(1, '\0') +
                               " bell \x07 del \x7F emoji \xF0\x9F\x98\x80 accents \xC3\xA9\xE2\x82\xAC </script>";
-    const record_of input({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"assistant_id", nasty},
-                           {"title", "t \" \\ \xF0\x9F\x8E\x89"}, {"message", nasty}});
+    const record_of input({{"contact_id", "c1"},
+                           {"channel_id", "ch1"},
+                           {"assistant_id", nasty},
+                           {"title", "t \" \\ \xF0\x9F\x8E\x89"},
+                           {"message", nasty}});
     const auto row = build({}, input);
     BOOST_TEST_REQUIRE(row.valid, row.reason);
     BOOST_TEST(row.request.body.find('\n') == std::string::npos);
@@ -264,31 +269,37 @@ BOOST_AUTO_TEST_CASE(body_escaping_round_trips) {
 }
 
 BOOST_AUTO_TEST_CASE(empty_values_are_omitted) {
-    const record_of input({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"title", ""}, {"message", ""},
-                           {"start_timestamp", "5"}});
+    const record_of input(
+        {{"contact_id", "c1"}, {"channel_id", "ch1"}, {"title", ""}, {"message", ""}, {"start_timestamp", "5"}});
     const auto row = build({}, input);
     BOOST_TEST_REQUIRE(row.valid, row.reason);
     BOOST_TEST(row.request.body == "{}");   // no text: no message, so no timestamps
 }
 
 BOOST_AUTO_TEST_CASE(timestamps_are_json_numbers_when_given) {
-    const record_of both({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"message", "hi"},
-                          {"start_timestamp", "1700000000"}, {"end_timestamp", "1700000001.5"}});
+    const record_of both({{"contact_id", "c1"},
+                          {"channel_id", "ch1"},
+                          {"message", "hi"},
+                          {"start_timestamp", "1700000000"},
+                          {"end_timestamp", "1700000001.5"}});
     const auto row = build({}, both);
     BOOST_TEST_REQUIRE(row.valid, row.reason);
-    BOOST_TEST(row.request.body ==
-               R"({"message":[{"type":"text","text":"hi","start_timestamp":1700000000,"end_timestamp":1700000001.5}]})");
+    BOOST_TEST(
+        row.request.body ==
+        R"({"message":[{"type":"text","text":"hi","start_timestamp":1700000000,"end_timestamp":1700000001.5}]})");
     const auto part = body_of(row).at("message").at(0).as_object();
     BOOST_TEST(part.at("start_timestamp").is_int64());
 
-    const record_of start_only({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"message", "hi"},
-                                {"start_timestamp", "0"}, {"end_timestamp", ""}});
+    const record_of start_only({{"contact_id", "c1"},
+                                {"channel_id", "ch1"},
+                                {"message", "hi"},
+                                {"start_timestamp", "0"},
+                                {"end_timestamp", ""}});
     BOOST_TEST(build({}, start_only).request.body ==
                R"({"message":[{"type":"text","text":"hi","start_timestamp":0}]})");
 
     for (const auto* bad : {"soon", "12abc", "1,5", " 1", "01", "1.", "+1"}) {
-        const record_of input({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"message", "hi"},
-                               {"end_timestamp", bad}});
+        const record_of input({{"contact_id", "c1"}, {"channel_id", "ch1"}, {"message", "hi"}, {"end_timestamp", bad}});
         const auto invalid = build({}, input);
         BOOST_TEST(!invalid.valid, bad);
         BOOST_TEST(invalid.reason == "end_timestamp is not a number");

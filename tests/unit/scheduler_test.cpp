@@ -20,8 +20,12 @@ namespace {
 const time_point t0 = time_point{} + 1h;
 
 // Durations and instants as nanosecond counts, which Boost.Test can print.
-constexpr std::int64_t ns(duration d) { return d.count(); }
-std::int64_t after_t0(time_point t) { return (t - t0).count(); }
+constexpr std::int64_t ns(duration d) {
+    return d.count();
+}
+std::int64_t after_t0(time_point t) {
+    return (t - t0).count();
+}
 
 // Attempts as the classifier judges them (failure_classifier_test covers it).
 attempt_report http(int status, std::optional<duration> retry_after = std::nullopt) {
@@ -64,7 +68,7 @@ retry_config config_with(unsigned max_attempts) {
     return c;
 }
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(scheduler)
 
@@ -122,8 +126,8 @@ BOOST_AUTO_TEST_CASE(no_window_ever_holds_more_than_burst_plus_rate_times_length
         double rate;
         double burst;
     };
-    for (const limit_case limit : {limit_case{500, 10}, limit_case{333.3, 7}, limit_case{8, 1},
-                                   limit_case{0.5, 2}, limit_case{4800, 100}}) {
+    for (const limit_case limit :
+         {limit_case{500, 10}, limit_case{333.3, 7}, limit_case{8, 1}, limit_case{0.5, 2}, limit_case{4800, 100}}) {
         BOOST_TEST_CONTEXT("rate " << limit.rate << " burst " << limit.burst) {
             token_bucket bucket({limit.rate, limit.burst});
             // A simulated run in phases of up to 10 s: saturation (many callers
@@ -170,7 +174,7 @@ BOOST_AUTO_TEST_CASE(no_window_ever_holds_more_than_burst_plus_rate_times_length
 BOOST_AUTO_TEST_CASE(a_cut_pushes_the_next_grant_out_as_if_the_owed_grants_were_at_the_new_rate) {
     token_bucket bucket({10, 1});
     for (int i = 0; i < 3; ++i) bucket.reserve(t0);   // 0, 100, 200 ms: 300 ms owed
-    bucket.set_rate(5, t0 + 50ms);                    // 250 ms owed = 2.5 grants = 500 ms at 5/s
+    bucket.set_rate(5, t0 + 50ms);   // 250 ms owed = 2.5 grants = 500 ms at 5/s
     BOOST_TEST(after_t0(bucket.reserve(t0 + 50ms)) == ns(550ms));
     BOOST_TEST(after_t0(bucket.reserve(t0 + 50ms)) == ns(750ms));
 }
@@ -391,8 +395,8 @@ BOOST_AUTO_TEST_CASE(other_answers_fail_without_retry) {
 }
 
 BOOST_AUTO_TEST_CASE(failures_before_sending_are_retried_with_backoff) {
-    for (const auto e : {dispatch_errc::connect_failed, dispatch_errc::tls_handshake_failed,
-                         dispatch_errc::connect_timeout}) {
+    for (const auto e :
+         {dispatch_errc::connect_failed, dispatch_errc::tls_handshake_failed, dispatch_errc::connect_timeout}) {
         invent_dispatch::scheduler sched(std::nullopt, {}, 1);
         const auto d = sched.on_attempt(failure(e), 1, t0, 0);
         BOOST_TEST(verdict(d) == "retry", make_error_code(e).message());
@@ -421,11 +425,10 @@ BOOST_AUTO_TEST_CASE(max_attempts_exhausted_fails_the_row) {
 }
 
 BOOST_AUTO_TEST_CASE(a_request_sent_without_answer_is_unknown) {
-    for (const auto e : {dispatch_errc::response_timeout, dispatch_errc::connection_lost,
-                         dispatch_errc::bad_http_response}) {
+    for (const auto e :
+         {dispatch_errc::response_timeout, dispatch_errc::connection_lost, dispatch_errc::bad_http_response}) {
         invent_dispatch::scheduler sched(std::nullopt, {}, 1);
-        BOOST_TEST(verdict(sched.on_attempt(failure(e), 1, t0, 0)) == "finish unknown",
-                   make_error_code(e).message());
+        BOOST_TEST(verdict(sched.on_attempt(failure(e), 1, t0, 0)) == "finish unknown", make_error_code(e).message());
         BOOST_TEST(sched.retries() == 0u);
     }
 }
@@ -433,8 +436,8 @@ BOOST_AUTO_TEST_CASE(a_request_sent_without_answer_is_unknown) {
 BOOST_AUTO_TEST_CASE(retry_ambiguous_retries_until_attempts_run_out_then_unknown) {
     retry_config config = config_with(3);
     config.retry_ambiguous = true;
-    for (const auto e : {dispatch_errc::response_timeout, dispatch_errc::connection_lost,
-                         dispatch_errc::bad_http_response}) {
+    for (const auto e :
+         {dispatch_errc::response_timeout, dispatch_errc::connection_lost, dispatch_errc::bad_http_response}) {
         BOOST_TEST_CONTEXT(make_error_code(e).message()) {
             invent_dispatch::scheduler sched(std::nullopt, config, 1);
             BOOST_TEST(verdict(sched.on_attempt(failure(e), 1, t0, 0)) == "retry");
@@ -573,8 +576,7 @@ BOOST_AUTO_TEST_CASE(rejected_certificates_count_toward_the_abort) {
     invent_dispatch::scheduler sched(std::nullopt, {}, 1);
     sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0, 0);
     sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0, 0);
-    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0, 0))
-               == "abort_batch failed");
+    BOOST_TEST(verdict(sched.on_attempt(failure(dispatch_errc::tls_verify_failed), 1, t0, 0)) == "abort_batch failed");
     BOOST_TEST(sched.aborted());
 }
 
@@ -657,8 +659,8 @@ BOOST_AUTO_TEST_CASE(parse_rate_reads_count_per_unit) {
 }
 
 BOOST_AUTO_TEST_CASE(parse_rate_rejects_malformed_and_non_positive) {
-    for (const std::string_view text : {"", "0", "0/s", "-8", "+8", "abc", "8/", "/s", "8/day", "8 /s", "8/s ",
-                                        " 8", "nan", "inf", "8/s/s", "8x", "1e-400", "1e999", "0x10"}) {
+    for (const std::string_view text : {"", "0", "0/s", "-8", "+8", "abc", "8/", "/s", "8/day", "8 /s", "8/s ", " 8",
+                                        "nan", "inf", "8/s/s", "8x", "1e-400", "1e999", "0x10"}) {
         BOOST_TEST(!parse_rate(text), "'" << text << "'");
     }
 }
@@ -667,10 +669,9 @@ BOOST_AUTO_TEST_CASE(parse_rate_rejects_malformed_and_non_positive) {
 
 namespace {
 // 30.5 s before the example date of RFC 9110, 06 Nov 1994 08:49:37 GMT.
-const auto rfc_example = std::chrono::sys_days{std::chrono::year{1994} / std::chrono::November / 6}
-                         + 8h + 49min + 37s;
+const auto rfc_example = std::chrono::sys_days{std::chrono::year{1994} / std::chrono::November / 6} + 8h + 49min + 37s;
 const auto wall_now = rfc_example - 30500ms;
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_CASE(retry_after_delta_seconds) {
     BOOST_TEST(ns(*parse_retry_after("120", wall_now)) == ns(120s));
@@ -716,19 +717,26 @@ BOOST_AUTO_TEST_CASE(retry_after_rfc850_two_digit_year_is_at_most_50_years_ahead
 
 BOOST_AUTO_TEST_CASE(retry_after_garbage_is_rejected) {
     for (const std::string_view text : {
-             "", " ", "-5", "+5", "5.5", "5s", "soon", "0x10",
-             "Sun, 06 Nov 1994 08:49:37 UTC",      // only GMT
-             "Sun, 06 Nov 1994 08:49:37 GMT x",    // trailing bytes
-             "sun, 06 nov 1994 08:49:37 GMT",      // names are case-sensitive
-             "Sun, 6 Nov 1994 08:49:37 GMT",       // day needs two digits
-             "Sun, 31 Feb 1994 08:49:37 GMT",      // no such day
-             "Sun, 06 Nov 1994 24:00:00 GMT",      // no such hour
-             "Sun, 06 Nov 1994 08:60:00 GMT",      // no such minute
-             "Sun, 06 Nov 94 08:49:37 GMT",        // IMF-fixdate has four-digit years
-             "Sun, 06-Nov-94 08:49:37 GMT",        // RFC 850 has the full day name
+             "",
+             " ",
+             "-5",
+             "+5",
+             "5.5",
+             "5s",
+             "soon",
+             "0x10",
+             "Sun, 06 Nov 1994 08:49:37 UTC",   // only GMT
+             "Sun, 06 Nov 1994 08:49:37 GMT x",   // trailing bytes
+             "sun, 06 nov 1994 08:49:37 GMT",   // names are case-sensitive
+             "Sun, 6 Nov 1994 08:49:37 GMT",   // day needs two digits
+             "Sun, 31 Feb 1994 08:49:37 GMT",   // no such day
+             "Sun, 06 Nov 1994 24:00:00 GMT",   // no such hour
+             "Sun, 06 Nov 1994 08:60:00 GMT",   // no such minute
+             "Sun, 06 Nov 94 08:49:37 GMT",   // IMF-fixdate has four-digit years
+             "Sun, 06-Nov-94 08:49:37 GMT",   // RFC 850 has the full day name
              "Sunday, 06-Nov-1994 08:49:37 GMT",   // ... and a two-digit year
-             "Sun Nov 6 08:49:37 1994",            // asctime pads the day with a space
-             "Sun Nov  6 08:49:37 1994 GMT",       // ... and names no zone
+             "Sun Nov 6 08:49:37 1994",   // asctime pads the day with a space
+             "Sun Nov  6 08:49:37 1994 GMT",   // ... and names no zone
              "Sun, 06 Nov 1994 08:49 GMT",
          }) {
         BOOST_TEST(!parse_retry_after(text, wall_now), "'" << text << "'");

@@ -28,15 +28,17 @@ BOOST_AUTO_TEST_CASE(control_characters_and_bad_bytes_are_escaped) {
     BOOST_TEST(clean_server_text("no\n2026-11-29T00:00:00.000 [info] forged\x1b[2J", "") ==
                "no\\x0a2026-11-29T00:00:00.000 [info] forged\\x1b[2J");
     BOOST_TEST(clean_server_text("tab\there\x7f", "") == "tab\\x09here\\x7f");
-    BOOST_TEST(clean_server_text("c1 \xC2\x9B" "31m", "") == "c1 \\xc2\\x9b31m");
+    BOOST_TEST(clean_server_text("c1 \xC2\x9B"
+                                 "31m",
+                                 "") == "c1 \\xc2\\x9b31m");
     BOOST_TEST(clean_server_text("bad \xD0 byte \xE2\x82\xAC", "") == "bad \\xd0 byte \xE2\x82\xAC");
 }
 
 BOOST_AUTO_TEST_CASE(long_text_is_cut_on_a_character_boundary) {
     const std::string long_text = std::string(max_server_message - 1, 'x') + "\xE2\x82\xAC" + std::string(5000, 'y');
     const auto cleaned = clean_server_text(long_text, "");
-    BOOST_TEST(cleaned == std::string(max_server_message - 1, 'x') + "... [cut: " +
-                              std::to_string(long_text.size()) + " bytes]");
+    BOOST_TEST(cleaned ==
+               std::string(max_server_message - 1, 'x') + "... [cut: " + std::to_string(long_text.size()) + " bytes]");
     BOOST_TEST(simdjson::validate_utf8(cleaned));
     const std::string exact(max_server_message, 'z');
     BOOST_TEST(clean_server_text(exact, "") == exact);

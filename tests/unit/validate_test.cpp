@@ -56,7 +56,7 @@ private:
     int saved_;
 };
 
-} // namespace
+}   // namespace
 
 BOOST_AUTO_TEST_SUITE(validate)
 
@@ -72,51 +72,47 @@ BOOST_AUTO_TEST_CASE(clean_csv) {
 
 BOOST_AUTO_TEST_CASE(dirty_csv_names_each_line) {
     const test_support::temp_dir dir;
-    const auto path = dir.write("dirty.csv",
-                                "contact_id,channel_id,first_name\n"
-                                "c1,ch1,Ana\n"
-                                ",ch1,Bo\n"
-                                "c3,\"multi\nline\",Cy\n"
-                                "c4,ch1\n"
-                                "c5,ch1,Di\n"
-                                "c6,ch1,\"open\n");
+    const auto path = dir.write("dirty.csv", "contact_id,channel_id,first_name\n"
+                                             "c1,ch1,Ana\n"
+                                             ",ch1,Bo\n"
+                                             "c3,\"multi\nline\",Cy\n"
+                                             "c4,ch1\n"
+                                             "c5,ch1,Di\n"
+                                             "c6,ch1,\"open\n");
     row_defaults defaults;
     defaults.message = "Hi {{first_name}} from {{company}}";
     const auto result = run_validate(path, defaults);
     BOOST_TEST(result.exit_code == 1);
-    BOOST_TEST(result.output == path + ":2: unknown template variable {{company}} in the default message\n" +
-                                    path + ":3: contact_id is empty\n" +
-                                    path + ":4: channel_id contains a control character\n" +
-                                    path + ":6: 2 fields where the header has 3\n" +
-                                    path + ":7: unknown template variable {{company}} in the default message\n" +
-                                    path + ":8: the quote opened on line 8 is never closed\n" +
-                                    path + ": 6 rows, 0 valid, 6 invalid\n");
+    BOOST_TEST(result.output ==
+               path + ":2: unknown template variable {{company}} in the default message\n" + path +
+                   ":3: contact_id is empty\n" + path + ":4: channel_id contains a control character\n" + path +
+                   ":6: 2 fields where the header has 3\n" + path +
+                   ":7: unknown template variable {{company}} in the default message\n" + path +
+                   ":8: the quote opened on line 8 is never closed\n" + path + ": 6 rows, 0 valid, 6 invalid\n");
 }
 
 BOOST_AUTO_TEST_CASE(dirty_jsonl) {
     const test_support::temp_dir dir;
-    const auto path = dir.write("dirty.jsonl",
-                                "{\"contact_id\":1,\"channel_id\":\"ch1\"}\n"
-                                "\n"
-                                "[1,2]\n"
-                                "{\"contact_id\":{\"id\":1},\"channel_id\":\"ch1\"}\n"
-                                "{\"contact_id\":\"c4\",\"channel_id\":\"ch1\",\"title\":true}\n"
-                                "{\"contact_id\":\"c5\",\"channel_id\":\"ch1\",\"title\":null}\n"
-                                "{\"contact_id\":\"c6\",\"channel_id\":\"ch1\",\"org_id\":7}\n");
+    const auto path = dir.write("dirty.jsonl", "{\"contact_id\":1,\"channel_id\":\"ch1\"}\n"
+                                               "\n"
+                                               "[1,2]\n"
+                                               "{\"contact_id\":{\"id\":1},\"channel_id\":\"ch1\"}\n"
+                                               "{\"contact_id\":\"c4\",\"channel_id\":\"ch1\",\"title\":true}\n"
+                                               "{\"contact_id\":\"c5\",\"channel_id\":\"ch1\",\"title\":null}\n"
+                                               "{\"contact_id\":\"c6\",\"channel_id\":\"ch1\",\"org_id\":7}\n");
     const auto result = run_validate(path);
     BOOST_TEST(result.exit_code == 1);
-    BOOST_TEST(result.output == path + ":3: not a JSON object but an array\n" +
-                                    path + ":4: contact_id is an object; expected a string or a number\n" +
-                                    path + ":5: title is a boolean; expected a string or a number\n" +
-                                    path + ":6: title is null; expected a string or a number\n" +
-                                    path + ": 6 rows, 2 valid, 4 invalid\n");
+    BOOST_TEST(result.output == path + ":3: not a JSON object but an array\n" + path +
+                                    ":4: contact_id is an object; expected a string or a number\n" + path +
+                                    ":5: title is a boolean; expected a string or a number\n" + path +
+                                    ":6: title is null; expected a string or a number\n" + path +
+                                    ": 6 rows, 2 valid, 4 invalid\n");
 }
 
 BOOST_AUTO_TEST_CASE(only_the_first_twenty_problems_are_listed) {
     const test_support::temp_dir dir;
     std::string bytes = "contact_id,channel_id\n";
-    for (int i = 0; i < 25; ++i)
-        bytes += ",ch1\n";
+    for (int i = 0; i < 25; ++i) bytes += ",ch1\n";
     bytes += "c1,ch1\n";
     const auto path = dir.write("many.csv", bytes);
     const auto result = run_validate(path);
