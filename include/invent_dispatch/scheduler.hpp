@@ -6,6 +6,7 @@
 #include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <random>
 #include <string_view>
@@ -124,9 +125,18 @@ public:
     //     auto when = reserve_send(now());  sleep until when;
     //     while (pause_end(now())) { when = reserve_send(now()); sleep until when; }
     std::optional<time_point> pause_end(time_point now) const noexcept;
+    // With a rate: when the last second already holds burst + rate sends,
+    // the time a send may leave; nullopt to send now (and then on_send, with
+    // nothing awaited between). The bucket paces the grants, but a grant used
+    // late (this process not scheduled for a while, or a group commit of the
+    // journal releasing many rows at once) would leave together with the
+    // grants after it, and the server's one-second window would count more
+    // than the rate. Asked right before sending:
+    //     while (auto later = window_full_until(now())) sleep until *later;
+    std::optional<time_point> window_full_until(time_point now);
     // A request leaves now: its sequence number for attempt_report, so that
     // the adaptive rate knows which rate its answer speaks of (0 without it).
-    std::uint64_t on_send() noexcept;
+    std::uint64_t on_send(time_point now);
 
     // attempt_number counts from 1 and grows only with retries whose
     // consumes_attempt is true; stale_retries counts this row's retries whose
@@ -152,7 +162,12 @@ private:
     bool may_retry(unsigned attempt_number) const noexcept;
     duration backoff(unsigned attempt_number);
 
+    void set_window_limit(double per_second) noexcept;
+
     std::optional<token_bucket> bucket_;
+    double burst_ = 1;
+    std::size_t window_limit_ = 0;   // burst + rate, the sends any second may hold
+    std::deque<time_point> sent_in_window_;   // with a rate: the sends of the last second
     std::optional<adaptive_rate> adaptive_;
     retry_config retry_;
     std::mt19937_64 rng_;

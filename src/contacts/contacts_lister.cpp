@@ -64,8 +64,14 @@ net::awaitable<listing_result> contacts_lister::run() {
                 bool may_send = co_await wait_until(scheduler_.reserve_send(clock_type::now()));
                 while (may_send && scheduler_.pause_end(clock_type::now()))
                     may_send = co_await wait_until(scheduler_.reserve_send(clock_type::now()));
+                while (may_send) {
+                    const auto later = scheduler_.window_full_until(clock_type::now());
+                    if (!later) break;
+                    may_send = co_await wait_until(*later);
+                }
                 if (!may_send) co_return listing_result{listing_result::kind::stopped, "stopped"};
                 ++requests_;
+                scheduler_.on_send(clock_type::now());
                 reply = co_await transport_.get(target);
             }
             if (stopping_) co_return listing_result{listing_result::kind::stopped, "stopped"};

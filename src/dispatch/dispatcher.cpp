@@ -419,17 +419,23 @@ private:
                 bool may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
                 while (may_send && scheduler_.pause_end(clock_type::now()))
                     may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
-                if (!may_send) {
-                    record_stopped(w, intent_written, attempt, attempts, last);
-                    co_return;
-                }
-                if (!intent_written) {
+                if (may_send && !intent_written) {
                     // Write-ahead: if we die from here on, the next run knows
                     // this row may have reached the server.
                     journal_.append_sending(request.line, request.key);
                     // Not kept: the batch stops, and this row waits for the next run.
                     if (co_await journal_.commit()) co_return;
                     intent_written = true;
+                }
+                // Asked last: a group commit just released many rows at once.
+                while (may_send) {
+                    const auto later = scheduler_.window_full_until(clock_type::now());
+                    if (!later) break;
+                    may_send = co_await wait_until(w, *later);
+                }
+                if (!may_send) {
+                    record_stopped(w, intent_written, attempt, attempts, last);
+                    co_return;
                 }
             }
             ++attempts;
@@ -439,7 +445,7 @@ private:
                 answer = opened;
             } else {
                 w.in_flight = true;
-                sent_as = scheduler_.on_send();
+                sent_as = scheduler_.on_send(clock_type::now());
                 auto sent = co_await w.conn.send(chat_creation(request, config_.client.endpoint.base_path, w.target));
                 report_.request_finished();
                 w.in_flight = false;

@@ -1,6 +1,7 @@
 #include "invent_dispatch/scheduler.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace invent_dispatch {
 namespace {
@@ -14,8 +15,17 @@ retry_decision finish(outcome result) noexcept {
 scheduler::scheduler(std::optional<rate_limit> rate, retry_config retry, std::uint64_t seed)
     : retry_(retry),
       rng_(seed) {
-    if (rate) bucket_.emplace(*rate);
+    if (rate) {
+        bucket_.emplace(*rate);
+        burst_ = std::max(rate->burst, 1.0);
+        set_window_limit(rate->per_second);
+    }
     if (rate && rate->adaptive) adaptive_.emplace(rate->per_second);
+}
+
+void scheduler::set_window_limit(double per_second) noexcept {
+    // What the bucket grants in one second at most, rounded down.
+    window_limit_ = static_cast<std::size_t>(std::max(1.0, std::floor(std::min(burst_ + per_second, 1e9))));
 }
 
 time_point scheduler::reserve_send(time_point now) {
@@ -30,7 +40,16 @@ std::optional<time_point> scheduler::pause_end(time_point now) const noexcept {
     return std::nullopt;
 }
 
-std::uint64_t scheduler::on_send() noexcept {
+std::optional<time_point> scheduler::window_full_until(time_point now) {
+    if (!bucket_) return std::nullopt;
+    while (!sent_in_window_.empty() && now - sent_in_window_.front() >= std::chrono::seconds(1))
+        sent_in_window_.pop_front();
+    if (sent_in_window_.size() < window_limit_) return std::nullopt;
+    return sent_in_window_.front() + std::chrono::seconds(1);
+}
+
+std::uint64_t scheduler::on_send(time_point now) {
+    if (bucket_) sent_in_window_.push_back(now);
     return adaptive_ ? adaptive_->on_send() : 0;
 }
 
@@ -39,8 +58,10 @@ retry_decision scheduler::on_attempt(const attempt_report& report, unsigned atte
     // Every HTTP answer (a 2xx that is not a Chat included) speaks of the rate.
     if (adaptive_ && report.http_status != 0 &&
         adaptive_->on_answer(report.send_sequence, report.http_status, report.advertised, now) !=
-            adaptive_rate::change::none)
+            adaptive_rate::change::none) {
         bucket_->set_rate(adaptive_->current(), now);
+        set_window_limit(adaptive_->current());
+    }
     const auto& verdict = report.verdict;
     // The fail-fast breaker: the same transport failure on attempt after
     // attempt, with nothing else in between.

@@ -222,7 +222,7 @@ BOOST_AUTO_TEST_CASE(the_scheduler_bucket_follows_the_rate) {
     BOOST_TEST(std::chrono::nanoseconds(sched.reserve_send(t0) - t0).count() == 0);
     BOOST_TEST(std::chrono::nanoseconds(sched.reserve_send(t0) - t0).count() == 10'000'000);   // 100/s
     // The 429 as the failure classifier judges it: retried, and the rate cut.
-    attempt_report refused{classify_attempt(attempt_stage::answered, {}, 429), 429, std::nullopt, sched.on_send(),
+    attempt_report refused{classify_attempt(attempt_stage::answered, {}, 429), 429, std::nullopt, sched.on_send(t0),
                            std::nullopt};
     BOOST_TEST((sched.on_attempt(refused, 1, t0, 0).what == retry_decision::action::retry));
     BOOST_TEST(sched.adaptive()->current() == 90, boost::test_tools::tolerance(tol));
@@ -236,7 +236,7 @@ BOOST_AUTO_TEST_CASE(the_scheduler_bucket_follows_the_rate) {
 BOOST_AUTO_TEST_CASE(a_fixed_rate_has_no_controller) {
     invent_dispatch::scheduler sched(rate_limit{100, 1}, {}, 1);
     BOOST_TEST(!sched.adaptive());
-    BOOST_TEST(sched.on_send() == 0u);
+    BOOST_TEST(sched.on_send(t0) == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
