@@ -8,7 +8,9 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,19 +68,29 @@ struct http_client::shared {
 
     // --- addresses (the API's, or the proxy's), looked up once for the pool (single-flight)
     // A thousand connections opening at once would otherwise queue a
-    // thousand lookups on Asio's resolver thread (tens of ms before the first
-    // request). Looked up again after address_ttl, or after a connect to them
-    // failed.
+    // thousand lookups (tens of ms before the first request). Looked up again
+    // after address_ttl, or after a connect to them failed. A waiter gives up
+    // when `give_up` is emitted (its watchdog, the batch's stop); the lookup
+    // goes on by itself.
     static constexpr std::chrono::seconds address_ttl{60};
-    boost::asio::awaitable<boost::system::error_code> addresses(boost::asio::ip::tcp::resolver& resolver,
+    boost::asio::awaitable<boost::system::error_code> addresses(boost::asio::cancellation_slot give_up,
                                                                 boost::asio::ip::tcp::resolver::results_type& out);
     void forget_addresses() noexcept { lookup.valid_until = {}; }
+    void lookup_ended(const boost::system::error_code& ec, boost::asio::ip::tcp::resolver::results_type results);
+    // What a lookup's thread shares with the pool: it posts its answer only
+    // while the pool is there.
+    struct lookup_thread {
+        std::mutex mutex;
+        shared* pool = nullptr;   // null once the pool is gone
+    };
     struct {
         boost::asio::ip::tcp::resolver::results_type results;
         boost::system::error_code error;
         std::chrono::steady_clock::time_point valid_until{};
         bool in_flight = false;
+        std::uint64_t finished = 0;   // lookups ended, to tell an answer from a waiter giving up
         std::optional<boost::asio::steady_timer> done;   // cancelled when the lookup in flight ends
+        std::shared_ptr<lookup_thread> thread;   // of the lookup in flight, or the last one
     } lookup;
 };
 

@@ -4,6 +4,7 @@
 #include "invent_dispatch/http_client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <charconv>
+#include <mutex>
 #include <poll.h>
 #include <utility>
 
@@ -61,10 +63,10 @@ struct probe_role {
 // lookup, the socket) is cancelled and fails with timed_out.
 class watchdog {
 public:
-    watchdog(const net::any_io_executor& executor, tcp::socket& socket, tcp::resolver& resolver)
+    watchdog(const net::any_io_executor& executor, tcp::socket& socket, net::cancellation_signal& lookup)
         : timer_(executor),
           socket_(socket),
-          resolver_(resolver) {}
+          lookup_(lookup) {}
 
     void arm(std::chrono::steady_clock::time_point deadline) {
         deadline_ = deadline;
@@ -94,13 +96,13 @@ private:
             expired_ = true;
             boost::system::error_code ignored;
             socket_.cancel(ignored);
-            resolver_.cancel();
+            lookup_.emit(net::cancellation_type::terminal);
         });
     }
 
     net::steady_timer timer_;
     tcp::socket& socket_;
-    tcp::resolver& resolver_;
+    net::cancellation_signal& lookup_;
     std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
     bool waiting_ = false;
     bool expired_ = false;
@@ -114,9 +116,8 @@ struct link {
     link(net::any_io_executor ex, http_client::shared& state)
         : executor(std::move(ex)),
           client(state),
-          resolver(executor),
           socket(executor),
-          timeout(executor, socket, resolver) {}
+          timeout(executor, socket, lookup_wait) {}
     ~link() { close_socket(); }
     link(const link&) = delete;
     link& operator=(const link&) = delete;
@@ -127,7 +128,7 @@ struct link {
 
     net::any_io_executor executor;
     http_client::shared& client;
-    tcp::resolver resolver;
+    net::cancellation_signal lookup_wait;   // emitted to stop waiting for the address lookup
     tcp::socket socket;
     tls::inbox tls_inbox;
     tls::bio_transport transport{&tls_inbox, -1};
@@ -145,7 +146,7 @@ struct link {
         boost::system::error_code ignored;
         if (!open) {
             // A lookup or connect under way ends too: a stop does not wait for it.
-            resolver.cancel();
+            lookup_wait.emit(net::cancellation_type::terminal);
             socket.close(ignored);
             return;
         }
@@ -231,7 +232,7 @@ struct link {
         // Armed before the lookup: a resolver that never answers is bounded too.
         timeout.arm(std::chrono::steady_clock::now() + options.timeout);
         tcp::resolver::results_type results;
-        auto resolve_ec = waited(co_await client.addresses(resolver, results));
+        auto resolve_ec = waited(co_await client.addresses(lookup_wait.slot(), results));
         if (!resolve_ec && timeout.expired()) resolve_ec = net::error::timed_out;   // waited for another's lookup
         if (resolve_ec) {
             timeout.stop();
@@ -599,6 +600,11 @@ void http_client::shared::close_idle() noexcept {
 }
 
 http_client::shared::~shared() {
+    if (lookup.thread) {
+        // A lookup still under way has nobody to tell its answer to.
+        const std::lock_guard lock(lookup.thread->mutex);
+        lookup.thread->pool = nullptr;
+    }
     idle.clear();   // before the session and the TLS context they use
     SSL_SESSION_free(session);
 }

@@ -3,7 +3,13 @@
 #include "client_state.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 namespace invent_dispatch {
@@ -57,31 +63,51 @@ bool http_client::shared::keep_session(SSL_SESSION* fresh) {
     return true;
 }
 
-net::awaitable<boost::system::error_code> http_client::shared::addresses(tcp::resolver& resolver,
+// A lookup runs on a thread of its own: getaddrinfo cannot be interrupted,
+// and Asio's resolver would hold the io_context (and its shutdown) until it
+// returned, so a lookup that never answers would outlast --timeout and
+// --deadline (issue 12). A thread still waiting ends with the process.
+net::awaitable<boost::system::error_code> http_client::shared::addresses(net::cancellation_slot give_up,
                                                                          tcp::resolver::results_type& out) {
-    if (lookup.in_flight) {
-        // Another connection is asking: take its answer, good or bad.
-        co_await lookup.done->async_wait(use_nothrow);
-        out = lookup.results;
-        co_return lookup.error;
-    }
-    if (std::chrono::steady_clock::now() < lookup.valid_until) {
+    const auto executor = co_await net::this_coro::executor;
+    if (!lookup.in_flight && std::chrono::steady_clock::now() < lookup.valid_until) {
         out = lookup.results;
         co_return boost::system::error_code{};
     }
-    lookup.in_flight = true;
-    lookup.done.emplace(resolver.get_executor(), std::chrono::steady_clock::time_point::max());
-    // Through a proxy, the proxy's addresses: the API's name is resolved by the proxy.
-    const auto& host = options.proxy ? options.proxy->host : options.endpoint.host;
-    const auto& port = options.proxy ? options.proxy->port : options.endpoint.port;
-    auto [ec, results] = co_await resolver.async_resolve(host, port, use_nothrow);
+    if (!lookup.in_flight) {
+        lookup.in_flight = true;
+        lookup.done.emplace(executor, std::chrono::steady_clock::time_point::max());
+        lookup.thread = std::make_shared<lookup_thread>();
+        lookup.thread->pool = this;
+        // Through a proxy, the proxy's addresses: the API's name is resolved by the proxy.
+        std::string host = options.proxy ? options.proxy->host : options.endpoint.host;
+        std::string port = options.proxy ? options.proxy->port : options.endpoint.port;
+        std::thread([executor, thread = lookup.thread, host = std::move(host), port = std::move(port)] {
+            net::io_context own;
+            tcp::resolver resolver(own);
+            boost::system::error_code ec;
+            auto results = resolver.resolve(host, port, ec);
+            const std::lock_guard lock(thread->mutex);
+            if (thread->pool == nullptr) return;
+            net::post(executor, [thread, ec, results = std::move(results)] {
+                if (thread->pool != nullptr) thread->pool->lookup_ended(ec, results);
+            });
+        }).detach();
+    }
+    const auto ticket = lookup.finished;
+    co_await lookup.done->async_wait(net::bind_cancellation_slot(give_up, use_nothrow));
+    if (lookup.finished == ticket) co_return net::error::operation_aborted;   // given up, the lookup goes on
+    out = lookup.results;
+    co_return lookup.error;
+}
+
+void http_client::shared::lookup_ended(const boost::system::error_code& ec, tcp::resolver::results_type results) {
     lookup.in_flight = false;
+    ++lookup.finished;
     lookup.error = ec;
-    lookup.results = ec ? tcp::resolver::results_type{} : results;
+    lookup.results = ec ? tcp::resolver::results_type{} : std::move(results);
     lookup.valid_until = ec ? std::chrono::steady_clock::time_point{} : std::chrono::steady_clock::now() + address_ttl;
     lookup.done->cancel();
-    out = lookup.results;
-    co_return ec;
 }
 
 http_client::http_client(client_options options) : shared_(std::make_shared<shared>(std::move(options))) {}

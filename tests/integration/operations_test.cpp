@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
+#include <arpa/inet.h>
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -320,6 +322,105 @@ BOOST_AUTO_TEST_CASE(the_deadline_ends_a_connect_that_hangs) {
     BOOST_TEST(records_with(journal, "sending") == records_with(journal, "failed"));
     BOOST_TEST(records_with(journal, "unknown") == 0u);
     BOOST_TEST(records_with(journal, "created") == 0u);
+}
+
+// A DNS server that never answers: a UDP socket on a loopback address. The
+// binary runs in a mount namespace of its own (unshare) whose
+// /etc/resolv.conf names it, with glibc told to wait 30 s per try, 5 tries.
+class silent_dns {
+public:
+    static constexpr const char* address = "127.0.0.153";
+    silent_dns() {
+        fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        BOOST_REQUIRE(fd_ >= 0);
+        sockaddr_in at{};
+        at.sin_family = AF_INET;
+        at.sin_port = htons(53);
+        BOOST_REQUIRE(::inet_pton(AF_INET, address, &at.sin_addr) == 1);
+        BOOST_REQUIRE_MESSAGE(::bind(fd_, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0,
+                              "cannot bind " << address << ":53: " << std::strerror(errno));
+        resolv_conf_ =
+            dir_.write("resolv.conf", std::string("nameserver ") + address + "\noptions timeout:30 attempts:5\n");
+    }
+    ~silent_dns() { ::close(fd_); }
+    silent_dns(const silent_dns&) = delete;
+    silent_dns& operator=(const silent_dns&) = delete;
+
+    // The command line that runs the binary with this server as its resolver.
+    std::vector<std::string> launcher() const {
+        return {"/usr/bin/unshare",
+                "--mount",
+                "/bin/sh",
+                "-c",
+                "mount --bind " + resolv_conf_ + " /etc/resolv.conf && exec \"$@\"",
+                "sh"};
+    }
+    // The queries it received so far (and did not answer): whether any asked for `name`.
+    bool was_asked_for(const std::string& label) {
+        char packet[512];
+        for (;;) {
+            const auto n = ::recv(fd_, packet, sizeof packet, 0);
+            if (n <= 0) return asked_;
+            // A query's name goes as length-prefixed labels.
+            asked_ = asked_ || std::string(packet, static_cast<std::size_t>(n)).find(label) != std::string::npos;
+        }
+    }
+
+private:
+    temp_dir dir_;
+    std::string resolv_conf_;
+    int fd_ = -1;
+    bool asked_ = false;
+};
+
+// Whether this machine lets a test bind-mount /etc/resolv.conf in a mount
+// namespace of its own (root, or unprivileged user namespaces); CI runs as root.
+boost::test_tools::assertion_result can_replace_resolv_conf(boost::unit_test::test_unit_id) {
+    boost::test_tools::assertion_result ok(
+        std::system("/usr/bin/unshare --mount /bin/sh -c 'mount --bind /dev/null /etc/resolv.conf' 2>/dev/null") == 0);
+    ok.message() << "skipped: cannot run unshare --mount with /etc/resolv.conf bind-mounted (needs root)";
+    return ok;
+}
+
+// Issue 12 finding 9: the name lookup ran before the request timeout was
+// armed, and then the armed watchdog could not stop it either: Asio's
+// resolver cancels no getaddrinfo under way, and the io_context waited for it.
+// A lookup that never answers held the run for minutes. It is bounded by
+// --timeout (the row fails with the reason) and by --deadline.
+BOOST_AUTO_TEST_CASE(a_name_lookup_that_hangs_is_bounded_by_the_timeout_and_the_deadline,
+                     *boost::unit_test::precondition(can_replace_resolv_conf)) {
+    silent_dns dns;
+    temp_dir dir;
+    const auto input = dir / "contacts.csv";
+    write_contacts_csv(input, 2);
+    const std::string url = "https://hang.invent-dispatch.test:8443";
+    {
+        child_process child({"run", input.string(), "--base-url", url, "--quiet", "--concurrency", "1", "--timeout",
+                             "300ms", "--max-attempts", "1"},
+                            {{"INVENT_API_TOKEN", "t"}}, dir.path, std::nullopt, dns.launcher());
+        // glibc gives up after minutes: a bound on the wait, not a speed check.
+        const auto result = child.wait_at_most(60s);
+        BOOST_REQUIRE_MESSAGE(result, "the run did not end: --timeout did not bound the lookup");
+        BOOST_TEST(result->exit_code == 1, result->err);
+        const auto finals = final_by_key(read_journal(dir / "contacts.csv.results.jsonl"));
+        BOOST_TEST(finals.size() == 2u);
+        for (const auto& [key, row] : finals) {
+            BOOST_TEST(str(row, "outcome") == "failed");
+            const auto error = str(row, "error");
+            BOOST_TEST(error.find("cannot resolve hang.invent-dispatch.test: Connection timed out") !=
+                           std::string::npos,
+                       error);
+        }
+        BOOST_TEST(dns.was_asked_for("invent-dispatch"));
+    }
+    fs::remove(dir / "contacts.csv.results.jsonl");
+    child_process child({"run", input.string(), "--base-url", url, "--quiet", "--deadline", "300ms", "--timeout", "1h"},
+                        {{"INVENT_API_TOKEN", "t"}}, dir.path, std::nullopt, dns.launcher());
+    const auto result = child.wait_at_most(60s);
+    BOOST_REQUIRE_MESSAGE(result, "the run did not end: --deadline did not bound the lookup");
+    BOOST_TEST(result->exit_code == 3, result->err);
+    BOOST_TEST(result->err.find("the --deadline (300 ms) passed") != std::string::npos, result->err);
+    BOOST_TEST(records_with(read_journal(dir / "contacts.csv.results.jsonl"), "created") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_long_run_of_bad_rows_gives_way_to_the_deadline) {

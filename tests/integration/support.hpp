@@ -82,12 +82,15 @@ inline bool is_proxy_variable(const std::string& entry) {
 class child_process {
 public:
     // With stdin_text, standard input is a pipe the text is written into
-    // (then closed); else /dev/null.
+    // (then closed); else /dev/null. With a launcher (its full path first),
+    // the binary runs under it: launcher... binary args...
     child_process(const std::vector<std::string>& args, const env_map& env, const fs::path& dir,
-                  const std::optional<std::string>& stdin_text = std::nullopt)
+                  const std::optional<std::string>& stdin_text = std::nullopt,
+                  const std::vector<std::string>& launcher = {})
         : out_path_(dir / ("stdout-" + std::to_string(counter()++))),
           err_path_(dir / ("stderr-" + std::to_string(counter()))) {
-        std::vector<std::string> argv_storage{INVENT_BINARY};
+        std::vector<std::string> argv_storage = launcher;
+        argv_storage.push_back(INVENT_BINARY);
         argv_storage.insert(argv_storage.end(), args.begin(), args.end());
         std::vector<char*> argv;
         for (auto& a : argv_storage) argv.push_back(a.data());
