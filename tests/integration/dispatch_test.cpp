@@ -207,15 +207,48 @@ BOOST_AUTO_TEST_CASE(demo_creates_a_chat_for_every_listed_row) {
     BOOST_TEST(result.err.find(std::to_string(rows) + " rows written") != std::string::npos, result.err);
     const auto summary_path = path_after("summary JSON:");
     const auto summary = boost::json::parse(read_file_if_any(summary_path)).as_object();
-    // Issue 12 finding 9: a folder of its own (mkdtemp), not one anyone could plant at a predictable name.
     const auto folder = fs::path(summary_path).parent_path();
-    const auto mode = static_cast<unsigned>(fs::status(folder).permissions() & fs::perms::all);
-    BOOST_TEST(mode == 0700u);
     BOOST_TEST(fs::path(listed).parent_path() == folder);
     BOOST_TEST(fs::exists(path_after("HTML report:")));
     fs::remove_all(folder);
     BOOST_TEST(summary.at("outcomes").at("created").to_number<std::size_t>() == rows);
     BOOST_TEST(summary.at("rows").to_number<std::size_t>() == rows);
+}
+
+// Issue 12 finding 9: the demo wrote into /tmp/invent-dispatch-demo-<pid>,
+// a name anyone could plant (a folder of theirs, links in it) beforehand,
+// and took a folder that was already there. Its files are opened by name in
+// its folder, so the folder must be new and private: under $TMPDIR, a fresh
+// name each run (mkdtemp), mode 0700, everything the demo wrote inside it.
+BOOST_AUTO_TEST_CASE(demo_writes_into_a_new_private_folder_each_run) {
+    temp_dir dir;
+    const auto tmp = dir / "tmp";
+    fs::create_directory(tmp);
+    std::vector<fs::path> folders;
+    for (int run = 0; run < 2; ++run) {
+        const auto result = run_binary({"demo"}, {{"TMPDIR", tmp.string()}}, dir.path);
+        BOOST_TEST_REQUIRE(result.exit_code == 0, result.err);
+        const auto at = result.err.find("summary JSON:");
+        BOOST_TEST_REQUIRE(at != std::string::npos, result.err);
+        auto summary = result.err.substr(at + 13);
+        summary = summary.substr(summary.find_first_not_of(' '));
+        folders.push_back(fs::path(summary.substr(0, summary.find('\n'))).parent_path());
+    }
+    BOOST_TEST(folders[0] != folders[1]);
+    std::size_t entries = 0;
+    for (const auto& entry : fs::directory_iterator(tmp)) {
+        ++entries;
+        BOOST_TEST((entry.path() == folders[0] || entry.path() == folders[1]), entry.path());
+    }
+    BOOST_TEST(entries == 2u);   // nothing written beside them
+    for (const auto& folder : folders) {
+        BOOST_TEST(folder.filename().string().rfind("invent-dispatch-demo-", 0) == 0u, folder);
+        const auto status = fs::symlink_status(folder);
+        BOOST_TEST(fs::is_directory(status), folder);
+        BOOST_TEST(static_cast<unsigned>(status.permissions() & fs::perms::all) == 0700u, folder);
+        for (const auto& file : {"spring.csv", "spring.csv.results.jsonl", "summary.json", "report.html"})
+            BOOST_TEST(fs::is_regular_file(fs::symlink_status(folder / file)), folder / file);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

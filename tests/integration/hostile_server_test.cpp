@@ -101,4 +101,51 @@ BOOST_AUTO_TEST_CASE(huge_chat_fields_are_capped_in_the_journal) {
     BOOST_TEST(out.journal_text.size() < 20'000u);
 }
 
+// Issue 12 finding 9: the watchdog of a plain-HTTP answer fired while a read
+// had completed and the next was not yet started, so it cancelled nothing,
+// and the next read then waited forever. Made certain by stopping the client
+// (SIGSTOP) before its answer comes and waking it once the timeout has long
+// passed, with more body in its socket than one read takes: on waking, the
+// read that finds data completes at once, the watchdog runs between two
+// reads, and the server never sends the rest. The row must end unknown and
+// the run must end.
+BOOST_AUTO_TEST_CASE(a_watchdog_that_fires_between_two_reads_ends_the_answer) {
+    constexpr auto timeout = std::chrono::milliseconds(200);
+    std::atomic<pid_t> client{0};
+    std::atomic<bool> woken{false};
+    const loopback_server server([&](boost::asio::ip::tcp::socket& socket, int) {
+        boost::asio::streambuf pending;
+        if (!read_http_request(socket, pending)) return;
+        BOOST_REQUIRE(wait_for([&] { return client.load() > 0; }));
+        ::kill(client, SIGSTOP);
+        // Six reads' worth of a 1 MiB body, then nothing more.
+        const std::string head =
+            "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(1 << 20) +
+            "\r\n\r\n";
+        boost::system::error_code ec;
+        boost::asio::write(socket, boost::asio::buffer(head + "{\"id\":\"" + std::string(96 * 1024, 'i')), ec);
+        // The client cannot run while stopped: when it wakes, its deadline has passed.
+        std::this_thread::sleep_for(timeout * 5);
+        ::kill(client, SIGCONT);
+        woken = true;
+        char byte = 0;
+        socket.read_some(boost::asio::buffer(&byte, 1), ec);   // until the client closes
+    });
+    temp_dir dir;
+    const auto input = dir / "contacts.csv";
+    write_contacts_csv(input, 1);
+    child_process run({"run", input.string(), "--base-url", server.url(), "--quiet", "--concurrency", "1", "--timeout",
+                       std::to_string(timeout.count()) + "ms", "--max-attempts", "1"},
+                      {{"INVENT_API_TOKEN", "tok"}}, dir.path);
+    client = run.pid();
+    const auto result = run.wait_at_most(std::chrono::seconds(60));
+    BOOST_REQUIRE_MESSAGE(result, "the run did not end: a read was started after the watchdog fired");
+    BOOST_TEST(woken.load());
+    const auto finals = final_by_key(read_journal(dir / "contacts.csv.results.jsonl"));
+    BOOST_TEST_REQUIRE(finals.size() == 1u);
+    const auto& row = finals.begin()->second;
+    BOOST_TEST(str(row, "outcome") == "unknown");
+    BOOST_TEST(str(row, "error") == "HTTP 201: no answer after the request was sent: Connection timed out");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
