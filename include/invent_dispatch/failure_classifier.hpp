@@ -31,7 +31,7 @@ enum class attempt_class : std::uint8_t {
 // same one on N attempts in a row stops the batch.
 enum class transport_failure : std::uint8_t { none, resolve, connect, connect_timeout, tls_handshake, proxy };
 
-struct attempt_verdict {
+struct classified_attempt {
     attempt_class what = attempt_class::success;
     transport_failure transport = transport_failure::none;
 };
@@ -41,6 +41,6 @@ struct attempt_verdict {
 // proxy_auth_required).
 // not_a_chat with a 2xx status is accepted_unusable; any answer that came
 // (even with bad framing after it) is judged by its status.
-attempt_verdict classify_attempt(attempt_stage stage, boost::system::error_code ec, int status) noexcept;
+classified_attempt classify_attempt(attempt_stage stage, boost::system::error_code ec, int status) noexcept;
 
 }   // namespace invent_dispatch

@@ -188,7 +188,8 @@ public:
     std::chrono::system_clock::time_point started_at() const noexcept { return started_at_; }
     std::optional<std::chrono::system_clock::time_point> finished_at() const noexcept { return finished_at_; }
     void finish();   // stops the wall clock
-    rate_history& rate() noexcept { return rate_; }   // with --rate auto
+    // With --rate auto: the rate in force from now on, and its history.
+    void rate_changed(double per_second, std::chrono::steady_clock::time_point now) { rate_.set(per_second, now); }
     const rate_history& rate() const noexcept { return rate_; }
 
     // The run's facts the counters do not know, for the summary.

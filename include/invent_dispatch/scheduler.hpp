@@ -86,11 +86,15 @@ struct retry_config {
 
 // How one attempt ended, as the failure classifier judged it.
 struct attempt_report {
-    attempt_verdict verdict;
+    classified_attempt classified;
     int http_status = 0;   // 0 when no answer
     std::optional<duration> retry_after;   // parsed Retry-After, when present
     std::uint64_t send_sequence = 0;   // from scheduler::on_send, when the request left
     std::optional<advertised_limit> advertised{};   // parsed rate-limit headers, when present
+
+    // A 429 or 503 with a Retry-After speaks for every connection: the whole
+    // dispatcher waits.
+    bool pauses_every_request() const noexcept { return retry_after && (http_status == 429 || http_status == 503); }
 };
 
 // Why a batch stops (abort_batch).
@@ -98,11 +102,15 @@ enum class abort_reason : std::uint8_t { auth, certificate, fail_fast };
 
 struct retry_decision {
     enum class action { finish, retry, abort_batch } what = action::finish;
-    outcome final_outcome = outcome::failed;   // with finish and abort_batch
+    // With finish and abort_batch, the row's outcome; with retry, its outcome
+    // should the batch stop before the retry leaves (unknown after an
+    // ambiguous attempt, failed otherwise).
+    outcome final_outcome = outcome::failed;
     time_point not_before{};   // with retry
     // With retry: false for a retry that does not use up an attempt (a stale
     // keep-alive connection). The caller then resends with the same
-    // attempt_number and counts the retry in its stale_retries instead.
+    // attempt_number and counts the retry in its stale_retries instead
+    // (row_attempts does that for a row).
     bool consumes_attempt = true;
     abort_reason why = abort_reason::auth;   // with abort_batch
 };
@@ -147,7 +155,7 @@ public:
     // 401/403 answers, a certificate failure, and the run of one transport
     // failure (fail_fast). Once aborted(), nothing is retried any more. With
     // --rate auto, an HTTP answer also adjusts the rate, and the bucket keeps the new one.
-    retry_decision on_attempt(const attempt_report& report, unsigned attempt_number, time_point now,
+    retry_decision on_attempt(const attempt_report& attempt, unsigned attempt_number, time_point now,
                               unsigned stale_retries);
 
     bool aborted() const noexcept;
@@ -157,7 +165,7 @@ public:
 
 private:
     retry_decision retry_with_backoff(unsigned attempt_number, time_point now, outcome if_exhausted);
-    retry_decision retry_at(time_point not_before, bool consumes_attempt);
+    retry_decision retry_at(time_point not_before, bool consumes_attempt, outcome if_stopped);
     retry_decision abort(abort_reason why);
     bool may_retry(unsigned attempt_number) const noexcept;
     duration backoff(unsigned attempt_number);

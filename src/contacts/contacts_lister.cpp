@@ -87,9 +87,9 @@ net::awaitable<listing_result> contacts_lister::run() {
                 reply.status, std::nullopt};
             // A GET changes nothing on the server: an answer lost or broken
             // (a chat request's "unknown") is simply asked again.
-            if (attempt.verdict.what == attempt_class::ambiguous ||
-                attempt.verdict.what == attempt_class::accepted_unusable)
-                attempt.verdict.what = attempt_class::retry_before_send;
+            if (attempt.classified.what == attempt_class::ambiguous ||
+                attempt.classified.what == attempt_class::accepted_unusable)
+                attempt.classified.what = attempt_class::retry_before_send;
             if (!reply.retry_after.empty())
                 attempt.retry_after = parse_retry_after(reply.retry_after, std::chrono::system_clock::now());
             const auto decision = scheduler_.on_attempt(attempt, attempts, clock_type::now(), stale_retries);

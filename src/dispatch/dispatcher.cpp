@@ -24,6 +24,7 @@
 #include "invent_dispatch/metrics.hpp"
 #include "invent_dispatch/report.hpp"
 #include "invent_dispatch/response_parser.hpp"
+#include "invent_dispatch/row_attempts.hpp"
 #include "invent_dispatch/rows.hpp"
 #include "invent_dispatch/scheduler.hpp"
 #include "invent_dispatch/server_text.hpp"
@@ -115,15 +116,6 @@ row_result result_of(const Row& row, outcome result) {
     return r;
 }
 
-// What a row waiting to retry keeps of its last attempt, in its own storage
-// (the answer's views point into the connection's buffers, which the next
-// open or send reuses).
-struct last_attempt {
-    std::string failure;   // as describe_failure put it
-    int status = 0;
-    std::chrono::steady_clock::duration elapsed{};
-};
-
 // One worker: one connection, one row at a time, all buffers reused.
 struct worker {
     worker(net::io_context& io, const http_client& client) : conn(io.get_executor(), client), timer(io) {}
@@ -163,7 +155,7 @@ public:
         if (config_.deadline) {
             deadline_timer_.expires_after(*config_.deadline);
             deadline_timer_.async_wait([this](boost::system::error_code ec) {
-                if (ec || stop_ != stop_reason::none) return;
+                if (ec || stopping()) return;
                 spdlog::warn("the --deadline ({} ms) passed: no new requests; waiting up to {} ms for {} in flight",
                              config_.deadline->count(), config_.drain_timeout.count(), report_.counters().in_flight);
                 request_stop(stop_reason::deadline);
@@ -189,7 +181,7 @@ public:
                      : config_.rate->adaptive
                          ? fmt::format("auto up to {}/s burst {}", config_.rate->per_second, config_.rate->burst)
                          : fmt::format("{}/s burst {}", config_.rate->per_second, config_.rate->burst));
-        if (const auto* adaptive = scheduler_.adaptive()) report_.rate().set(adaptive->current(), clock_type::now());
+        if (const auto* adaptive = scheduler_.adaptive()) report_.rate_changed(adaptive->current(), clock_type::now());
         watch_signals();
         if (progress_) net::co_spawn(io_, show_progress(), log_escaped_exception{"progress line"});
         if (config_.metrics_path) net::co_spawn(io_, refresh_metrics(), log_escaped_exception{"metrics file refresh"});
@@ -244,8 +236,10 @@ private:
         });
     }
 
+    bool stopping() const noexcept { return stop_ != stop_reason::none; }
+
     void request_stop(stop_reason why) {
-        if (stop_ != stop_reason::none) {
+        if (stopping()) {
             // A signal during another stop still decides the exit status.
             if (why == stop_reason::interrupt || why == stop_reason::terminate) stop_ = why;
             return;
@@ -320,11 +314,11 @@ private:
 
     // Sleeps until `when`; false when the batch is stopping.
     net::awaitable<bool> wait_until(worker& w, time_point when) {
-        if (when > clock_type::now() && stop_ == stop_reason::none) {
+        if (when > clock_type::now() && !stopping()) {
             w.timer.expires_at(when);
             co_await w.timer.async_wait(use_nothrow);
         }
-        co_return stop_ == stop_reason::none;
+        co_return !stopping();
     }
 
     // The next row to send; rows that are not sent get their record here.
@@ -338,7 +332,7 @@ private:
     enum class next_step { send, write_and_yield, end };
 
     next_step next_to_send(built_row& row) {
-        while (stop_ == stop_reason::none) {
+        while (!stopping()) {
             if (unsent_since_write_ >= rows_between_yields) return next_step::write_and_yield;
             if (!rows_->next(row)) break;
             ++unsent_since_write_;   // until it turns out to be sent
@@ -350,10 +344,7 @@ private:
             case admission_decision::send: --unsent_since_write_; return next_step::send;
             case admission_decision::other_shard: break;
             case admission_decision::already_created: report_.row_resumed(outcome::created); break;
-            case admission_decision::already_unknown:
-                report_.row_resumed(outcome::unknown);
-                ++resumed_unknown_;
-                break;
+            case admission_decision::already_unknown: report_.row_resumed(outcome::unknown); break;
             case admission_decision::duplicate: record_unsent(row, outcome::skipped, "duplicate"); break;
             }
         }
@@ -368,7 +359,7 @@ private:
     }
 
     net::awaitable<void> work(worker& w) {
-        while (stop_ == stop_reason::none) {
+        while (!stopping()) {
             next_step next = next_step::end;
             try {
                 next = next_to_send(w.row);
@@ -389,123 +380,94 @@ private:
         }
     }
 
+    // The row's attempts: row_attempts says what comes next, this does it.
     net::awaitable<void> send_row(worker& w) {
+        using step = row_attempts::step;
         const chat_request& request = w.row.request;
-        unsigned attempts = 0;
-        unsigned stale_retries = 0;
-        bool intent_written = false;
+        row_attempts row(scheduler_);
         http_answer answer;
-        attempt_report attempt;
-        std::uint64_t sent_as = 0;   // the adaptive rate's sequence number of this attempt
-        last_attempt last;   // kept while the row waits to retry: open and send reuse answer's buffers
-        for (;;) {
-            // Connected before the grant is taken: a handshake can outlast a
-            // grant interval, and grants used late would bunch requests up
-            // where the server counts them.
-            http_answer opened;
-            if (!w.conn.is_open()) {   // no coroutine a request for the common case
+        for (auto next = row_attempts::first();;) {
+            switch (next) {
+            case step::connect:
+                if (w.conn.is_open()) {   // no coroutine for the common case
+                    next = row.opened(false, stopping(), clock_type::now());
+                    break;
+                }
                 w.connecting = true;
-                opened = co_await w.conn.open();
+                answer = co_await w.conn.open();
                 w.connecting = false;
-                if (opened.ec && stop_ != stop_reason::none) {
-                    // Closed by the stop (or failed as it came): nothing of this attempt left.
-                    record_stopped(w, intent_written, attempt, attempts, last);
-                    co_return;
-                }
-            }
-            if (!opened.ec) {
-                // A grant taken before a Retry-After pause began is stale once
-                // the pause ends: take a new one, so the waiters leave at the rate.
-                bool may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
-                while (may_send && scheduler_.pause_end(clock_type::now()))
-                    may_send = co_await wait_until(w, scheduler_.reserve_send(clock_type::now()));
-                if (may_send && !intent_written) {
-                    // Write-ahead: if we die from here on, the next run knows
-                    // this row may have reached the server.
-                    journal_.append_sending(request.line, request.key);
-                    // Not kept: the batch stops, and this row waits for the next run.
-                    if (co_await journal_.commit()) co_return;
-                    intent_written = true;
-                }
-                // Asked last: a group commit just released many rows at once.
-                while (may_send) {
-                    const auto later = scheduler_.window_full_until(clock_type::now());
-                    if (!later) break;
-                    may_send = co_await wait_until(w, *later);
-                }
-                if (!may_send) {
-                    record_stopped(w, intent_written, attempt, attempts, last);
-                    co_return;
-                }
-            }
-            ++attempts;
-            report_.request_started();
-            if (opened.ec) {
-                report_.request_finished();   // the connection it needed failed
-                answer = opened;
-            } else {
-                w.in_flight = true;
-                sent_as = scheduler_.on_send(clock_type::now());
-                auto sent = co_await w.conn.send(chat_creation(request, config_.client.endpoint.base_path, w.target));
-                report_.request_finished();
-                w.in_flight = false;
-                if (sent.ec && sent.stage == attempt_stage::connect && stop_ != stop_reason::none) {
-                    // The stop closed the connection being made for this attempt
-                    // (send waited for one): nothing of it left, so it does not count.
-                    --attempts;
-                    report_.request_withdrawn();
-                    record_stopped(w, intent_written, attempt, attempts, last);
-                    co_return;
-                }
-                answer = sent;
-            }
-            const auto stale = w.conn.stale_reconnects();
-            report_.stale_reconnects_seen(stale - w.stale_seen);
-            w.stale_seen = stale;
-
-            attempt = classify(w, answer);
-            attempt.send_sequence = sent_as;
-            if (w.cut_off) {
-                finish_row(w, answer, outcome::unknown, attempts, "stopped while the request was in flight");
-                co_return;
-            }
-            if (over_retry_after_cap(attempt)) {
-                finish_row(w, answer, outcome::failed, attempts, "Retry-After over --max-retry-after");
-                if (stop_ == stop_reason::none)
-                    spdlog::error("HTTP {} asked to wait {} s (Retry-After), more than --max-retry-after ({} s): "
-                                  "stopping the batch; run the same command later to finish it",
-                                  attempt.http_status,
-                                  std::chrono::duration_cast<std::chrono::seconds>(*attempt.retry_after).count(),
-                                  std::chrono::duration_cast<std::chrono::seconds>(config_.max_retry_after).count());
-                request_stop(stop_reason::retry_after);
-                co_return;
-            }
-            const double rate_before = scheduler_.adaptive() ? scheduler_.adaptive()->current() : 0;
-            const auto decision = scheduler_.on_attempt(attempt, attempts, clock_type::now(), stale_retries);
-            record_pause(answer.status);
-            note_rate_change(rate_before);
-            if (decision.what == retry_decision::action::retry && !decision.consumes_attempt) {
-                --attempts;   // nothing reached the server
-                ++stale_retries;
-            }
-            switch (decision.what) {
-            case retry_decision::action::finish: finish_row(w, answer, decision.final_outcome, attempts); co_return;
-            case retry_decision::action::abort_batch:
-                finish_row(w, answer, outcome::failed, attempts);
-                // The other requests in flight get the same refusal: say it once.
-                if (stop_ == stop_reason::none) say_why_stopped(decision.why, answer);
-                request_stop(stop_reason::breaker);
-                co_return;
-            case retry_decision::action::retry:
-                last = {describe_failure(answer), answer.status, answer.elapsed};
-                spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, attempts, last.failure);
-                if (!co_await wait_until(w, decision.not_before)) {
-                    record_stopped(w, intent_written, attempt, attempts, last);
-                    co_return;
+                next = row.opened(answer.ec.failed(), stopping(), clock_type::now());
+                if (next == step::judge) {
+                    report_.request_started();   // the connection it needed failed: the attempt counts
+                    report_.request_finished();
                 }
                 break;
+            case step::write_ahead: {
+                journal_.append_sending(request.line, request.key);
+                const bool kept = !co_await journal_.commit();
+                next = row.written_ahead(kept, clock_type::now());   // the time after the commit
+                break;
+            }
+            case step::send:
+                report_.request_started();
+                w.in_flight = true;
+                answer = co_await w.conn.send(chat_creation(request, config_.client.endpoint.base_path, w.target));
+                report_.request_finished();
+                w.in_flight = false;
+                next = row.sent(answer.ec && answer.stage == attempt_stage::connect && stopping());
+                break;
+            case step::judge: {
+                note_stale_reconnects(w);
+                const auto attempt = classify(w, answer, row.send_sequence());
+                if (w.cut_off) {
+                    finish_row(w, answer, outcome::unknown, row.attempts(), "stopped while the request was in flight");
+                    co_return;
+                }
+                if (over_retry_after_cap(attempt)) {
+                    stop_for_retry_after(w, answer, attempt, row.attempts());
+                    co_return;
+                }
+                const double rate_before = scheduler_.adaptive() ? scheduler_.adaptive()->current() : 0;
+                next = row.judged(attempt, clock_type::now());
+                record_pause(answer.status);
+                note_rate_change(rate_before);
+                break;
+            }
+            case step::retry: {
+                auto failure = describe_failure(answer);
+                spdlog::debug("line {}: attempt {} failed ({}), retrying", request.line, row.attempts(), failure);
+                row.keep_failure(std::move(failure), answer.status, answer.elapsed);
+                [[fallthrough]];
+            }
+            case step::wait: {
+                // Its own statement: the time read after the sleep, not before it.
+                const bool may_send = co_await wait_until(w, row.wake_at());
+                next = row.waited(may_send, clock_type::now());
+                break;
+            }
+            case step::finish: finish_row(w, answer, row.final_outcome(), row.attempts()); co_return;
+            case step::abort_batch:
+                finish_row(w, answer, row.final_outcome(), row.attempts());
+                // The other requests in flight get the same refusal: say it once.
+                if (!stopping()) say_why_stopped(row.why(), answer);
+                request_stop(stop_reason::breaker);
+                co_return;
+            case step::withdrawn: report_.request_withdrawn(); [[fallthrough]];
+            case step::stopped: record_stopped(w, row); co_return;
+            case step::abandon: co_return;   // the batch stops; the next run sends the row
             }
         }
+    }
+
+    void stop_for_retry_after(worker& w, const http_answer& answer, const attempt_report& attempt, unsigned attempts) {
+        finish_row(w, answer, outcome::failed, attempts, "Retry-After over --max-retry-after");
+        if (!stopping())
+            spdlog::error("HTTP {} asked to wait {} s (Retry-After), more than --max-retry-after ({} s): "
+                          "stopping the batch; run the same command later to finish it",
+                          attempt.http_status,
+                          std::chrono::duration_cast<std::chrono::seconds>(*attempt.retry_after).count(),
+                          std::chrono::duration_cast<std::chrono::seconds>(config_.max_retry_after).count());
+        request_stop(stop_reason::retry_after);
     }
 
     // A Retry-After that paused every worker, or pushed a pause a second or
@@ -524,10 +486,18 @@ private:
                      std::chrono::duration<double>(*until - now).count());
     }
 
+    // Kept-alive connections the worker's handle found closed, for the summary.
+    void note_stale_reconnects(worker& w) {
+        const auto stale = w.conn.stale_reconnects();
+        report_.stale_reconnects_seen(stale - w.stale_seen);
+        w.stale_seen = stale;
+    }
+
     // The attempt as the failure classifier judges it. A 2xx is a Chat only
     // when its body says so; otherwise answer.ec becomes not_a_chat and
-    // w.error says what was wrong with the body.
-    attempt_report classify(worker& w, http_answer& answer) {
+    // w.error says what was wrong with the body. send_sequence: the adaptive
+    // rate's number of the request (scheduler::on_send).
+    attempt_report classify(worker& w, http_answer& answer, std::uint64_t send_sequence) {
         if (!answer.ec && is_success(answer.status)) {
             const auto coding = answer.headers.content_encoding;
             if (answer.body.size() == 0)
@@ -543,7 +513,8 @@ private:
                 answer.detail = w.error;
             }
         }
-        attempt_report attempt{classify_attempt(answer.stage, answer.ec, answer.status), answer.status, std::nullopt};
+        attempt_report attempt{classify_attempt(answer.stage, answer.ec, answer.status), answer.status, std::nullopt,
+                               send_sequence};
         const auto& headers = answer.headers;
         const auto now_wall = std::chrono::system_clock::now();
         if (!headers.retry_after.empty()) attempt.retry_after = parse_retry_after(headers.retry_after, now_wall);
@@ -559,7 +530,7 @@ private:
     void note_rate_change(double before) {
         const auto* adaptive = scheduler_.adaptive();
         if (!adaptive || adaptive->current() == before) return;
-        report_.rate().set(adaptive->current(), clock_type::now());
+        report_.rate_changed(adaptive->current(), clock_type::now());
         if (!spdlog::should_log(spdlog::level::debug)) return;
         std::string why;
         switch (adaptive->last_change()) {
@@ -575,8 +546,7 @@ private:
     }
 
     bool over_retry_after_cap(const attempt_report& attempt) const {
-        return attempt.retry_after && (attempt.http_status == 429 || attempt.http_status == 503) &&
-               *attempt.retry_after > config_.max_retry_after;
+        return attempt.pauses_every_request() && *attempt.retry_after > config_.max_retry_after;
     }
 
     void say_why_stopped(abort_reason why, const http_answer& answer) {
@@ -606,22 +576,20 @@ private:
         failed_rows_.row_ended(r, clock_type::now());
     }
 
-    // The batch stopped before the row's next attempt left. With no attempt
-    // made and no `sending` record, there is nothing to record: the next run
-    // sends the row. Otherwise an earlier attempt may have been ambiguous
-    // (unknown); if not, nothing was created and the next run sends it again.
-    void record_stopped(worker& w, bool intent_written, const attempt_report& previous, unsigned attempts,
-                        const last_attempt& last) {
-        if (attempts == 0 && !intent_written) return;
-        const bool ambiguous = attempts > 0 && previous.verdict.what == attempt_class::ambiguous;
-        auto r = result_of(w.row.request, ambiguous ? outcome::unknown : outcome::failed);
-        r.attempts = attempts;
-        if (attempts > 0 && last.status != 0) {
-            r.http_status = last.status;
-            r.latency_ms = std::chrono::duration<double, std::milli>(last.elapsed).count();
+    // The batch stopped before the row's next attempt left: its final record,
+    // if it needs one (row_attempts::outcome_if_stopped).
+    void record_stopped(worker& w, const row_attempts& row) {
+        const auto result = row.outcome_if_stopped();
+        if (!result) return;
+        auto r = result_of(w.row.request, *result);
+        r.attempts = row.attempts();
+        const auto* last = row.last_failure();
+        if (last && last->status != 0) {
+            r.http_status = last->status;
+            r.latency_ms = std::chrono::duration<double, std::milli>(last->elapsed).count();
         }
-        w.error = attempts == 0 ? std::string("stopped before it was sent")
-                                : fmt::format("stopped before the next attempt; last attempt: {}", last.failure);
+        w.error = !last ? std::string("stopped before it was sent")
+                        : fmt::format("stopped before the next attempt; last attempt: {}", last->words);
         r.error = w.error;
         record_attempted(r);
     }
@@ -719,10 +687,11 @@ private:
         case stop_reason::fatal: return fatal_input_ ? exit_usage : exit_aborted;
         case stop_reason::none: break;
         }
-        const auto& by = report_.counters().by_outcome;
+        const auto& counters = report_.counters();
+        const auto& by = counters.by_outcome;
         const bool all_done = by[static_cast<int>(outcome::failed)] == 0 &&
                               by[static_cast<int>(outcome::invalid)] == 0 &&
-                              by[static_cast<int>(outcome::unknown)] == 0 && resumed_unknown_ == 0;
+                              by[static_cast<int>(outcome::unknown)] == 0 && counters.resumed_unknown == 0;
         return all_done ? exit_ok : exit_rows_not_created;
     }
 
@@ -751,7 +720,6 @@ private:
     bool metrics_failed_ = false;
     unsigned active_workers_ = 0;
     stop_reason stop_ = stop_reason::none;
-    std::uint64_t resumed_unknown_ = 0;   // rows an earlier run left unknown
     time_point recorded_pause_end_{};   // the last pause the journal has
     unsigned unsent_since_write_ = 0;   // rows read and not sent since their records were written
     bool fatal_input_ = false;

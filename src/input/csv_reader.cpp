@@ -141,19 +141,19 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
     start_line = line_;
     std::uint64_t quote_line = 0;
     bool content = false;   // false while the record is still a blank line
-    auto st = state::field_start;
+    auto scan = state::field_start;
     for (;;) {
         if (pos_ == end_ && !fill()) break;
-        switch (st) {
+        switch (scan) {
         case state::field_start:
             if (*pos_ == '"') {
                 ++pos_;
                 content = true;
                 quote_line = line_;
-                st = state::quoted;
+                scan = state::quoted;
                 break;
             }
-            st = state::unquoted;
+            scan = state::unquoted;
             [[fallthrough]];
         case state::unquoted: {
             const char* run_end = pos_;
@@ -166,16 +166,16 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
             if (pos_ == end_) break;
             const char c = *pos_++;
             if (c == '\r') {
-                st = state::after_cr;
+                scan = state::after_cr;
             } else if (c == '\n') {
                 ++line_;
                 if (content) return end_record();
                 start_line = line_;
-                st = state::field_start;
+                scan = state::field_start;
             } else {   // the delimiter
                 end_field();
                 content = true;
-                st = state::field_start;
+                scan = state::field_start;
             }
             break;
         }
@@ -185,11 +185,11 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
                 ++line_;
                 if (content) return end_record();
                 start_line = line_;
-                st = state::field_start;
+                scan = state::field_start;
             } else {   // a lone CR inside an unquoted field is text
                 keep(cr, cr + 1);
                 content = true;
-                st = state::unquoted;
+                scan = state::unquoted;
             }
             break;
         case state::quoted: {
@@ -198,24 +198,24 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
             line_ += static_cast<std::uint64_t>(std::count(pos_, run_end, '\n'));
             keep(pos_, run_end);
             pos_ = quote ? quote + 1 : end_;
-            if (quote) st = state::quote_in_quoted;
+            if (quote) scan = state::quote_in_quoted;
             break;
         }
         case state::quote_in_quoted:
             if (*pos_ == '"') {   // "" is one quote
                 keep(pos_, pos_ + 1);
                 ++pos_;
-                st = state::quoted;
+                scan = state::quoted;
                 break;
             }
             if (!special_[byte(*pos_)] && problem.empty())
                 problem = fmt::format("field {}: text after the closing quote", ends_.size() + 1);
-            st = state::unquoted;
+            scan = state::unquoted;
             break;
         }
     }
     if (!content) return false;
-    if (st == state::quoted) problem = fmt::format("the quote opened on line {} is never closed", quote_line);
+    if (scan == state::quoted) problem = fmt::format("the quote opened on line {} is never closed", quote_line);
     return end_record();
 }
 

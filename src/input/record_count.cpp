@@ -31,25 +31,25 @@ const char* find(const char* first, const char* last, char c) noexcept {
 std::uint64_t count_csv_records(input_file& file, char delimiter) {
     enum class state { unquoted, quoted, quote_in_quoted };
     std::uint64_t records = 0;
-    auto st = state::unquoted;
+    auto scan = state::unquoted;
     char previous = '\n';   // the byte before the current one (a line break at the start)
     bool content = false;   // the current record is not a blank line
     for_each_chunk(file, [&](const char* p, const char* end) {
         while (p != end) {
-            switch (st) {
+            switch (scan) {
             case state::quoted: {
                 const char* quote = find(p, end, '"');
                 if (quote == end) return;
-                st = state::quote_in_quoted;
+                scan = state::quote_in_quoted;
                 p = quote + 1;
                 break;
             }
             case state::quote_in_quoted:
                 if (*p == '"') {   // "" is one quote: still quoted
-                    st = state::quoted;
+                    scan = state::quoted;
                     ++p;
                 } else {
-                    st = state::unquoted;
+                    scan = state::unquoted;
                     previous = '"';
                 }
                 break;
@@ -62,7 +62,7 @@ std::uint64_t count_csv_records(input_file& file, char delimiter) {
                     quote = find(quote + 1, newline, '"');   // text inside an unquoted field
                 }
                 if (quote != newline) {
-                    st = state::quoted;
+                    scan = state::quoted;
                     content = true;
                     p = quote + 1;
                     break;

@@ -31,7 +31,7 @@ transport_failure transport_of(dispatch_errc e) noexcept {
 
 }   // namespace
 
-attempt_verdict classify_attempt(attempt_stage stage, boost::system::error_code ec, int status) noexcept {
+classified_attempt classify_attempt(attempt_stage stage, boost::system::error_code ec, int status) noexcept {
     const bool ours = ec.category() == dispatch_category();
     const auto e = static_cast<dispatch_errc>(ours ? ec.value() : 0);
     if (ours && e == dispatch_errc::tls_verify_failed) return {attempt_class::certificate};

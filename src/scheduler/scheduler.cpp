@@ -53,30 +53,30 @@ std::uint64_t scheduler::on_send(time_point now) {
     return adaptive_ ? adaptive_->on_send() : 0;
 }
 
-retry_decision scheduler::on_attempt(const attempt_report& report, unsigned attempt_number, time_point now,
+retry_decision scheduler::on_attempt(const attempt_report& attempt, unsigned attempt_number, time_point now,
                                      unsigned stale_retries) {
     // Every HTTP answer (a 2xx that is not a Chat included) speaks of the rate.
-    if (adaptive_ && report.http_status != 0 &&
-        adaptive_->on_answer(report.send_sequence, report.http_status, report.advertised, now) !=
+    if (adaptive_ && attempt.http_status != 0 &&
+        adaptive_->on_answer(attempt.send_sequence, attempt.http_status, attempt.advertised, now) !=
             adaptive_rate::change::none) {
         bucket_->set_rate(adaptive_->current(), now);
         set_window_limit(adaptive_->current());
     }
-    const auto& verdict = report.verdict;
+    const auto& classified = attempt.classified;
     // The fail-fast breaker: the same transport failure on attempt after
     // attempt, with nothing else in between.
-    if (verdict.transport == transport_failure::none) {
+    if (classified.transport == transport_failure::none) {
         transport_failures_in_a_row_ = 0;
     } else {
-        if (verdict.transport != last_transport_failure_) transport_failures_in_a_row_ = 0;
-        last_transport_failure_ = verdict.transport;
+        if (classified.transport != last_transport_failure_) transport_failures_in_a_row_ = 0;
+        last_transport_failure_ = classified.transport;
         if (retry_.fail_fast > 0 && ++transport_failures_in_a_row_ >= retry_.fail_fast)
             return abort(abort_reason::fail_fast);
     }
     // Any other answer breaks a run of 401/403; no answer does not.
-    if (report.http_status != 0 && verdict.what != attempt_class::auth_refused) auth_failures_in_a_row_ = 0;
+    if (attempt.http_status != 0 && classified.what != attempt_class::auth_refused) auth_failures_in_a_row_ = 0;
 
-    switch (verdict.what) {
+    switch (classified.what) {
     case attempt_class::success: return finish(outcome::created);
     case attempt_class::accepted_unusable:
         // The server took the request: sending it again could make a second chat.
@@ -92,7 +92,7 @@ retry_decision scheduler::on_attempt(const attempt_report& report, unsigned atte
         // The server closed an idle keep-alive connection: nothing reached it,
         // and a fresh connection will do, so resend at once without using up
         // an attempt. Bounded, in case every connection comes back stale.
-        if (stale_retries < retry_.max_attempts && !aborted_) return retry_at(now, false);
+        if (stale_retries < retry_.max_attempts && !aborted_) return retry_at(now, false, outcome::failed);
         return retry_with_backoff(attempt_number, now, outcome::failed);
     case attempt_class::retry_before_send: return retry_with_backoff(attempt_number, now, outcome::failed);
     case attempt_class::ambiguous:
@@ -101,12 +101,11 @@ retry_decision scheduler::on_attempt(const attempt_report& report, unsigned atte
         if (!retry_.retry_ambiguous) return finish(outcome::unknown);
         return retry_with_backoff(attempt_number, now, outcome::unknown);
     case attempt_class::retry_status:
-        if ((report.http_status == 429 || report.http_status == 503) && report.retry_after) {
-            // The server speaks for every connection: the whole dispatcher
-            // waits, and a shorter Retry-After never cuts a longer pause.
-            paused_until_ = std::max(paused_until_, now + *report.retry_after);
+        if (attempt.pauses_every_request()) {
+            // A shorter Retry-After never cuts a longer pause.
+            paused_until_ = std::max(paused_until_, now + *attempt.retry_after);
             if (!may_retry(attempt_number)) return finish(outcome::failed);
-            return retry_at(paused_until_, true);
+            return retry_at(paused_until_, true, outcome::failed);
         }
         return retry_with_backoff(attempt_number, now, outcome::failed);
     case attempt_class::row_failure: return finish(outcome::failed);
@@ -123,12 +122,12 @@ retry_decision scheduler::abort(abort_reason why) {
 
 retry_decision scheduler::retry_with_backoff(unsigned attempt_number, time_point now, outcome if_exhausted) {
     if (!may_retry(attempt_number)) return finish(if_exhausted);
-    return retry_at(now + backoff(attempt_number), true);
+    return retry_at(now + backoff(attempt_number), true, if_exhausted);
 }
 
-retry_decision scheduler::retry_at(time_point not_before, bool consumes_attempt) {
+retry_decision scheduler::retry_at(time_point not_before, bool consumes_attempt, outcome if_stopped) {
     ++retries_;
-    return {retry_decision::action::retry, outcome::failed, not_before, consumes_attempt};
+    return {retry_decision::action::retry, if_stopped, not_before, consumes_attempt};
 }
 
 bool scheduler::may_retry(unsigned attempt_number) const noexcept {

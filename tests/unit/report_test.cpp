@@ -172,7 +172,7 @@ BOOST_AUTO_TEST_CASE(rate_history_min_median_by_time_and_final) {
 
 BOOST_AUTO_TEST_CASE(the_adaptive_rate_in_the_summary_and_the_progress_line) {
     run_report r;
-    r.rate().set(294, std::chrono::steady_clock::now());
+    r.rate_changed(294, std::chrono::steady_clock::now());
     r.finish();
     std::ostringstream table;
     write_summary_table(r.summary({}), table);
