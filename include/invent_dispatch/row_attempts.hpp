@@ -65,6 +65,12 @@ public:
     // With stopped: how the row ends, or nullopt when there is nothing to
     // record (no attempt made and no `sending` record: the next run sends it).
     std::optional<outcome> outcome_if_stopped() const noexcept;
+    // An earlier attempt may have created the chat (its answer was lost, or a
+    // 2xx that was not a Chat: --retry-ambiguous retried it), so the row ends
+    // unknown where this attempt alone would have failed it.
+    bool earlier_attempt_may_have_created() const noexcept { return failure_made_unknown_; }
+    // Some attempt judged so far left the chat in doubt.
+    bool may_have_created() const noexcept { return may_have_created_; }
     // The failure kept by the last retry; nullptr before any attempt counted.
     const failure* last_failure() const noexcept { return attempts_ > 0 ? &last_failure_ : nullptr; }
 
@@ -87,6 +93,8 @@ private:
     // attempt, as the scheduler judged it); failed before any decision.
     retry_decision decision_{retry_decision::action::finish, outcome::failed, {}, true};
     failure last_failure_;
+    bool may_have_created_ = false;   // some attempt's answer left the chat in doubt
+    bool failure_made_unknown_ = false;
 };
 
 }   // namespace invent_dispatch

@@ -424,7 +424,7 @@ private:
                     co_return;
                 }
                 if (over_retry_after_cap(attempt)) {
-                    stop_for_retry_after(w, answer, attempt, row.attempts());
+                    stop_for_retry_after(w, answer, attempt, row);
                     co_return;
                 }
                 const double rate_before = scheduler_.adaptive() ? scheduler_.adaptive()->current() : 0;
@@ -445,9 +445,9 @@ private:
                 next = row.waited(may_send, clock_type::now());
                 break;
             }
-            case step::finish: finish_row(w, answer, row.final_outcome(), row.attempts()); co_return;
+            case step::finish: finish_row(w, answer, row.final_outcome(), row.attempts(), unknown_note(row)); co_return;
             case step::abort_batch:
-                finish_row(w, answer, row.final_outcome(), row.attempts());
+                finish_row(w, answer, row.final_outcome(), row.attempts(), unknown_note(row));
                 // The other requests in flight get the same refusal: say it once.
                 if (!stopping()) say_why_stopped(row.why(), answer);
                 request_stop(stop_reason::breaker);
@@ -459,8 +459,16 @@ private:
         }
     }
 
-    void stop_for_retry_after(worker& w, const http_answer& answer, const attempt_report& attempt, unsigned attempts) {
-        finish_row(w, answer, outcome::failed, attempts, "Retry-After over --max-retry-after");
+    static std::string_view unknown_note(const row_attempts& row) {
+        return row.earlier_attempt_may_have_created() ? "an earlier attempt may have created the chat"
+                                                      : std::string_view{};
+    }
+
+    void stop_for_retry_after(worker& w, const http_answer& answer, const attempt_report& attempt,
+                              const row_attempts& row) {
+        // Not counted by the scheduler: an earlier ambiguous attempt still makes it unknown.
+        finish_row(w, answer, row.may_have_created() ? outcome::unknown : outcome::failed, row.attempts(),
+                   "Retry-After over --max-retry-after");
         if (!stopping())
             spdlog::error("HTTP {} asked to wait {} s (Retry-After), more than --max-retry-after ({} s): "
                           "stopping the batch; run the same command later to finish it",

@@ -68,6 +68,12 @@ row_attempts::step row_attempts::sent(bool stopped_while_connecting) noexcept {
 
 row_attempts::step row_attempts::judged(const attempt_report& attempt, time_point now) {
     decision_ = rules_.on_attempt(attempt, attempts_, now, stale_retries_);
+    // The scheduler judges this attempt alone. Once one attempt may have
+    // created the chat, no later one can show it did not: failed would have
+    // the next run send the row again (SPEC §4), so the row ends unknown.
+    failure_made_unknown_ = may_have_created_ && decision_.final_outcome == outcome::failed;
+    if (failure_made_unknown_) decision_.final_outcome = outcome::unknown;
+    if (decision_.final_outcome == outcome::unknown) may_have_created_ = true;
     switch (decision_.what) {
     case retry_decision::action::finish: return step::finish;
     case retry_decision::action::abort_batch: return step::abort_batch;

@@ -5,6 +5,7 @@
 // an answer came.
 #include <boost/test/unit_test.hpp>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "integration/scripted_server.hpp"
@@ -212,6 +213,33 @@ BOOST_AUTO_TEST_CASE(a_2xx_that_is_not_a_chat_is_unknown_and_not_sent_again) {
     // A re-run sends none of them again.
     const auto again = run_against(server, dir, 5, {"--concurrency", "1"});
     BOOST_TEST(again.received.size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_retry_of_a_doubtful_attempt_leaves_the_row_unknown) {
+    // --retry-ambiguous: the first request is read and the connection closed
+    // with no answer (the server may have made the chat), the retry is
+    // refused. The row must not end failed, or the next run would send it a
+    // third time.
+    std::map<std::string, int> seen;
+    std::mutex seen_mutex;
+    server_script script;
+    script.answer = [&](const scripted_request& r) {
+        const std::lock_guard lock(seen_mutex);
+        if (++seen[r.contact()] == 1) return std::string();
+        return http_answer_bytes(422, "Content-Type: application/json\r\n", R"({"message":"already exists"})");
+    };
+    scripted_server server(script);
+    temp_dir dir;
+    const auto run = run_against(server, dir, 1, {"--retry-ambiguous"});
+    BOOST_TEST(run.received.size() == 2u);   // sent twice on purpose: no check_against_log
+    BOOST_TEST(run.received.back().answered_status == 422);
+    for (const auto& [key, r] : final_by_key(run.journal)) {
+        BOOST_TEST(str(r, "outcome") == "unknown");
+        BOOST_TEST(str(r, "error").find("an earlier attempt may have created the chat") != std::string::npos,
+                   str(r, "error"));
+    }
+    const auto again = run_against(server, dir, 1, {"--retry-ambiguous"});
+    BOOST_TEST(again.received.size() == 2u);   // not sent again
 }
 
 BOOST_AUTO_TEST_CASE(an_answer_over_the_limits_keeps_its_status) {

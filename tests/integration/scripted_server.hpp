@@ -55,7 +55,7 @@ enum class after_answer {
 };
 
 struct server_script {
-    // The bytes to answer the request with.
+    // The bytes to answer the request with; none: close without answering.
     std::function<std::string(const scripted_request&)> answer;
     after_answer after = after_answer::keep_open;
     // When set: a connection idle this long is closed this way.
@@ -286,6 +286,7 @@ private:
                 std::lock_guard lock(mutex_);
                 log_.push_back(request);
             }
+            if (bytes.empty()) return end(c, after_answer::close_fin);   // read, never answered
             if (!c.send_all(bytes)) return end(c, after_answer::close_fin);
             if (script_.after != after_answer::keep_open) return end(c, script_.after);
         }

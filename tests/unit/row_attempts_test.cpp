@@ -198,6 +198,41 @@ BOOST_AUTO_TEST_CASE(an_ambiguous_answer_finishes_unknown_unless_retry_ambiguous
     }
 }
 
+BOOST_AUTO_TEST_CASE(after_an_attempt_that_may_have_created_the_chat_no_failure_says_it_did_not) {
+    // With --retry-ambiguous, the request whose answer was lost may have
+    // created the chat. A refusal of the retry (or retries running out, or a
+    // stop) cannot say it did not: failed would have the next run send it again.
+    {
+        invent_dispatch::scheduler rules(std::nullopt, config_with(5, true), 1);
+        invent_dispatch::row_attempts row(rules);
+        const played_row played(row, {lost_after_sending, http(422)});
+        BOOST_TEST(word(played.last) == "finish");
+        BOOST_TEST((row.final_outcome() == outcome::unknown));
+        BOOST_TEST(row.earlier_attempt_may_have_created());
+    }
+    {
+        invent_dispatch::scheduler rules(std::nullopt, config_with(3, true), 1);
+        invent_dispatch::row_attempts row(rules);
+        const played_row played(row, {lost_after_sending, http(500), http(500)});
+        BOOST_TEST(word(played.last) == "finish");
+        BOOST_TEST((row.final_outcome() == outcome::unknown));
+    }
+    {
+        invent_dispatch::scheduler rules(std::nullopt, config_with(5, true), 1);
+        invent_dispatch::row_attempts row(rules);
+        played_row played(row, {lost_after_sending, http(500)});   // waits to send a third time
+        BOOST_TEST(word(played.last) == "send");
+        BOOST_TEST((row.outcome_if_stopped() == outcome::unknown));
+    }
+    {   // Without such an attempt a refusal is a failure.
+        invent_dispatch::scheduler rules(std::nullopt, config_with(5, true), 1);
+        invent_dispatch::row_attempts row(rules);
+        const played_row played(row, {http(500), http(422)});
+        BOOST_TEST((row.final_outcome() == outcome::failed));
+        BOOST_TEST(!row.earlier_attempt_may_have_created());
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_stop_while_the_sends_connection_is_made_withdraws_the_attempt) {
     invent_dispatch::scheduler rules(std::nullopt, config_with(5), 1);
     invent_dispatch::row_attempts row(rules);
