@@ -8,6 +8,7 @@
 
 #include "invent_dispatch/logging.hpp"
 #include "invent_dispatch/row_builder.hpp"
+#include "invent_dispatch/version.hpp"
 #include "settings.hpp"
 
 namespace invent_dispatch {

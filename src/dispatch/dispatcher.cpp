@@ -29,6 +29,7 @@
 #include "invent_dispatch/scheduler.hpp"
 #include "invent_dispatch/server_text.hpp"
 #include "invent_dispatch/utc_time.hpp"
+#include "invent_dispatch/version.hpp"
 
 namespace invent_dispatch {
 namespace {

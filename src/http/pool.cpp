@@ -1,6 +1,7 @@
 // The state the pool's connections share: session probe and resumption, the
 // single-flight address lookup, the constant part of every request head.
 #include "client_state.hpp"
+#include "invent_dispatch/version.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "invent_dispatch/config.hpp"
+#include "invent_dispatch/version.hpp"
 #include "support/files.hpp"
 
 using namespace invent_dispatch;
