@@ -12,6 +12,7 @@
 #include "invent_dispatch/logging.hpp"
 #include "invent_dispatch/mock.hpp"
 #include "invent_dispatch/rows.hpp"
+#include "invent_dispatch/version.hpp"
 
 extern char** environ;
 

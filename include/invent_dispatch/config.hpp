@@ -39,6 +39,10 @@ command_line parse_command_line(int argc, const char* const argv[], const enviro
 // "500ms", "30s", "2m", "1h", "1.5s"; a bare number is seconds. nullopt when malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
 
+// "8", "8/s", "8/sec", "480/min", "2/h" (decimals allowed) -> requests per
+// second. nullopt when malformed, not positive or not finite.
+std::optional<double> parse_rate(std::string_view text) noexcept;
+
 // "K/N" with 0 <= K < N. nullopt when malformed or out of bounds.
 std::optional<shard_spec> parse_shard(std::string_view text) noexcept;
 

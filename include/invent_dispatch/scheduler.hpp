@@ -28,18 +28,6 @@ struct rate_limit {
     bool adaptive = false;   // --rate auto[:MAX]: the rate is found (adaptive_rate.hpp)
 };
 
-// "8", "8/s", "8/sec", "480/min", "2/h" (decimals allowed) -> requests per
-// second. nullopt when malformed, not positive or not finite.
-std::optional<double> parse_rate(std::string_view text) noexcept;
-
-// Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3: IMF-fixdate,
-// and the obsolete RFC 850 and asctime forms), relative to now_wall. A date in
-// the past gives zero; anything longer than max_retry_after is cut to it.
-// nullopt when the value is neither.
-inline constexpr duration max_retry_after = std::chrono::hours(1);
-std::optional<duration> parse_retry_after(std::string_view value,
-                                          std::chrono::system_clock::time_point now_wall) noexcept;
-
 // GCRA token bucket: over any window of length T at most burst + rate*T grants.
 // Times are integer nanoseconds and the emission interval carries a 32-bit
 // binary fraction of a nanosecond, so the achieved rate does not drift however

@@ -7,7 +7,9 @@
 #include <sstream>
 
 #include "invent_dispatch/logging.hpp"
+#include "invent_dispatch/retry_after.hpp"
 #include "invent_dispatch/row_builder.hpp"
+#include "invent_dispatch/version.hpp"
 #include "settings.hpp"
 
 namespace invent_dispatch {
@@ -284,7 +286,7 @@ dispatch_config build_dispatch_config(command_kind kind, const layered_settings&
     if (const auto* v = s.find("drain_timeout")) config.drain_timeout = parse_duration_value(*v);
     if (const auto* v = s.find("max_retry_after")) {
         config.max_retry_after = parse_duration_value(*v);
-        // A Retry-After is cut to the scheduler's max_retry_after when read: a
+        // A Retry-After is cut to max_retry_after (retry_after.hpp) when read: a
         // cap at or above it could never act (a longer one would read as equal).
         if (config.max_retry_after >= invent_dispatch::max_retry_after)
             throw usage_error(fmt::format(

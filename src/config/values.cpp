@@ -4,7 +4,6 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "invent_dispatch/scheduler.hpp"
 #include "settings.hpp"
 
 namespace invent_dispatch {
@@ -28,7 +27,43 @@ std::optional<std::pair<double, std::string_view>> number_and_unit(std::string_v
     return std::pair{*number, unit_at == std::string_view::npos ? std::string_view{} : text.substr(unit_at)};
 }
 
+// The units of a rate: requests per unit.
+struct rate_unit {
+    std::string_view name;
+    double seconds;
+};
+constexpr std::array<rate_unit, 8> rate_units{{
+    {"s", 1},
+    {"sec", 1},
+    {"second", 1},
+    {"min", 60},
+    {"minute", 60},
+    {"h", 3600},
+    {"hr", 3600},
+    {"hour", 3600},
+}};
+
 }   // namespace
+
+std::optional<double> parse_rate(std::string_view text) noexcept {
+    const auto slash = text.find('/');
+    const std::string_view number = text.substr(0, slash);
+    double unit_seconds = 1;
+    if (slash != std::string_view::npos) {
+        const std::string_view unit = text.substr(slash + 1);
+        const auto* found =
+            std::find_if(rate_units.begin(), rate_units.end(), [&](const rate_unit& u) { return u.name == unit; });
+        if (found == rate_units.end()) return std::nullopt;
+        unit_seconds = found->seconds;
+    }
+    double value = 0;
+    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc{} || end != number.data() + number.size()) return std::nullopt;
+    const double per_second = value / unit_seconds;
+    // Also rejects "nan", "inf", and a tiny rate that underflows to zero.
+    if (!std::isfinite(per_second) || !(per_second > 0)) return std::nullopt;
+    return per_second;
+}
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
     const auto parsed = number_and_unit(trim(text, whitespace));

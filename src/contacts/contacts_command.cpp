@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "invent_dispatch/connection.hpp"
 #include "invent_dispatch/dispatcher.hpp"
-#include "invent_dispatch/http_client.hpp"
 #include "invent_dispatch/report.hpp"
 #include "invent_dispatch/unique_fd.hpp"
 
@@ -31,11 +31,11 @@ namespace {
 namespace net = boost::asio;
 namespace fs = std::filesystem;
 
-// The listing's transport: one keep-alive connection of the client `run` uses.
+// The listing's transport: one keep-alive connection from a connection_pool, as `run` has.
 class connection_pages final : public page_transport {
 public:
-    connection_pages(net::any_io_executor executor, const http_client& client)
-        : connection_(std::move(executor), client) {}
+    connection_pages(net::any_io_executor executor, const connection_pool& pool)
+        : connection_(std::move(executor), pool) {}
 
     net::awaitable<page_reply> open() override { co_return reply_of(co_await connection_.open()); }
     bool is_open() const noexcept override { return connection_.is_open(); }
@@ -153,8 +153,8 @@ int run_contacts(const dispatch_config& api, const contacts_config& contacts, co
     }
 
     net::io_context io{1};
-    http_client client(api.client);
-    connection_pages transport(io.get_executor(), client);
+    connection_pool pool(api.client);
+    connection_pages transport(io.get_executor(), pool);
     // A GET changes nothing on the server: repeating one that got no answer is safe.
     retry_config retry = api.retry;
     retry.retry_ambiguous = true;

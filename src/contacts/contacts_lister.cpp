@@ -10,6 +10,7 @@
 
 #include "invent_dispatch/errors.hpp"
 #include "invent_dispatch/response_parser.hpp"
+#include "invent_dispatch/retry_after.hpp"
 
 namespace invent_dispatch {
 namespace {

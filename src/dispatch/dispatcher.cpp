@@ -16,19 +16,21 @@
 #include <unistd.h>
 
 #include "invent_dispatch/admission.hpp"
+#include "invent_dispatch/connection.hpp"
 #include "invent_dispatch/errors.hpp"
-#include "invent_dispatch/http_client.hpp"
 #include "invent_dispatch/journal_report.hpp"
 #include "invent_dispatch/journal_writer.hpp"
 #include "invent_dispatch/logging.hpp"
 #include "invent_dispatch/metrics.hpp"
 #include "invent_dispatch/report.hpp"
 #include "invent_dispatch/response_parser.hpp"
+#include "invent_dispatch/retry_after.hpp"
 #include "invent_dispatch/row_attempts.hpp"
 #include "invent_dispatch/rows.hpp"
 #include "invent_dispatch/scheduler.hpp"
 #include "invent_dispatch/server_text.hpp"
 #include "invent_dispatch/utc_time.hpp"
+#include "invent_dispatch/version.hpp"
 
 namespace invent_dispatch {
 namespace {
@@ -118,7 +120,7 @@ row_result result_of(const Row& row, outcome result) {
 
 // One worker: one connection, one row at a time, all buffers reused.
 struct worker {
-    worker(net::io_context& io, const http_client& client) : conn(io.get_executor(), client), timer(io) {}
+    worker(net::io_context& io, const connection_pool& pool) : conn(io.get_executor(), pool), timer(io) {}
     connection conn;
     net::steady_timer timer;
     built_row row;
@@ -136,7 +138,7 @@ public:
     dispatcher(const dispatch_config& config, const dispatch_context& context)
         : config_(config),
           context_(context),
-          client_(config.client),
+          pool_(config.client),
           scheduler_(config.rate, config.retry, config.seed ? config.seed : std::random_device{}()),
           journal_options_(make_journal_options(config, context)),
           journal_file_(config.results_path),
@@ -186,7 +188,7 @@ public:
         if (progress_) net::co_spawn(io_, show_progress(), log_escaped_exception{"progress line"});
         if (config_.metrics_path) net::co_spawn(io_, refresh_metrics(), log_escaped_exception{"metrics file refresh"});
         for (unsigned i = 0; i < config_.concurrency; ++i) {
-            auto& w = workers_.emplace_back(io_, client_);
+            auto& w = workers_.emplace_back(io_, pool_);
             ++active_workers_;
             net::co_spawn(io_, work(w), [this, &w](std::exception_ptr failure) {
                 w.conn.close();   // nothing more for it to carry; its timers go too
@@ -706,7 +708,7 @@ private:
     const dispatch_config& config_;
     const dispatch_context& context_;
     net::io_context io_{1};
-    http_client client_;
+    connection_pool pool_;
     scheduler scheduler_;
     journal_options journal_options_;
     journal_file journal_file_;   // locked from here to the end of the run

@@ -1,6 +1,7 @@
 // The state the pool's connections share: session probe and resumption, the
 // single-flight address lookup, the constant part of every request head.
-#include "client_state.hpp"
+#include "invent_dispatch/version.hpp"
+#include "pool_resources.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -30,7 +31,7 @@ std::string host_header(const api_endpoint& endpoint) {
 
 }   // namespace
 
-http_client::shared::shared(client_options opts) : options(std::move(opts)) {
+connection_pool::resources::resources(client_options opts) : options(std::move(opts)) {
     if (options.endpoint.tls) tls.emplace(make_tls_context(options));
     fixed_headers = " HTTP/1.1\r\nHost: " + host_header(options.endpoint) + "\r\nAuthorization: Bearer " +
                     options.token +
@@ -38,24 +39,24 @@ http_client::shared::shared(client_options opts) : options(std::move(opts)) {
                     "\r\nUser-Agent: invent-dispatch/" INVENT_DISPATCH_VERSION "\r\n";
 }
 
-bool http_client::shared::start_probe(const net::any_io_executor& executor) {
+bool connection_pool::resources::start_probe(const net::any_io_executor& executor) {
     if (!tls || probe != probe_state::not_started) return false;
     probe = probe_state::in_flight;
     session_ready.emplace(executor, std::chrono::steady_clock::now() + max_session_wait);
     return true;
 }
 
-void http_client::shared::end_probe() {
+void connection_pool::resources::end_probe() {
     probe = probe_state::over;
     session_ready->cancel();
 }
 
-net::awaitable<void> http_client::shared::wait_for_probe() {
+net::awaitable<void> connection_pool::resources::wait_for_probe() {
     if (probe != probe_state::in_flight) co_return;
     co_await session_ready->async_wait(use_nothrow);
 }
 
-bool http_client::shared::keep_session(SSL_SESSION* fresh) {
+bool connection_pool::resources::keep_session(SSL_SESSION* fresh) {
     if (!SSL_SESSION_is_resumable(fresh)) return false;
     SSL_SESSION_free(session);
     session = fresh;
@@ -67,8 +68,8 @@ bool http_client::shared::keep_session(SSL_SESSION* fresh) {
 // and Asio's resolver would hold the io_context (and its shutdown) until it
 // returned, so a lookup that never answers would outlast --timeout and
 // --deadline (issue 12). A thread still waiting ends with the process.
-net::awaitable<boost::system::error_code> http_client::shared::addresses(net::cancellation_slot give_up,
-                                                                         tcp::resolver::results_type& out) {
+net::awaitable<boost::system::error_code> connection_pool::resources::addresses(net::cancellation_slot give_up,
+                                                                                tcp::resolver::results_type& out) {
     const auto executor = co_await net::this_coro::executor;
     if (!lookup.in_flight && std::chrono::steady_clock::now() < lookup.valid_until) {
         out = lookup.results;
@@ -101,7 +102,8 @@ net::awaitable<boost::system::error_code> http_client::shared::addresses(net::ca
     co_return lookup.error;
 }
 
-void http_client::shared::lookup_ended(const boost::system::error_code& ec, tcp::resolver::results_type results) {
+void connection_pool::resources::lookup_ended(const boost::system::error_code& ec,
+                                              tcp::resolver::results_type results) {
     lookup.in_flight = false;
     ++lookup.finished;
     lookup.error = ec;
@@ -110,10 +112,11 @@ void http_client::shared::lookup_ended(const boost::system::error_code& ec, tcp:
     lookup.done->cancel();
 }
 
-http_client::http_client(client_options options) : shared_(std::make_shared<shared>(std::move(options))) {}
-http_client::~http_client() = default;
-const client_options& http_client::options() const noexcept {
-    return shared_->options;
+connection_pool::connection_pool(client_options options)
+    : resources_(std::make_shared<resources>(std::move(options))) {}
+connection_pool::~connection_pool() = default;
+const client_options& connection_pool::options() const noexcept {
+    return resources_->options;
 }
 
 }   // namespace invent_dispatch

@@ -1,4 +1,5 @@
 #include "invent_dispatch/proxy.hpp"
+#include "invent_dispatch/version.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>

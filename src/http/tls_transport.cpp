@@ -11,8 +11,8 @@
 
 #include <openssl/err.h>
 
-#include "client_state.hpp"
-#include "invent_dispatch/http_client.hpp"
+#include "invent_dispatch/connection.hpp"
+#include "pool_resources.hpp"
 
 namespace invent_dispatch {
 
@@ -106,8 +106,8 @@ ssl::context make_tls_context(const client_options& options) {
     // Sessions come to the client through the callback, for the pool to resume.
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(native, [](SSL* ssl, SSL_SESSION* session) -> int {
-        auto* client = static_cast<http_client::shared*>(SSL_get_app_data(ssl));
-        return client != nullptr && client->keep_session(session) ? 1 : 0;
+        auto* pool = static_cast<connection_pool::resources*>(SSL_get_app_data(ssl));
+        return pool != nullptr && pool->keep_session(session) ? 1 : 0;
     });
     return context;
 }

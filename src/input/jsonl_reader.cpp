@@ -52,7 +52,7 @@ struct jsonl_reader::impl {
     bool next(input_record& out);
     bool read_more();
     void skip_long_line(input_record& out);
-    void parse(std::string_view line, input_record& out);
+    void parse(std::string_view text, input_record& out);
     void collect_fields(ondemand::object& object, input_record& out);
     void note_names(input_record& out);
 
@@ -126,10 +126,10 @@ bool jsonl_reader::impl::next(input_record& out) {
     }
 }
 
-void jsonl_reader::impl::parse(std::string_view line, input_record& out) {
-    const auto room = capacity + simdjson::SIMDJSON_PADDING - (line.data() - buffer.get());
+void jsonl_reader::impl::parse(std::string_view text, input_record& out) {
+    const auto room = capacity + simdjson::SIMDJSON_PADDING - (text.data() - buffer.get());
     ondemand::document document;
-    if (auto error = parser.iterate(line.data(), line.size(), room).get(document)) {
+    if (auto error = parser.iterate(text.data(), text.size(), room).get(document)) {
         out.problem = describe(error);
         return;
     }

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <initializer_list>
 #include <random>
+#include <utility>
 
 #include "invent_dispatch/json_text.hpp"
 
@@ -162,8 +164,23 @@ void append_nullable(std::string& out, std::string_view text) {
         append_json_string(out, text);
 }
 
-void append_bool(std::string& out, bool value) {
-    out += value ? "true" : "false";
+// Members of a JSON object after its first: `,"name":value` each, in order.
+void append_nullable_members(std::string& out,
+                             std::initializer_list<std::pair<std::string_view, std::string_view>> members) {
+    for (const auto& [name, value] : members) {
+        out += R"(,")";
+        out += name;
+        out += R"(":)";
+        append_nullable(out, value);
+    }
+}
+
+void append_bool_members(std::string& out, std::initializer_list<std::pair<std::string_view, bool>> members) {
+    for (const auto& [name, value] : members) {
+        out += R"(,")";
+        out += name;
+        out += value ? R"(":true)" : R"(":false)";
+    }
 }
 
 // The contact's creation time: a minute apart, from 2026-01-01.
@@ -286,14 +303,8 @@ void contact_directory::render_contact(std::string& out, const mock_contact& c, 
     const auto created = timestamp_of(index);
     out += R"({"id":)";
     append_json_string(out, c.id);
-    out += R"(,"name":)";
-    append_nullable(out, c.name);
-    out += R"(,"blocked":)";
-    append_bool(out, c.blocked);
-    out += R"(,"unsubscribed":)";
-    append_bool(out, c.unsubscribed);
-    out += R"(,"is_admin":)";
-    append_bool(out, c.is_admin);
+    append_nullable_members(out, {{"name", c.name}});
+    append_bool_members(out, {{"blocked", c.blocked}, {"unsubscribed", c.unsubscribed}, {"is_admin", c.is_admin}});
     out += R"(,"channels":[)";
     for (std::size_t i = 0; i < c.channels.size(); ++i) {
         const auto& ch = c.channels[i];
@@ -304,19 +315,14 @@ void contact_directory::render_contact(std::string& out, const mock_contact& c, 
         out += R"(,"type":)";
         append_json_string(out, ch.type);
         out += internal ? fmt::format(R"(,"user_id":"usr_{}")", index + 1) : std::string(R"(,"user_id":null)");
-        out += R"(,"avatar":null,"name":)";
-        append_nullable(out, ch.name);
-        out += R"(,"username":)";
-        append_nullable(out, ch.username);
-        out += R"(,"email":)";
-        append_nullable(out, ch.email);
-        out += R"(,"phone":)";
-        append_nullable(out, ch.phone);
-        out += R"(,"country":)";
-        append_nullable(out, ch.country);
+        out += R"(,"avatar":null)";
+        append_nullable_members(out, {{"name", ch.name},
+                                      {"username", ch.username},
+                                      {"email", ch.email},
+                                      {"phone", ch.phone},
+                                      {"country", ch.country}});
         out += internal ? R"(,"agent":"Mozilla/5.0","ip":"203.0.113.7")" : R"(,"agent":null,"ip":null)";
-        out += R"(,"language":)";
-        append_nullable(out, ch.language);
+        append_nullable_members(out, {{"language", ch.language}});
         out += ch.type == "custom" ? fmt::format(R"(,"platform_data":{{"crm_id":"A-{}"}})", index + 1)
                                    : std::string(R"(,"platform_data":{})");
         out += fmt::format(R"(,"created_at":"{0}","updated_at":"{0}","link":null}})", created);

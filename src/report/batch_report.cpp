@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
 #include <ostream>
 #include <set>
 #include <simdjson.h>
+#include <utility>
 
 #include "invent_dispatch/journal_records.hpp"
 #include "invent_dispatch/journal_report.hpp"
@@ -83,6 +85,38 @@ struct journal_line {
     std::string_view until;
 };
 
+// The fields read the same way, by name, as members of journal_line.
+template <class Member>
+using named_member = std::pair<std::string_view, Member journal_line::*>;
+constexpr std::array<named_member<std::string_view>, 10> text_fields{{
+    {"key", &journal_line::key},
+    {"outcome", &journal_line::outcome_name},
+    {"error", &journal_line::error},
+    {"at", &journal_line::at},
+    {"event", &journal_line::event},
+    {"journal", &journal_line::journal},
+    {"input", &journal_line::input},
+    {"base_url", &journal_line::base_url},
+    {"shard", &journal_line::shard},
+    {"until", &journal_line::until},
+}};
+constexpr std::array<named_member<std::int64_t>, 3> int_fields{{
+    {"http_status", &journal_line::http_status},
+    {"attempts", &journal_line::attempts},
+    {"status", &journal_line::status},
+}};
+constexpr std::array<named_member<std::optional<std::int64_t>>, 2> optional_int_fields{{
+    {"pid", &journal_line::pid},
+    {"exit_code", &journal_line::exit_code},
+}};
+
+template <class Member, std::size_t n>
+Member journal_line::*member_named(const std::array<named_member<Member>, n>& fields, std::string_view name) {
+    for (const auto& [field_name, member] : fields)
+        if (field_name == name) return member;
+    return nullptr;
+}
+
 // Fields in document order, whatever that order is; null reads as absent.
 bool parse_line(ondemand::parser& parser, std::string_view text, std::size_t capacity, journal_line& out) {
     // Every field is read, so a line cut inside a value fails; one cut between
@@ -103,52 +137,27 @@ bool parse_line(ondemand::parser& parser, std::string_view text, std::size_t cap
         const auto text_of = [&](std::string_view& target) { return !value.get_string().get(target); };
         const auto int_of = [&](std::int64_t& target) { return !value.get_int64().get(target); };
         bool ok = true;
-        if (name == "line") {
+        if (const auto text_member = member_named(text_fields, name))
+            ok = text_of(out.*text_member);
+        else if (const auto int_member = member_named(int_fields, name))
+            ok = int_of(out.*int_member);
+        else if (const auto optional_member = member_named(optional_int_fields, name)) {
+            std::int64_t v = 0;
+            ok = int_of(v);
+            out.*optional_member = v;
+        } else if (name == "line") {
             std::uint64_t line = 0;
             ok = !value.get_uint64().get(line);
             out.line = line;
-        } else if (name == "key")
-            ok = text_of(out.key);
-        else if (name == "outcome")
-            ok = text_of(out.outcome_name);
-        else if (name == "http_status")
-            ok = int_of(out.http_status);
-        else if (name == "attempts")
-            ok = int_of(out.attempts);
-        else if (name == "latency_ms") {
+        } else if (name == "latency_ms") {
             double latency = 0;
             ok = !value.get_double().get(latency);
             out.latency_ms = latency;
-        } else if (name == "error")
-            ok = text_of(out.error);
-        else if (name == "at")
-            ok = text_of(out.at);
-        else if (name == "event")
-            ok = text_of(out.event);
-        else if (name == "journal")
-            ok = text_of(out.journal);
-        else if (name == "input")
-            ok = text_of(out.input);
-        else if (name == "version") {
+        } else if (name == "version") {
             ondemand::json_type type;
             ok = !value.type().get(type);
             if (ok && type == ondemand::json_type::string) ok = text_of(out.version);
-        } else if (name == "base_url")
-            ok = text_of(out.base_url);
-        else if (name == "shard")
-            ok = text_of(out.shard);
-        else if (name == "pid") {
-            std::int64_t pid = 0;
-            ok = int_of(pid);
-            out.pid = pid;
-        } else if (name == "exit_code") {
-            std::int64_t code = 0;
-            ok = int_of(code);
-            out.exit_code = code;
-        } else if (name == "status")
-            ok = int_of(out.status);
-        else if (name == "until")
-            ok = text_of(out.until);
+        }
         if (!ok) return false;
     }
     return true;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "invent_dispatch/journal_report.hpp"
+#include "invent_dispatch/version.hpp"
 
 namespace invent_dispatch {
 namespace {

@@ -6,6 +6,7 @@
 
 #include "fuzz_support.hpp"
 #include "invent_dispatch/config.hpp"
+#include "invent_dispatch/retry_after.hpp"
 #include "invent_dispatch/scheduler.hpp"
 
 using namespace invent_dispatch;

@@ -9,6 +9,7 @@
 
 #include "integration/support.hpp"
 #include "invent_dispatch/mock.hpp"
+#include "invent_dispatch/version.hpp"
 
 using namespace test_support;
 using invent_dispatch::mock_config;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "invent_dispatch/config.hpp"
+#include "invent_dispatch/version.hpp"
 #include "support/files.hpp"
 
 using namespace invent_dispatch;
@@ -123,6 +124,25 @@ BOOST_FIXTURE_TEST_CASE(config_flag_beats_config_variable, temp_dir) {
     auto env = token_env;
     env["INVENT_CONFIG"] = write("env.toml", "concurrency = 7\n");
     BOOST_TEST(run({"--config", write("flag.toml", "concurrency = 9\n")}, env).concurrency == 9u);
+}
+
+BOOST_AUTO_TEST_CASE(parse_rate_reads_count_per_unit) {
+    using boost::test_tools::tolerance;
+    BOOST_TEST(*parse_rate("8") == 8.0, tolerance(1e-12));
+    BOOST_TEST(*parse_rate("8/s") == 8.0, tolerance(1e-12));
+    BOOST_TEST(*parse_rate("8/sec") == 8.0, tolerance(1e-12));
+    BOOST_TEST(*parse_rate("480/min") == 8.0, tolerance(1e-12));
+    BOOST_TEST(*parse_rate("2/h") == 2.0 / 3600, tolerance(1e-12));
+    BOOST_TEST(*parse_rate("0.5") == 0.5, tolerance(1e-12));
+    BOOST_TEST(*parse_rate("7.5/min") == 0.125, tolerance(1e-12));
+    BOOST_TEST(*parse_rate("1e3/s") == 1000.0, tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(parse_rate_rejects_malformed_and_non_positive) {
+    for (const std::string_view text : {"", "0", "0/s", "-8", "+8", "abc", "8/", "/s", "8/day", "8 /s", "8/s ", " 8",
+                                        "nan", "inf", "8/s/s", "8x", "1e-400", "1e999", "0x10"}) {
+        BOOST_TEST(!parse_rate(text), "'" << text << "'");
+    }
 }
 
 BOOST_AUTO_TEST_CASE(durations) {

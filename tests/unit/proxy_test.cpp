@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "invent_dispatch/proxy.hpp"
+#include "invent_dispatch/version.hpp"
 
 using namespace invent_dispatch;
 

@@ -1,12 +1,10 @@
 #pragma once
-// The HTTP client: a pool of keep-alive HTTP/1.1 connections (TLS through
-// OpenSSL over a BIO of our own, or plain TCP; the sans-io response_reader
-// reads the answers), and the connection handle one worker coroutine sends
-// through. It knows how to send an http_request and how an attempt failed;
-// it knows nothing of CSV, journals or retries.
+// The connection handle one worker coroutine sends through, to a
+// connection_pool's server (the sans-io response_reader reads the answers).
+// It knows how to send an http_request and how an attempt failed; it knows
+// nothing of CSV, journals or retries.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstdint>
@@ -16,30 +14,11 @@
 #include <string_view>
 
 #include "invent_dispatch/chat_request.hpp"
-#include "invent_dispatch/client_options.hpp"
+#include "invent_dispatch/connection_pool.hpp"
 #include "invent_dispatch/failure_classifier.hpp"
 #include "invent_dispatch/http_message.hpp"
 
 namespace invent_dispatch {
-
-// System trust store plus the extra CAs, TLS >= 1.2, peer verification on.
-// Throws std::runtime_error naming the CA file when it cannot be read.
-boost::asio::ssl::context make_tls_context(const client_options& options);
-
-// What a pool's connections share: the options, the TLS context, the session
-// kept for resumption, the server's addresses, the idle connections.
-class http_client {
-public:
-    explicit http_client(client_options options);
-    ~http_client();
-    const client_options& options() const noexcept;
-
-    struct shared;   // defined where connections use it
-    const std::shared_ptr<shared>& state() const noexcept { return shared_; }
-
-private:
-    std::shared_ptr<shared> shared_;
-};
 
 // One attempt's result. The views are valid until the next send on the same
 // connection.
@@ -62,7 +41,7 @@ struct http_answer {
 // answer, an error).
 class connection {
 public:
-    connection(boost::asio::any_io_executor executor, const http_client& client);
+    connection(boost::asio::any_io_executor executor, const connection_pool& pool);
     ~connection();
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;

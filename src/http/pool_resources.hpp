@@ -1,7 +1,7 @@
 #pragma once
-// What the connections of one http_client share (private to src/http): the
-// options, the TLS context, the session kept for resumption, the server's
-// addresses looked up once, and the pool of idle connections.
+// What the connections of one connection_pool share (private to src/http):
+// the options, the TLS context, the session kept for resumption, the server's
+// addresses looked up once, and the idle connections.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,7 +17,7 @@
 
 #include <openssl/ssl.h>
 
-#include "invent_dispatch/http_client.hpp"
+#include "invent_dispatch/connection.hpp"
 
 namespace invent_dispatch {
 
@@ -27,16 +27,16 @@ struct link_deleter {
 };
 using link_ptr = std::unique_ptr<link, link_deleter>;
 
-struct http_client::shared {
+struct connection_pool::resources {
     client_options options;
     std::optional<boost::asio::ssl::context> tls;
     std::string fixed_headers;   // from " HTTP/1.1" to User-Agent, CRLF-terminated
     SSL_SESSION* session = nullptr;   // the last resumable session, for reconnects
 
-    explicit shared(client_options opts);
-    ~shared();
-    shared(const shared&) = delete;
-    shared& operator=(const shared&) = delete;
+    explicit resources(client_options opts);
+    ~resources();
+    resources(const resources&) = delete;
+    resources& operator=(const resources&) = delete;
 
     // --- the pool: idle connections, the most recently used last ---------
     // Taken most-recently-used first (SPEC §5): under a rate limit a few stay
@@ -81,7 +81,7 @@ struct http_client::shared {
     // while the pool is there.
     struct lookup_thread {
         std::mutex mutex;
-        shared* pool = nullptr;   // null once the pool is gone
+        resources* pool = nullptr;   // null once the pool is gone
     };
     struct {
         boost::asio::ip::tcp::resolver::results_type results;

@@ -1,29 +1,14 @@
-#include "invent_dispatch/scheduler.hpp"
+// Retry-After values (RFC 9110 §10.2.3): delay-seconds or one of the three
+// HTTP date forms.
+#include "invent_dispatch/retry_after.hpp"
 #include "invent_dispatch/trim.hpp"
 
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <cmath>
 #include <cstddef>
 
 namespace invent_dispatch {
 namespace {
-
-struct rate_unit {
-    std::string_view name;
-    double seconds;
-};
-constexpr std::array<rate_unit, 8> rate_units{{
-    {"s", 1},
-    {"sec", 1},
-    {"second", 1},
-    {"min", 60},
-    {"minute", 60},
-    {"h", 3600},
-    {"hr", 3600},
-    {"hour", 3600},
-}};
 
 // Reads the fixed-width grammar of HTTP dates (RFC 9110 §5.6.7) one token at
 // a time; every method consumes its token only when it matches.
@@ -100,14 +85,17 @@ bool read_month(date_cursor& in, civil_time& t) noexcept {
     return true;
 }
 
-// IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
-std::optional<civil_time> read_imf_fixdate(std::string_view text) noexcept {
+// IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT", and the obsolete RFC 850
+// form, "Sunday, 06-Nov-94 08:49:37 GMT": the same grammar but for the day
+// names, the separator around the month and the year's digits.
+std::optional<civil_time> read_gmt_date(std::string_view text, const std::array<std::string_view, 7>& day_names,
+                                        std::string_view separator, std::size_t year_digits) noexcept {
     date_cursor in(text);
     civil_time t;
-    if (!in.one_of(short_day_names) || !in.literal(", ")) return std::nullopt;
+    if (!in.one_of(day_names) || !in.literal(", ")) return std::nullopt;
     const auto day = in.digits(2);
-    if (!day || !in.literal(" ") || !read_month(in, t) || !in.literal(" ")) return std::nullopt;
-    const auto year = in.digits(4);
+    if (!day || !in.literal(separator) || !read_month(in, t) || !in.literal(separator)) return std::nullopt;
+    const auto year = in.digits(year_digits);
     if (!year || !in.literal(" ") || !read_time_of_day(in, t) || !in.literal(" GMT") || !in.at_end())
         return std::nullopt;
     t.day = *day;
@@ -115,21 +103,13 @@ std::optional<civil_time> read_imf_fixdate(std::string_view text) noexcept {
     return t;
 }
 
-// RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT". RFC 9110 §5.6.7: a two-digit
-// year more than 50 years in the future is the latest past year with those
-// digits.
+// RFC 9110 §5.6.7: a two-digit year more than 50 years in the future is the
+// latest past year with those digits.
 std::optional<civil_time> read_rfc850_date(std::string_view text, int current_year) noexcept {
-    date_cursor in(text);
-    civil_time t;
-    if (!in.one_of(long_day_names) || !in.literal(", ")) return std::nullopt;
-    const auto day = in.digits(2);
-    if (!day || !in.literal("-") || !read_month(in, t) || !in.literal("-")) return std::nullopt;
-    const auto year = in.digits(2);
-    if (!year || !in.literal(" ") || !read_time_of_day(in, t) || !in.literal(" GMT") || !in.at_end())
-        return std::nullopt;
-    t.day = *day;
-    t.year = current_year - current_year % 100 + *year;
-    if (t.year > current_year + 50) t.year -= 100;
+    auto t = read_gmt_date(text, long_day_names, "-", 2);
+    if (!t) return std::nullopt;
+    t->year += current_year - current_year % 100;
+    if (t->year > current_year + 50) t->year -= 100;
     return t;
 }
 
@@ -159,7 +139,7 @@ std::optional<std::chrono::sys_seconds> to_sys_seconds(const civil_time& t) noex
 }
 
 std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text, int current_year) noexcept {
-    auto t = read_imf_fixdate(text);
+    auto t = read_gmt_date(text, short_day_names, " ", 4);
     if (!t) t = read_rfc850_date(text, current_year);
     if (!t) t = read_asctime_date(text);
     if (!t) return std::nullopt;
@@ -168,28 +148,8 @@ std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text, i
 
 }   // namespace
 
-std::optional<double> parse_rate(std::string_view text) noexcept {
-    const auto slash = text.find('/');
-    const std::string_view number = text.substr(0, slash);
-    double unit_seconds = 1;
-    if (slash != std::string_view::npos) {
-        const std::string_view unit = text.substr(slash + 1);
-        const auto* found =
-            std::find_if(rate_units.begin(), rate_units.end(), [&](const rate_unit& u) { return u.name == unit; });
-        if (found == rate_units.end()) return std::nullopt;
-        unit_seconds = found->seconds;
-    }
-    double value = 0;
-    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-    if (ec != std::errc{} || end != number.data() + number.size()) return std::nullopt;
-    const double per_second = value / unit_seconds;
-    // Also rejects "nan", "inf", and a tiny rate that underflows to zero.
-    if (!std::isfinite(per_second) || !(per_second > 0)) return std::nullopt;
-    return per_second;
-}
-
-std::optional<duration> parse_retry_after(std::string_view value,
-                                          std::chrono::system_clock::time_point now_wall) noexcept {
+std::optional<std::chrono::steady_clock::duration>
+parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now_wall) noexcept {
     using namespace std::chrono;
     value = trim(value);
     if (value.empty()) return std::nullopt;
@@ -202,7 +162,7 @@ std::optional<duration> parse_retry_after(std::string_view value,
             delay = delay * 10 + (c - '0');
             if (delay >= cap_seconds) return max_retry_after;
         }
-        return duration_cast<duration>(seconds(delay));
+        return duration_cast<steady_clock::duration>(seconds(delay));
     }
 
     const int current_year = static_cast<int>(year_month_day(floor<days>(now_wall)).year());
@@ -211,11 +171,11 @@ std::optional<duration> parse_retry_after(std::string_view value,
     // Compared in whole seconds first: a far date (year 5994, or 0000) does not
     // fit in the clock's nanoseconds, so it is clamped before any conversion.
     const auto whole_seconds = *date - floor<seconds>(now_wall);
-    if (whole_seconds <= seconds::zero()) return duration::zero();
+    if (whole_seconds <= seconds::zero()) return steady_clock::duration::zero();
     if (whole_seconds > duration_cast<seconds>(max_retry_after)) return max_retry_after;
     const auto delay = *date - now_wall;
-    if (delay <= system_clock::duration::zero()) return duration::zero();
-    return std::min(duration_cast<duration>(delay), max_retry_after);
+    if (delay <= system_clock::duration::zero()) return steady_clock::duration::zero();
+    return std::min(duration_cast<steady_clock::duration>(delay), max_retry_after);
 }
 
 }   // namespace invent_dispatch
