@@ -79,7 +79,7 @@ private:
     // checked), room in the send window (scheduler::window_full_until), or a retry.
     enum class phase : std::uint8_t { connecting, granting, window, retrying };
     step wait_for_grant(time_point now);
-    step send_unless_window_full(time_point now);
+    step send_unless_held(time_point now);
 
     scheduler& rules_;
     phase phase_ = phase::connecting;

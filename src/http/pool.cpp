@@ -9,7 +9,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/errc.hpp>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -83,20 +85,30 @@ net::awaitable<boost::system::error_code> connection_pool::resources::addresses(
         // Through a proxy, the proxy's addresses: the API's name is resolved by the proxy.
         std::string host = options.proxy ? options.proxy->host : options.endpoint.host;
         std::string port = options.proxy ? options.proxy->port : options.endpoint.port;
-        std::thread([executor, thread = lookup.thread, host = std::move(host), port = std::move(port)] {
-            net::io_context own;
-            tcp::resolver resolver(own);
-            boost::system::error_code ec;
-            auto results = resolver.resolve(host, port, ec);
-            const std::lock_guard lock(thread->mutex);
-            if (thread->pool == nullptr) return;
-            net::post(executor, [thread, ec, results = std::move(results)] {
-                if (thread->pool != nullptr) thread->pool->lookup_ended(ec, results);
-            });
-        }).detach();
+        bool started = true;
+        try {
+            std::thread([executor, thread = lookup.thread, host = std::move(host), port = std::move(port)] {
+                net::io_context own;
+                tcp::resolver resolver(own);
+                boost::system::error_code ec;
+                auto results = resolver.resolve(host, port, ec);
+                const std::lock_guard lock(thread->mutex);
+                if (thread->pool == nullptr) return;
+                net::post(executor, [thread, ec, results = std::move(results)] {
+                    if (thread->pool != nullptr) thread->pool->lookup_ended(ec, results);
+                });
+            }).detach();
+        } catch (const std::system_error&) {
+            started = false;
+        }
+        if (!started) {   // no thread (EAGAIN): no one would end this lookup
+            lookup_ended(make_error_code(boost::system::errc::resource_unavailable_try_again), {});
+            co_return lookup.error;
+        }
     }
     const auto ticket = lookup.finished;
     co_await lookup.done->async_wait(net::bind_cancellation_slot(give_up, use_nothrow));
+    give_up.clear();   // the handler left there points into this timer, which the next lookup rebuilds
     if (lookup.finished == ticket) co_return net::error::operation_aborted;   // given up, the lookup goes on
     out = lookup.results;
     co_return lookup.error;

@@ -39,16 +39,21 @@ row_attempts::step row_attempts::waited(bool may_send, time_point now) {
         break;
     case phase::window: break;
     }
-    return send_unless_window_full(now);
+    return send_unless_held(now);
 }
 
 row_attempts::step row_attempts::written_ahead(bool kept, time_point now) {
     if (!kept) return step::abandon;
     sending_recorded_ = true;
-    return send_unless_window_full(now);
+    return send_unless_held(now);
 }
 
-row_attempts::step row_attempts::send_unless_window_full(time_point now) {
+row_attempts::step row_attempts::send_unless_held(time_point now) {
+    // A pause may have begun during the write-ahead or a wait for the window.
+    if (rules_.pause_end(now)) {
+        phase_ = phase::granting;
+        return wait_for_grant(now);
+    }
     // Asked last: a group commit of the journal may just have released many rows at once.
     if (const auto later = rules_.window_full_until(now)) {
         phase_ = phase::window;

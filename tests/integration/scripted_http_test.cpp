@@ -233,6 +233,7 @@ BOOST_AUTO_TEST_CASE(a_refused_retry_of_a_doubtful_attempt_leaves_the_row_unknow
     const auto run = run_against(server, dir, 1, {"--retry-ambiguous"});
     BOOST_TEST(run.received.size() == 2u);   // sent twice on purpose: no check_against_log
     BOOST_TEST(run.received.back().answered_status == 422);
+    BOOST_TEST_REQUIRE(final_by_key(run.journal).size() == 1u);
     for (const auto& [key, r] : final_by_key(run.journal)) {
         BOOST_TEST(str(r, "outcome") == "unknown");
         BOOST_TEST(str(r, "error").find("an earlier attempt may have created the chat") != std::string::npos,
