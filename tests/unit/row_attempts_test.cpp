@@ -324,30 +324,32 @@ BOOST_AUTO_TEST_CASE(a_grant_taken_before_a_pause_is_taken_again_after_it) {
     BOOST_TEST(word(waiting.waited(true, waiting.wake_at())) == "write_ahead");
 }
 
-BOOST_AUTO_TEST_CASE(a_full_send_window_holds_the_send_after_the_write_ahead) {
-    invent_dispatch::scheduler rules(rate_limit{1, 1}, config_with(5), 1);   // at most 2 sends in any second
-    invent_dispatch::row_attempts row(rules);
+// A row granted its send, written ahead, and held by a window that other
+// rows' sends filled (--rate 1: at most 2 sends in any second). Its grant.
+time_point hold_on_a_full_window(invent_dispatch::scheduler& rules, invent_dispatch::row_attempts& row) {
     BOOST_TEST(word(row.opened(false, false, t0)) == "wait");
     const auto grant = row.wake_at();
-    rules.on_send(grant);   // other rows' sends fill the window
+    rules.on_send(grant);
     rules.on_send(grant);
     BOOST_TEST(word(row.waited(true, grant)) == "write_ahead");
     BOOST_TEST(word(row.written_ahead(true, grant)) == "wait");
     BOOST_TEST(row.attempts() == 0u);
+    return grant;
+}
+
+BOOST_AUTO_TEST_CASE(a_full_send_window_holds_the_send_after_the_write_ahead) {
+    invent_dispatch::scheduler rules(rate_limit{1, 1}, config_with(5), 1);
+    invent_dispatch::row_attempts row(rules);
+    const auto grant = hold_on_a_full_window(rules, row);
     BOOST_TEST((row.wake_at() == grant + 1s));
     BOOST_TEST(word(row.waited(true, grant + 1s)) == "send");
     BOOST_TEST(row.attempts() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_pause_that_begins_while_the_window_is_full_holds_the_send) {
-    invent_dispatch::scheduler rules(rate_limit{1, 1}, config_with(5), 1);   // at most 2 sends in any second
+    invent_dispatch::scheduler rules(rate_limit{1, 1}, config_with(5), 1);
     invent_dispatch::row_attempts row(rules);
-    BOOST_TEST(word(row.opened(false, false, t0)) == "wait");
-    const auto grant = row.wake_at();
-    rules.on_send(grant);   // other rows' sends fill the window
-    rules.on_send(grant);
-    BOOST_TEST(word(row.waited(true, grant)) == "write_ahead");
-    BOOST_TEST(word(row.written_ahead(true, grant)) == "wait");
+    const auto grant = hold_on_a_full_window(rules, row);
     // Another row's 429 pauses every request for 10 s while this one waits.
     rules.on_attempt(http(429, 10s).attempt, 1, grant + 500ms, 0);
     BOOST_TEST(word(row.waited(true, grant + 1s)) == "wait");   // a new grant, not a send
