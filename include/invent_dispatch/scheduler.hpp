@@ -127,8 +127,12 @@ public:
     // late (this process not scheduled for a while, or a group commit of the
     // journal releasing many rows at once) would leave together with the
     // grants after it, and the server's one-second window would count more
-    // than the rate. Asked right before sending:
-    //     while (auto later = window_full_until(now())) sleep until *later;
+    // than the rate. Asked right before sending; a send it held takes a new
+    // grant once the window has room, so that sends held by a bunch of a
+    // second ago leave spaced by the rate, not bunched again:
+    //     while (auto later = window_full_until(now())) {
+    //         sleep until *later;  sleep until reserve_send(now());
+    //     }
     std::optional<time_point> window_full_until(time_point now);
     // A request leaves now: its sequence number for attempt_report, so that
     // the adaptive rate knows which rate its answer speaks of (0 without it).

@@ -62,17 +62,20 @@ net::awaitable<listing_result> contacts_lister::run() {
             page_reply reply;
             if (!transport_.is_open()) reply = co_await transport_.open();
             if (!reply.ec) {
-                // A grant taken before a pause is taken again at its end; the
-                // window's wait comes last, and a pause may begin during it.
+                // A grant taken before a pause is taken again at its end, and
+                // so is one the send window held (scheduler.hpp); the window's
+                // wait comes last, and a pause may begin during it.
                 bool may_send = co_await wait_until(scheduler_.reserve_send(clock_type::now()));
                 while (may_send) {
                     const auto now = clock_type::now();
-                    if (scheduler_.pause_end(now))
+                    if (scheduler_.pause_end(now)) {
                         may_send = co_await wait_until(scheduler_.reserve_send(now));
-                    else if (const auto later = scheduler_.window_full_until(now))
+                    } else if (const auto later = scheduler_.window_full_until(now)) {
                         may_send = co_await wait_until(*later);
-                    else
+                        if (may_send) may_send = co_await wait_until(scheduler_.reserve_send(clock_type::now()));
+                    } else {
                         break;
+                    }
                 }
                 if (!may_send) co_return listing_result{listing_result::kind::stopped, "stopped"};
                 ++requests_;

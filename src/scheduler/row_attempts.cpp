@@ -37,7 +37,14 @@ row_attempts::step row_attempts::waited(bool may_send, time_point now) {
         // knows this row may have reached the server.
         if (!sending_recorded_) return step::write_ahead;
         break;
-    case phase::window: break;
+    case phase::window:
+        // The window held this send because the sends of a second ago fill
+        // it. Sending the moment they leave would copy their spacing: a
+        // bunch of them (a stall, the first second at MAX) would come back
+        // bunched every second, with nothing to spare for the smallest delay
+        // between here and the server's clock. A new grant spaces it by the rate.
+        phase_ = phase::granting;
+        return wait_for_grant(now);
     }
     return send_unless_held(now);
 }

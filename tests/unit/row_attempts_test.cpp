@@ -342,8 +342,30 @@ BOOST_AUTO_TEST_CASE(a_full_send_window_holds_the_send_after_the_write_ahead) {
     invent_dispatch::row_attempts row(rules);
     const auto grant = hold_on_a_full_window(rules, row);
     BOOST_TEST((row.wake_at() == grant + 1s));
-    BOOST_TEST(word(row.waited(true, grant + 1s)) == "send");
+    BOOST_TEST(word(row.waited(true, grant + 1s)) == "wait");   // a new grant
+    BOOST_TEST(word(row.waited(true, row.wake_at())) == "send");
     BOOST_TEST(row.attempts() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(sends_held_by_a_bunch_in_the_window_leave_spaced_by_the_rate) {
+    // --rate 10: at most 11 sends in any second. A stall bunched 11 sends at
+    // t0; two rows held by them must not leave together when they expire, or
+    // the bunch would come back every second.
+    invent_dispatch::scheduler rules(rate_limit{10, 1}, config_with(5), 1);
+    invent_dispatch::row_attempts first(rules), second(rules);
+    BOOST_TEST(word(first.opened(false, false, t0)) == "wait");
+    BOOST_TEST(word(second.opened(false, false, t0)) == "wait");
+    for (int i = 0; i < 11; ++i) rules.on_send(t0);
+    for (auto* row : {&first, &second}) {
+        BOOST_TEST(word(row->waited(true, row->wake_at())) == "write_ahead");
+        BOOST_TEST(word(row->written_ahead(true, row->wake_at())) == "wait");
+        BOOST_TEST((row->wake_at() == t0 + 1s));
+    }
+    BOOST_TEST(word(first.waited(true, t0 + 1s)) == "wait");
+    BOOST_TEST(word(second.waited(true, t0 + 1s)) == "wait");
+    BOOST_TEST(word(first.waited(true, first.wake_at())) == "send");
+    BOOST_TEST((second.wake_at() >= first.wake_at() + 100ms));
+    BOOST_TEST(word(second.waited(true, second.wake_at())) == "send");
 }
 
 BOOST_AUTO_TEST_CASE(a_pause_that_begins_while_the_window_is_full_holds_the_send) {
