@@ -631,9 +631,16 @@ net::awaitable<http_answer> connection::open() {
     // for every waiting worker would idle until the server closed it, and a
     // request taken up by one just as the server does so ends unknown.
     if (!pool.idle.empty() || pool.opening > 0) co_return answer;
-    ++pool.opening;
-    auto fresh = co_await self.make_link(answer);
-    --pool.opening;
+    link_ptr fresh;
+    {
+        // Counted down however make_link ends (it can throw): a count left
+        // up would have every later open() think a spare is on its way.
+        struct opened_on_exit {
+            unsigned& opening;
+            ~opened_on_exit() { --opening; }
+        } opened{++pool.opening};
+        fresh = co_await self.make_link(answer);
+    }
     if (fresh) pool.idle.push_back(std::move(fresh));
     co_return answer;
 }
