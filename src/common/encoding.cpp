@@ -62,8 +62,8 @@ void append_chat_path(std::string& out, std::string_view key) {
 
 std::uint64_t stable_hash(std::string_view bytes) noexcept {
     std::uint64_t hash = 0xcbf29ce484222325ULL;
-    for (const unsigned char c : bytes) {
-        hash ^= c;
+    for (const char c : bytes) {
+        hash ^= static_cast<unsigned char>(c);
         hash *= 0x100000001b3ULL;
     }
     return hash;

@@ -362,7 +362,8 @@ struct link {
         if (!handshake_ec) co_return handshake_ec;
         close_socket();
         const long verify = SSL_get_verify_result(ssl);
-        if (verify != X509_V_OK || ERR_GET_REASON(handshake_ec.value()) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+        if (verify != X509_V_OK ||
+            ERR_GET_REASON(static_cast<unsigned long>(handshake_ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
             detail = std::string("the server certificate of ") + host + " failed verification: " +
                      (verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "host name mismatch");
             co_return dispatch_errc::tls_verify_failed;

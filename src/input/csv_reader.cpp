@@ -18,6 +18,11 @@ unsigned char byte(char c) noexcept {
     return static_cast<unsigned char>(c);
 }
 
+// The bytes from first up to last (first <= last).
+std::size_t bytes_between(const char* first, const char* last) noexcept {
+    return static_cast<std::size_t>(last - first);
+}
+
 }   // namespace
 
 csv_reader::csv_reader(input_file file, csv_options options) : file_(std::move(file)), options_(options) {
@@ -39,7 +44,7 @@ csv_reader::csv_reader(input_file file, csv_options options) : file_(std::move(f
     }
     pos_ = buffer_.get();
     end_ = pos_ + size;
-    if (std::string_view(pos_, end_ - pos_).starts_with(utf8_bom)) pos_ += utf8_bom.size();
+    if (std::string_view(pos_, bytes_between(pos_, end_)).starts_with(utf8_bom)) pos_ += utf8_bom.size();
 
     std::uint64_t line = 1;
     std::string problem;
@@ -80,22 +85,22 @@ bool csv_reader::read_fields(std::uint64_t& start_line, std::string& problem) {
 // inside the buffer is split where it lies. Blank lines are skipped here too.
 bool csv_reader::read_simple_record(std::uint64_t& start_line) {
     for (;;) {
-        const auto* newline = static_cast<const char*>(std::memchr(pos_, '\n', end_ - pos_));
+        const auto* newline = static_cast<const char*>(std::memchr(pos_, '\n', bytes_between(pos_, end_)));
         if (!newline) return false;
         const char* line_end = newline;
         if (line_end != pos_ && line_end[-1] == '\r') --line_end;
-        if (std::memchr(pos_, '"', line_end - pos_)) return false;
+        if (std::memchr(pos_, '"', bytes_between(pos_, line_end))) return false;
         if (line_end == pos_) {
             ++line_;
             pos_ = newline + 1;
             continue;
         }
         // The state machine applies the length limit, the same way whatever the reads.
-        if (static_cast<std::size_t>(line_end - pos_) > options_.max_record) return false;
+        if (bytes_between(pos_, line_end) > options_.max_record) return false;
         start_line = line_++;
         const char delimiter = options_.delimiter;
         for (const char* field = pos_;;) {
-            const auto* stop = static_cast<const char*>(std::memchr(field, delimiter, line_end - field));
+            const auto* stop = static_cast<const char*>(std::memchr(field, delimiter, bytes_between(field, line_end)));
             fields_.emplace_back(field, (stop ? stop : line_end) - field);
             if (!stop) break;
             field = stop + 1;
@@ -119,8 +124,8 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
     const auto used = [&] { return data_.size() + ends_.size(); };
     const auto keep = [&](const char* first, const char* last) {
         const auto room = options_.max_record - std::min(options_.max_record, used());
-        too_long = too_long || static_cast<std::size_t>(last - first) > room;
-        data_.append(first, std::min<std::size_t>(last - first, room));
+        too_long = too_long || bytes_between(first, last) > room;
+        data_.append(first, std::min(bytes_between(first, last), room));
     };
     const auto end_field = [&] {   // at a delimiter
         if (used() < options_.max_record)
@@ -193,7 +198,7 @@ bool csv_reader::read_quoted_record(std::uint64_t& start_line, std::string& prob
             }
             break;
         case state::quoted: {
-            const auto* quote = static_cast<const char*>(std::memchr(pos_, '"', end_ - pos_));
+            const auto* quote = static_cast<const char*>(std::memchr(pos_, '"', bytes_between(pos_, end_)));
             const char* run_end = quote ? quote : end_;
             line_ += static_cast<std::uint64_t>(std::count(pos_, run_end, '\n'));
             keep(pos_, run_end);
@@ -227,7 +232,7 @@ bool csv_reader::fields_utf8() const noexcept {
     if (!copied_) {
         const auto* first = fields_.front().data();
         const auto& last = fields_.back();
-        return simdjson::validate_utf8(first, last.data() + last.size() - first);
+        return simdjson::validate_utf8(first, bytes_between(first, last.data() + last.size()));
     }
     return std::all_of(fields_.begin(), fields_.end(),
                        [](std::string_view field) { return simdjson::validate_utf8(field); });

@@ -87,7 +87,7 @@ void jsonl_reader::impl::skip_long_line(input_record& out) {
     for (;;) {
         const auto* newline = static_cast<const char*>(std::memchr(buffer.get() + begin, '\n', end - begin));
         if (newline) {
-            begin = newline + 1 - buffer.get();
+            begin = static_cast<std::size_t>(newline + 1 - buffer.get());
             return;
         }
         begin = end;
@@ -127,7 +127,7 @@ bool jsonl_reader::impl::next(input_record& out) {
 }
 
 void jsonl_reader::impl::parse(std::string_view text, input_record& out) {
-    const auto room = capacity + simdjson::SIMDJSON_PADDING - (text.data() - buffer.get());
+    const auto room = capacity + simdjson::SIMDJSON_PADDING - static_cast<std::size_t>(text.data() - buffer.get());
     ondemand::document document;
     if (auto error = parser.iterate(text.data(), text.size(), room).get(document)) {
         out.problem = describe(error);

@@ -35,7 +35,7 @@ std::optional<chat_route> match_chat_route(std::string_view target) {
     for (std::string segment : segments) parts[i++] = std::move(segment);
     if (parts[0] != "orgs" || parts[2] != "contacts" || parts[4] != "channels" || parts[6] != "chats")
         return std::nullopt;
-    for (const std::size_t id : {1, 3, 5})
+    for (const std::size_t id : {1u, 3u, 5u})
         if (parts[id].empty() || !simdjson::validate_utf8(parts[id].data(), parts[id].size())) return std::nullopt;
     return chat_route{std::move(parts[1]), std::move(parts[3]), std::move(parts[5])};
 }

@@ -54,7 +54,7 @@ void check_path(const chat_request& request) {
     FUZZ_CHECK(segments[0].empty() && segments[1] == "orgs" && segments[3] == "contacts" && segments[5] == "channels" &&
                segments[7] == "chats");
     const std::string_view ids[] = {request.org_id, request.contact_id, request.channel_id};
-    for (int i = 0; i < 3; ++i) {
+    for (std::size_t i = 0; i < 3; ++i) {
         const auto segment = segments[2 + 2 * i];
         FUZZ_CHECK(!segment.empty() && segment != "." && segment != "..");
         std::string decoded;

@@ -236,7 +236,7 @@ BOOST_AUTO_TEST_CASE(three_shards_create_every_key_exactly_once) {
             s.dir.path));
     }
     std::size_t total = 0;
-    for (int k = 0; k < 3; ++k) {
+    for (std::size_t k = 0; k < 3; ++k) {
         BOOST_TEST(shards[k]->wait().exit_code == 0);
         const auto finals = final_by_key(read_journal(s.dir / ("shard" + std::to_string(k) + ".jsonl")));
         BOOST_TEST(finals.size() > 500u);   // a stable hash spreads 3,000 keys over three shards

@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(empty_lines_before_a_status_line_are_skipped) {
 }
 
 BOOST_AUTO_TEST_CASE(large_heads_up_to_64_KiB_are_accepted) {
-    for (std::size_t size : {9 * 1024, 60 * 1024}) {
+    for (std::size_t size : {9u * 1024, 60u * 1024}) {
         const auto r = read_all(answer(201, "X-Big: " + std::string(size, 'b') + "\r\n", chat));
         BOOST_TEST(static_cast<int>(r.last) == static_cast<int>(read_event::final_answer), size);
         BOOST_TEST(r.body == chat);

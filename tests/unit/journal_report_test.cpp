@@ -128,7 +128,7 @@ std::string known_journal(expected_batch& e) {
         add(i + 2, fmt::format("c/k{}/ch", i), "created", 201, 1, 400.0 + static_cast<double>(i / 10), "", when);
     }
     // Two requests in flight when the process died: unknown, without a time.
-    for (const std::uint64_t i : {997, 987}) {
+    for (const std::uint64_t i : {997u, 987u}) {
         text += fmt::format(R"({{"line":{},"key":"c/k{}/ch","outcome":"sending","at":"{}"}})"
                             "\n",
                             i + 2, i, at(t0 + 89'900));
