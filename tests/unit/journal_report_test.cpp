@@ -267,6 +267,25 @@ BOOST_AUTO_TEST_CASE(journals_without_timestamps_or_events_are_read) {
     BOOST_TEST(html.str().find("carry no timestamps") != std::string::npos);
 }
 
+// Counts in the HTML are grouped by thousands: 1,234 rows, and 1,234,000
+// requests (a thousand attempts each).
+BOOST_AUTO_TEST_CASE(html_counts_are_grouped_by_thousands) {
+    temp_file journal("big.jsonl");
+    std::string text = R"({"journal":"invent-dispatch","version":1,"input":"/in.csv"})"
+                       "\n";
+    for (std::uint64_t line = 2; line < 2 + 1234; ++line)
+        text += row_line(line, fmt::format("c/k{}/ch", line), "created", 200, 1000, 80.0, "", t0 + 1000);
+    journal.write(text);
+    std::ostringstream warnings;
+    const batch_report report({journal.path.string()}, warnings);
+    BOOST_TEST(report.summary().requests == 1'234'000u);
+    std::ostringstream html;
+    write_html_report(report, html);
+    BOOST_TEST(html.str().find(">1,234<") != std::string::npos);
+    BOOST_TEST(html.str().find("1,234,000") != std::string::npos);
+    BOOST_TEST(html.str().find("1234") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_journal_is_refused_by_name) {
     temp_file f("not-a-journal.csv");
     f.write("contact_id,channel_id\n1,2\n");
