@@ -76,7 +76,8 @@ public:
 
 private:
     // What a wait is for: a grant (then the pause and the write-ahead are
-    // checked), room in the send window (scheduler::window_full_until), or a retry.
+    // checked), room in the send window (scheduler::window_full_until; then
+    // a new grant), or a retry.
     enum class phase : std::uint8_t { connecting, granting, window, retrying };
     step wait_for_grant(time_point now);
     step send_unless_held(time_point now);
